@@ -1,0 +1,45 @@
+"""LLM Explainer: the navigation and the shared sidebar (model and prompt).
+
+The sidebar widgets are created here, before `pg.run()`, so they persist across pages; both are
+bound to the URL (`?model=…&prompt=…`), so a teacher can share a link that opens the same state.
+Run with `make run` (or `streamlit run app.py` inside the project's virtual environment).
+"""
+
+import streamlit as st
+
+from explain import models
+from ui import state
+
+st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="The whole journey", icon="🏠", default=True),
+]
+navigation = st.navigation(pages)
+
+
+def _model_label(name: str) -> str:
+    return name if name == models.EMBEDDED_MODEL else f"{name} (needs the Hugging Face hub)"
+
+
+with st.sidebar:
+    st.selectbox(
+        "Model",
+        models.MODEL_CHOICES,
+        key=state.MODEL_KEY,
+        bind="query-params",
+        format_func=_model_label,
+        help="The embedded model runs offline. Hub models load only where huggingface.co answers.",
+    )
+    st.text_area(
+        "Prompt",
+        value=state.DEFAULT_PROMPT,
+        key=state.PROMPT_KEY,
+        bind="query-params",
+        max_chars=state.PROMPT_MAX_CHARS,
+        height=110,
+        help="Every page works on this text. It is kept in the page address, so you can share it.",
+    )
+    st.caption("Press Ctrl+Enter (⌘+Enter) or click outside the box to apply.")
+
+navigation.run()

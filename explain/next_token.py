@@ -1,0 +1,71 @@
+"""The step from the last hidden state to a probability for every token in the vocabulary.
+
+The costly part (one forward pass, `last_logits`) is separate from the cheap part
+(`distribution_from_logits`, pure numpy), so a temperature slider never reruns the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explain.models import LoadedModel
+from explain.tokens import TokenPiece, token_piece
+
+
+def last_logits(lm: LoadedModel, ids: list[int]) -> np.ndarray:
+    """Raw scores for the token after `ids`: (vocab,) float32, from one forward pass.
+
+    Only the last position goes through the output head (`logits_to_keep=1`): the head over the
+    whole vocabulary is a large share of a short forward.
+    """
+    if not ids:
+        raise ValueError("ids is empty: the model needs at least one token to predict the next one")
+    with torch.inference_mode():
+        out = lm.model(torch.tensor([ids]), logits_to_keep=1, use_cache=False)
+    return out.logits[0, -1].float().numpy().copy()
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities from logits / temperature, computed in float64 (they sum to 1)."""
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0 (use greedy decoding for 'temperature 0')")
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max()
+    exp = np.exp(scaled)
+    return exp / exp.sum()
+
+
+@dataclass(frozen=True)
+class NextTokenDistribution:
+    pieces: list[TokenPiece]  # top-n, most likely first
+    token_ids: list[int]
+    logits: list[float]
+    probs: list[float]  # softmax over the full vocabulary, then cut to top-n
+    temperature: float
+    vocab_size: int
+    entropy_bits: float  # of the full distribution
+    top_n_mass: float  # sum of the top-n probabilities
+
+
+def distribution_from_logits(
+    lm: LoadedModel, logits: np.ndarray, temperature: float = 1.0, top_n: int = 10
+) -> NextTokenDistribution:
+    """logits: (vocab,) raw scores for the next token. Pure apart from decoding token text."""
+    probs = softmax(logits, temperature)
+    top_n = max(1, min(top_n, probs.size))
+    order = np.argsort(-probs, kind="stable")[:top_n]
+    nonzero = probs[probs > 0]
+    entropy_bits = float(-(nonzero * np.log2(nonzero)).sum())
+    return NextTokenDistribution(
+        pieces=[token_piece(lm, int(i), rank) for rank, i in enumerate(order)],
+        token_ids=[int(i) for i in order],
+        logits=[float(logits[i]) for i in order],
+        probs=[float(probs[i]) for i in order],
+        temperature=temperature,
+        vocab_size=int(probs.size),
+        entropy_bits=entropy_bits,
+        top_n_mass=float(probs[order].sum()),
+    )

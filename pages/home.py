@@ -1,0 +1,105 @@
+"""Home — the whole journey: from the prompt to the next token, on the live model."""
+
+import streamlit as st
+
+from explain.anatomy import model_anatomy
+from explain.next_token import distribution_from_logits
+from ui import state
+from ui.figures import anatomy_bars, probability_bars
+from ui.html import token_spans
+
+CONTINUATION_TOKENS = 20
+
+st.title("🔎 How a language model picks its next word")
+st.markdown(
+    "A **large language model** (LLM) is trained on huge amounts of text to do one thing: "
+    "**predict the next token**. Chatbots, summaries, translation and code completion are all that "
+    "one step, repeated. **GPT** = **G**enerative (writes new text), **P**re-trained (learned from a "
+    "large corpus first), **T**ransformer (the architecture built on attention). Below, the live "
+    "model runs on your prompt (edit it in the sidebar) — every number is computed right now."
+)
+
+lm = state.current_model()
+prompt = state.current_prompt_tokens(lm)
+anatomy = model_anatomy(lm)
+ids = tuple(prompt.ids)
+
+st.header("1 · Text → tokens → ids")
+st.markdown(
+    f"The tokenizer cuts your text into **{len(ids)} tokens** and looks each one up in a vocabulary "
+    f"of {anatomy.vocab_size:,} to get its **id** (the number under each piece). "
+    "A token is often a piece of a word, not a word. · *Explained on the Tokenization page.*"
+)
+st.html(token_spans(prompt.pieces))
+
+st.header("2 · Ids → vectors")
+st.markdown(
+    f"Each id picks one row of the embedding matrix: a vector of **{anatomy.d_model} numbers**. "
+    f"Your prompt becomes a table of {len(ids)} × {anatomy.d_model} numbers. Tokens used in similar "
+    "ways get similar vectors. · *Explained on the Embeddings page.*"
+)
+
+st.header("3 · Vectors → attention layers")
+st.markdown(
+    f"The vectors pass through **{anatomy.n_layer} layers**. In each, **{anatomy.n_head} attention "
+    f"heads** let every token look back at the tokens before it ({anatomy.n_layer} × {anatomy.n_head} "
+    f"= {anatomy.n_layer * anatomy.n_head} attention patterns), and a feed-forward network "
+    "transforms the result. · *Explained on the Attention page.*"
+)
+
+st.header("4 · The last vector → a probability for every token")
+logits = state.cached_last_logits(lm.name, ids)
+dist = distribution_from_logits(lm, logits, temperature=1.0, top_n=5)
+st.markdown(
+    f"The last token's vector is scored against all {dist.vocab_size:,} tokens (the *logits*); "
+    "softmax turns the scores into probabilities that add up to 1. The five most likely next "
+    f"tokens take {dist.top_n_mass:.0%} of the probability. · *Explained on the Softmax page.*"
+)
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(probability_bars(dist), width="stretch", key="top5")
+with right:
+    st.dataframe(
+        {
+            "rank": list(range(1, len(dist.pieces) + 1)),
+            "token": [repr(piece.display) for piece in dist.pieces],
+            "id": dist.token_ids,
+            "probability": [f"{p:.2%}" for p in dist.probs],
+        },
+        hide_index=True,
+        key="top5_table",
+    )
+
+st.header("5 · Choose, append, repeat")
+continuation = state.cached_greedy_continuation(lm.name, ids, CONTINUATION_TOKENS)
+st.markdown(
+    f"Choosing the most likely token every time (*greedy* decoding) and feeding it back in, "
+    f"{len(continuation.new_ids)} times, continues your prompt like this (new tokens outlined)"
+    + (", stopping at the end-of-text token" if continuation.stopped_at_end_token else "")
+    + ". · *Explained on the Sampling page.*"
+)
+st.html(token_spans(prompt.pieces + continuation.pieces, show_ids=False, highlight_from=len(ids)))
+
+st.header("Model anatomy")
+st.markdown(
+    f"**{lm.name}** is a decoder-only transformer ({anatomy.architecture}) with "
+    f"**{anatomy.n_params / 1e6:.0f} million parameters** — the learned weights. For scale: GPT-3 "
+    "has 175 billion, Llama 3 has 8 or 70 billion. Bigger models know more but need more memory "
+    "and time; small ones can still be good at focused tasks."
+)
+cols = st.columns(3)
+cols[0].metric("Layers", anatomy.n_layer)
+cols[1].metric("Attention heads per layer", anatomy.n_head)
+cols[2].metric("Vector size", anatomy.d_model)
+cols = st.columns(3)
+cols[0].metric("Vocabulary", f"{anatomy.vocab_size:,}")
+cols[1].metric("Context window (tokens)", f"{anatomy.context_length:,}")
+cols[2].metric("Feed-forward width", f"{anatomy.d_ff:,}")
+st.plotly_chart(anatomy_bars(anatomy), width="stretch", key="anatomy")
+st.caption(
+    "Parameters by part: "
+    + "; ".join(f"{part} {count:,}" for part, count in anatomy.params_by_part.items())
+    + (". The output head reuses the embedding matrix (tied weights), so it adds none."
+       if anatomy.tied_embeddings else ".")
+    + f" Loaded from the {lm.source} in {lm.load_seconds:.1f} s."
+)

@@ -1,0 +1,5 @@
+"""Streamlit glue shared by app.py and the pages: cached model access, shared state, rendering.
+
+Nothing here computes what the site teaches — that is `explain/`. This package only caches
+`explain` results per process, reads the shared sidebar state and turns results into HTML/Plotly.
+"""

@@ -1,0 +1,92 @@
+"""The shared state every page reads: the loaded model and the learner's prompt.
+
+The model is loaded once per process (`st.cache_resource`) and shared read-only by all visitors.
+Forward passes are cached per (model, token ids) with `st.cache_data`, so moving a slider or
+switching pages with the same prompt never reruns the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explain import generation, models, next_token, tokens
+
+DEFAULT_PROMPT = "The capital of France is"
+PROMPT_KEY = "prompt"  # also the URL query parameter
+MODEL_KEY = "model"  # also the URL query parameter
+PROMPT_MAX_CHARS = 4_000  # the text box refuses more; the token cap applies after this
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def get_model(name: str) -> models.LoadedModel:
+    return models.load_model(name)
+
+
+def selected_model_name() -> str:
+    name = st.session_state.get(MODEL_KEY, models.EMBEDDED_MODEL)
+    return name if name in models.MODEL_CHOICES else models.EMBEDDED_MODEL
+
+
+def current_model() -> models.LoadedModel:
+    """The model chosen in the sidebar; on failure, says why and falls back to the embedded one."""
+    name = selected_model_name()
+    with st.spinner(f"Loading {name}… (the very first start converts the model: about 20 s)"):
+        try:
+            lm = get_model(name)
+        except models.ModelUnavailable as err:
+            if name == models.EMBEDDED_MODEL:
+                st.error(str(err))
+                st.stop()
+            st.warning(f"{err} Showing {models.EMBEDDED_MODEL} instead.")
+            lm = current_model_fallback()
+    for note in lm.notes:
+        st.info(note)
+    return lm
+
+
+def current_model_fallback() -> models.LoadedModel:
+    try:
+        return get_model(models.EMBEDDED_MODEL)
+    except models.ModelUnavailable as err:
+        st.error(str(err))
+        st.stop()
+
+
+def current_prompt_text() -> str:
+    return st.session_state.get(PROMPT_KEY, DEFAULT_PROMPT)
+
+
+def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
+    """The prompt as tokens, or a friendly hint and a stopped page when there is nothing to read."""
+    try:
+        prompt = cached_prompt_tokens(lm.name, current_prompt_text())
+    except tokens.EmptyPrompt:
+        st.info(
+            "✍️ Type a prompt in the sidebar (or pick a preset) — the model needs some text "
+            "to predict the next token from."
+        )
+        st.stop()
+    if prompt.truncated:
+        st.warning(
+            f"Your prompt is long ({prompt.n_tokens_before_cap:,} tokens). The site reads only the "
+            f"first {len(prompt.ids)} tokens, so every page stays fast; the rest is ignored."
+        )
+    return prompt
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
+    return tokens.tokenize_prompt(get_model(model_name), text)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_last_logits(model_name: str, ids: tuple[int, ...]) -> np.ndarray:
+    return next_token.last_logits(get_model(model_name), list(ids))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_greedy_continuation(
+    model_name: str, ids: tuple[int, ...], max_new_tokens: int
+) -> generation.Continuation:
+    return generation.greedy_continuation(get_model(model_name), list(ids), max_new_tokens)
