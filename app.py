@@ -41,5 +41,13 @@ with st.sidebar:
         help="Every page works on this text. It is kept in the page address, so you can share it.",
     )
     st.caption("Press Ctrl+Enter (⌘+Enter) or click outside the box to apply.")
+    st.selectbox(
+        "Examples",
+        list(state.PRESETS),
+        index=None,
+        key=state.PRESET_KEY,
+        placeholder="Try an example prompt…",
+        on_change=state.apply_preset,
+    )
 
 navigation.run()

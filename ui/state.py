@@ -16,6 +16,24 @@ DEFAULT_PROMPT = "The capital of France is"
 PROMPT_KEY = "prompt"  # also the URL query parameter
 MODEL_KEY = "model"  # also the URL query parameter
 PROMPT_MAX_CHARS = 4_000  # the text box refuses more; the token cap applies after this
+PRESET_KEY = "preset"
+PRESETS: dict[str, str] = {
+    "Capital of France": "The capital of France is",
+    "The cat and the mat": "The cat sat on the mat because it was warm.",
+    "Unbelievable words": "Tokenization splits unbelievable words into pieces.",
+    "French": "Le petit chat dort sur le canapé parce qu'il",
+    "Chinese": "今天天气很好，我们去公园",
+    "Emoji": "I love pizza 🍕 and coffee ☕ because",
+    "Python code": "def fibonacci(n):\n    if n < 2:\n        return",
+}
+
+
+def apply_preset() -> None:
+    """Widget callback: copy the chosen preset into the prompt, then clear the preset picker."""
+    choice = st.session_state.get(PRESET_KEY)
+    if choice in PRESETS:
+        st.session_state[PROMPT_KEY] = PRESETS[choice]
+    st.session_state[PRESET_KEY] = None
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -63,7 +81,7 @@ def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
         prompt = cached_prompt_tokens(lm.name, current_prompt_text())
     except tokens.EmptyPrompt:
         st.info(
-            "✍️ Type a prompt in the sidebar (or pick a preset) — the model needs some text "
+            "✍️ Type a prompt in the sidebar (or pick an example there) — the model needs some text "
             "to predict the next token from."
         )
         st.stop()

