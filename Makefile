@@ -25,11 +25,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Converts the embedded GGUF once (~20 s) into the model cache; later starts take about a second.
+# Converts the embedded GGUF once (~20 s) into the model cache; later starts take a few seconds.
+# `make run` needs no separate step: the site converts on its first start, with a spinner.
 model: install
 	$(BIN)/python -m explain.models prepare
 
-run: model
+run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: install-dev model
