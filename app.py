@@ -18,18 +18,14 @@ pages = [
 navigation = st.navigation(pages)
 
 
-def _model_label(name: str) -> str:
-    return name if name == models.EMBEDDED_MODEL else f"{name} (needs the Hugging Face hub)"
-
-
 with st.sidebar:
     st.selectbox(
         "Model",
         models.MODEL_CHOICES,
         key=state.MODEL_KEY,
         bind="query-params",
-        format_func=_model_label,
-        help="The embedded model runs offline. Hub models load only where huggingface.co answers.",
+        # No format_func: the URL carries the option's own text, so links stay readable.
+        help="The embedded model runs offline. The others load only where the Hugging Face hub answers.",
     )
     st.text_area(
         "Prompt",

@@ -18,6 +18,13 @@ st.markdown(
     "large corpus first), **T**ransformer (the architecture built on attention). Below, the live "
     "model runs on your prompt (edit it in the sidebar) — every number is computed right now."
 )
+st.markdown(
+    "**The path:** text → tokens → token ids → embedding vectors (+ position) → layers of "
+    "self-attention and feed-forward networks → logits over the whole vocabulary → softmax → "
+    "probabilities → choose a token → append it and repeat. Your text is the *prompt*, what the "
+    "model adds is the *completion*, running the model is *inference*, and the most tokens it can "
+    "read at once is its *context window*."
+)
 
 lm = state.current_model()
 prompt = state.current_prompt_tokens(lm)
@@ -48,7 +55,7 @@ st.markdown(
 )
 
 st.header("4 · The last vector → a probability for every token")
-logits = state.cached_last_logits(lm.name, ids)
+logits = state.cached_analysis(lm.name, ids).last_logits
 dist = distribution_from_logits(lm, logits, temperature=1.0, top_n=5)
 st.markdown(
     f"The last token's vector is scored against all {dist.vocab_size:,} tokens (the *logits*); "
@@ -85,7 +92,9 @@ st.markdown(
     f"**{lm.name}** is a decoder-only transformer ({anatomy.architecture}) with "
     f"**{anatomy.n_params / 1e6:.0f} million parameters** — the learned weights. For scale: GPT-3 "
     "has 175 billion, Llama 3 has 8 or 70 billion. Bigger models know more but need more memory "
-    "and time; small ones can still be good at focused tasks."
+    "and time; small ones can still be good at focused tasks. Model families: *encoder-only* "
+    "(BERT: classification), *encoder-decoder* (T5, BART: translation, summaries) and "
+    "*decoder-only* (GPT, Llama, SmolLM: generation) — this one is decoder-only."
 )
 cols = st.columns(3)
 cols[0].metric("Layers", anatomy.n_layer)

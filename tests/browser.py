@@ -108,3 +108,16 @@ def wait_until_idle(page, timeout_ms: int = 180_000) -> None:
         timeout=timeout_ms,
     )
     page.wait_for_timeout(500)  # let Plotly finish drawing
+
+
+def open_page(browser, url: str, width: int = 1440, height: int = 2400):
+    """A new offline browser context at `url`, waited until idle: (context, page, blocked URLs).
+
+    Close the context when done. Page URLs: `{site}/tokenization?prompt=…` (st.Page url paths).
+    """
+    context = browser.new_context(viewport={"width": width, "height": height})
+    blocked = block_the_internet(context)
+    page = context.new_page()
+    page.goto(url)
+    wait_until_idle(page)
+    return context, page, blocked

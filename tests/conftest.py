@@ -40,3 +40,26 @@ def full_logits(lm):
             return lm.model(torch.tensor([ids])).logits[0].float()
 
     return compute
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The real app served by `streamlit run` on a free port, shared by every browser test."""
+    from tests.browser import ARTIFACTS, serve_app
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serve_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (it cannot download its own browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

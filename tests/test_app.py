@@ -84,3 +84,11 @@ def test_example_picker_fills_the_prompt():
     assert at.session_state["prompt"] == "今天天气很好，我们去公园"
     assert at.session_state["preset"] is None
     assert "**24 tokens**" in markdown_text(at)
+
+
+def test_hub_model_without_a_hub_explains_and_stays_on_the_embedded_model(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = run_app({"model": "gpt2"})
+    assert not at.exception
+    assert any("cannot reach" in w.value for w in at.warning)
+    assert at.dataframe and list(at.dataframe[0].value["token"])[0] == "' Paris'"

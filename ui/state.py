@@ -7,10 +7,9 @@ switching pages with the same prompt never reruns the model.
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from explain import generation, models, next_token, tokens
+from explain import analysis, generation, models, tokens
 
 DEFAULT_PROMPT = "The capital of France is"
 PROMPT_KEY = "prompt"  # also the URL query parameter
@@ -99,12 +98,13 @@ def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def cached_last_logits(model_name: str, ids: tuple[int, ...]) -> np.ndarray:
-    return next_token.last_logits(get_model(model_name), list(ids))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
 def cached_greedy_continuation(
     model_name: str, ids: tuple[int, ...], max_new_tokens: int
 ) -> generation.Continuation:
     return generation.greedy_continuation(get_model(model_name), list(ids), max_new_tokens)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
+    """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate)."""
+    return analysis.analyze_prompt(get_model(model_name), list(ids))
