@@ -8,6 +8,7 @@ into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from functools import lru_cache
 
 from transformers.convert_slow_tokenizer import bytes_to_unicode
@@ -17,6 +18,7 @@ from explain.models import LoadedModel
 PROMPT_TOKEN_CAP = 256  # longer prompts are cut here (and the page says so)
 PROMPT_CHAR_CAP = 20_000  # text beyond this is not even tokenized
 REPLACEMENT_CHAR = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class EmptyPrompt(ValueError):
@@ -83,6 +85,11 @@ def decode(lm: LoadedModel, ids: list[int]) -> str:
         return lm.tokenizer.decode(ids)
 
 
+def clean_text(text: str) -> str:
+    """Text any library can encode: lone surrogates (a URL can carry them) become U+FFFD."""
+    return _SURROGATE.sub(REPLACEMENT_CHAR, text)
+
+
 def tokenize_prompt(lm: LoadedModel, text: str, max_tokens: int = PROMPT_TOKEN_CAP) -> PromptTokens:
     """Tokenize the learner's prompt, cut to `max_tokens` tokens.
 
@@ -92,7 +99,7 @@ def tokenize_prompt(lm: LoadedModel, text: str, max_tokens: int = PROMPT_TOKEN_C
     if text is None or not text.strip():
         raise EmptyPrompt("Type a prompt: there is no text to turn into tokens yet.")
     cut_by_characters = len(text) > PROMPT_CHAR_CAP
-    text = text[:PROMPT_CHAR_CAP].encode("utf-8", "replace").decode("utf-8")
+    text = clean_text(text[:PROMPT_CHAR_CAP])
     ids = encode(lm, text)
     n_before = len(ids)
     truncated = cut_by_characters or n_before > max_tokens

@@ -71,7 +71,8 @@ def current_model_fallback() -> models.LoadedModel:
 
 
 def current_prompt_text() -> str:
-    return st.session_state.get(PROMPT_KEY, DEFAULT_PROMPT)
+    """The sidebar prompt, made safe to hash and encode (URLs can carry lone surrogates)."""
+    return tokens.clean_text(st.session_state.get(PROMPT_KEY, DEFAULT_PROMPT) or "")
 
 
 def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:

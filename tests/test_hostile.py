@@ -1,0 +1,87 @@
+"""Hostile input on every page: no traceback ever, HTML stays text, a clear message for nonsense.
+
+Every page listed in app.py's navigation is run (AppTest) with each prompt below, set the way a
+URL or the sidebar would set it. Pages added later are picked up automatically.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+
+HOSTILE_PROMPTS = {
+    "empty": "",
+    "whitespace": "  \n\t  ",
+    "one character": "a",
+    "10k characters": "The quick brown fox. " * 500,
+    "one word 2000 times": "buffalo " * 2000,
+    "emoji zwj and flags": "family 👩‍👩‍👧‍👦 flags 🇫🇷🇯🇵 thumbs 👍🏽 ok",
+    "cjk": "今天天气很好，我们去公园散步。東京は日本の首都です。",
+    "rtl arabic hebrew": "مرحبا بالعالم، كيف حالك؟ שלום עולם מה שלומך",
+    "devanagari and combining": "नमस्ते दुनिया — e\u0301 a\u0308 n\u0303",
+    "control and nul": "line one\x00\x07\x1b[31m red \r\n line two \x7f",
+    "lone surrogate": "broken \ud800 text \udfff end",
+    "script and img": "<script>alert(1)</script><img src=x onerror=alert(2)></textarea><a href=\"javascript:alert(3)\">x</a>",
+    "markdown": "# Heading **bold** _it_ [click](javascript:alert(1)) ![img](http://evil/x.png) $x^2$ `code`",
+}
+ALLOWED_TAGS = {"div", "span", "b", "strong", "i", "em", "br", "small", "table", "thead", "tbody", "tr", "td", "th", "code", "p", "style", "sup", "sub", "mark", "ul", "li", "ol", "details", "summary", "h1", "h2", "h3", "h4"}
+
+
+def tags_in(markup: str) -> set[str]:
+    found: set[str] = set()
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add(tag)
+            for name, value in attrs:
+                assert not name.startswith("on"), f"event handler attribute {name}={value!r}"
+                assert "javascript:" not in (value or "").lower(), f"javascript: URL in {name}"
+
+    Collector().feed(markup)
+    return found
+
+
+def run_page(page: str, prompt: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["prompt"] = prompt
+    at.switch_page(page)
+    return at.run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("case", list(HOSTILE_PROMPTS))
+def test_page_survives_hostile_prompt(page, case):
+    at = run_page(page, HOSTILE_PROMPTS[case])
+    assert not at.exception, f"{page} raised on {case}: {at.exception[0].value if at.exception else ''}"
+    for element in at.get("html"):
+        assert tags_in(element.proto.body) <= ALLOWED_TAGS
+    for element in at.markdown:
+        assert "javascript:" not in element.value, f"{page} rendered visitor text as Markdown"
+    if case in {"empty", "whitespace"}:
+        assert any("Type a prompt" in info.value for info in at.info)
+
+
+def test_page_list_is_found():
+    assert "pages/home.py" in PAGES
+
+
+@pytest.mark.parametrize("params", [
+    {"model": "../../etc/passwd"},
+    {"model": "gpt2\x00"},
+    {"prompt": "x" * 20_000},
+    {"unknown_parameter": "1", "another": "<script>"},
+])
+def test_odd_url_parameters_are_harmless(params):
+    at = AppTest.from_file(APP, default_timeout=300)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
