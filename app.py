@@ -8,7 +8,7 @@ Run with `make run` (or `streamlit run app.py` inside the project's virtual envi
 import streamlit as st
 
 from explain import models
-from ui import state
+from ui import presenter, state
 
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
 
@@ -45,5 +45,20 @@ with st.sidebar:
         placeholder="Try an example prompt…",
         on_change=state.apply_preset,
     )
+    st.divider()
+    st.toggle(
+        "Presenter mode",
+        key=presenter.PRESENT_KEY,
+        bind="query-params",
+        help="Large type and bold charts for a projector. Kept in the link.",
+    )
+    with st.popover("🔗 Share this view", width="stretch"):
+        st.markdown(
+            "The address in your browser holds the page, prompt, model and main controls: "
+            "copy it (or the link below) and anyone who opens it sees the same view."
+        )
+        st.code(state.share_url(), language=None, wrap_lines=True)
+
+presenter.apply_presenter_style()
 
 navigation.run()

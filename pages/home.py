@@ -7,6 +7,7 @@ from explain.next_token import distribution_from_logits
 from ui import state
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import token_spans
+from ui.presenter import show_chart
 
 CONTINUATION_TOKENS = 20
 
@@ -64,7 +65,7 @@ st.markdown(
 )
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(probability_bars(dist), width="stretch", key="top5")
+    show_chart(probability_bars(dist), key="top5")
 with right:
     st.dataframe(
         {
@@ -104,7 +105,7 @@ cols = st.columns(3)
 cols[0].metric("Vocabulary", f"{anatomy.vocab_size:,}")
 cols[1].metric("Context window (tokens)", f"{anatomy.context_length:,}")
 cols[2].metric("Feed-forward width", f"{anatomy.d_ff:,}")
-st.plotly_chart(anatomy_bars(anatomy), width="stretch", key="anatomy")
+show_chart(anatomy_bars(anatomy), key="anatomy")
 st.caption(
     "Parameters by part: "
     + "; ".join(f"{part} {count:,}" for part, count in anatomy.params_by_part.items())

@@ -109,3 +109,12 @@ def cached_greedy_continuation(
 def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
     """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate)."""
     return analysis.analyze_prompt(get_model(model_name), list(ids))
+
+
+def share_url() -> str:
+    """This view's address: the page URL plus every URL-bound control that differs from its default."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}?{query}" if query else base

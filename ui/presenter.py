@@ -1,0 +1,48 @@
+"""Presenter mode: large type and bold charts readable from the back of a classroom.
+
+Toggled in the sidebar and kept in the URL (`?present=true`), so a teacher can bookmark it.
+Pages draw charts through `show_chart`, which enlarges fonts and lines in presenter mode.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+PRESENT_KEY = "present"
+
+_PRESENTER_CSS = """
+<style>
+  html { font-size: 21px; }
+  [data-testid="stMain"] h1 { font-size: 2.6rem; }
+  [data-testid="stMain"] p, [data-testid="stMain"] li { line-height: 1.55; }
+</style>
+"""
+
+
+def presenter_mode() -> bool:
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def apply_presenter_style() -> None:
+    """Call once per run (app.py): enlarges the whole page's type when presenter mode is on."""
+    if presenter_mode():
+        st.html(_PRESENTER_CSS)
+
+
+def presenter_figure(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` with large fonts and thick lines (for projection)."""
+    fig = go.Figure(fig)
+    fig.update_layout(font=dict(size=20), hoverlabel=dict(font_size=20))
+    fig.update_traces(selector=dict(type="scatter"), line=dict(width=4), marker=dict(size=12))
+    if fig.layout.height:
+        fig.update_layout(height=int(fig.layout.height * 1.35))
+    return fig
+
+
+def show_chart(fig: go.Figure, key: str | None = None, **kwargs):
+    """`st.plotly_chart` at full width, enlarged in presenter mode; PNG download in the toolbar."""
+    if presenter_mode():
+        fig = presenter_figure(fig)
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+    return st.plotly_chart(fig, width="stretch", key=key, config=config, **kwargs)
