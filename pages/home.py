@@ -8,6 +8,8 @@ from ui import state
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import token_spans
 from ui.presenter import show_chart
+from ui.snapshot import show_snapshot
+from explain.snapshot import load_snapshot
 
 CONTINUATION_TOKENS = 20
 
@@ -27,7 +29,15 @@ st.markdown(
     "read at once is its *context window*."
 )
 
+# While the model loads (first start, or a Space waking up), show the precomputed default view.
+snapshot_slot = st.empty()
+if not state.model_is_loaded(state.selected_model_name()) and state.current_prompt_text() == state.DEFAULT_PROMPT:
+    shipped = load_snapshot()
+    if shipped is not None:
+        with snapshot_slot.container():
+            show_snapshot(shipped)
 lm = state.current_model()
+snapshot_slot.empty()
 prompt = state.current_prompt_tokens(lm)
 anatomy = model_anatomy(lm)
 ids = tuple(prompt.ids)

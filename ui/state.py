@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import analysis, generation, models, tokens
+from explain import analysis, generation, models, snapshot, tokens
 
-DEFAULT_PROMPT = "The capital of France is"
+DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter
 MODEL_KEY = "model"  # also the URL query parameter
 PROMPT_MAX_CHARS = 4_000  # the text box refuses more; the token cap applies after this
@@ -40,6 +40,13 @@ def get_model(name: str) -> models.LoadedModel:
     return models.load_model(name)
 
 
+_loaded_models: set[str] = set()  # names this process has finished loading (for the snapshot)
+
+
+def model_is_loaded(name: str) -> bool:
+    return name in _loaded_models
+
+
 def selected_model_name() -> str:
     name = st.session_state.get(MODEL_KEY, models.EMBEDDED_MODEL)
     return name if name in models.MODEL_CHOICES else models.EMBEDDED_MODEL
@@ -57,6 +64,7 @@ def current_model() -> models.LoadedModel:
                 st.stop()
             st.warning(f"{err} Showing {models.EMBEDDED_MODEL} instead.")
             lm = current_model_fallback()
+    _loaded_models.add(lm.name)
     for note in lm.notes:
         st.info(note)
     return lm
