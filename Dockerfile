@@ -11,7 +11,8 @@ RUN useradd --create-home --uid 1000 user
 USER user
 ENV HOME=/home/user \
     LLM_EXPLAINER_CACHE=/home/user/model-cache \
-    HF_HUB_OFFLINE=0
+    STREAMLIT_SERVER_FILE_WATCHER_TYPE=none \
+    STREAMLIT_SERVER_HEADLESS=true
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt requirements-nodeps.txt Makefile ./
