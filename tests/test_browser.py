@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, open_page
+from tests.browser import ARTIFACTS, open_page, serve_app, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -43,3 +43,17 @@ def test_prompt_in_the_url_is_shared_and_script_text_stays_text(site, browser):
         assert dialogs == []
     finally:
         context.close()
+
+
+def test_deep_link_to_a_page_on_a_fresh_server_gets_the_sidebar_and_the_prompt(browser):
+    """A shared link opened before anyone visited `/` must still run through app.py."""
+    with serve_app() as fresh_site:
+        context, page, _ = open_page(browser, f"{fresh_site}/tokenization?prompt={quote('Deep link works')}")
+        try:
+            page.wait_for_timeout(2000)  # the page reloads itself once in a fresh process
+            wait_until_idle(page)
+            assert page.locator("textarea").first.input_value() == "Deep link works"
+            assert page.get_by_text("Presenter mode").count() == 1
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
