@@ -8,6 +8,7 @@ into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead
 from __future__ import annotations
 
 from dataclasses import dataclass
+import bisect
 import re
 from functools import lru_cache
 
@@ -112,4 +113,85 @@ def tokenize_prompt(lm: LoadedModel, text: str, max_tokens: int = PROMPT_TOKEN_C
         pieces=token_pieces(lm, ids),
         truncated=truncated,
         n_tokens_before_cap=n_before,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Spans: every token with the exact slice of text it stands for (the Tokenization page)
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """One token of a prompt, with the characters it stands for.
+
+    `text` holds the characters whose first byte lies in this token, so joining every span's
+    `text` gives back the prompt exactly, even when an emoji or a CJK character is split across
+    several byte tokens (the later pieces of such a character then have `text == ""`).
+    """
+
+    index: int
+    id: int
+    raw: str  # the tokenizer's own string, e.g. 'Ġunbelie' (byte-level alphabet: Ġ is a space)
+    text: str  # characters starting in this token; "".join(span.text) == the prompt
+    piece_bytes: bytes  # the UTF-8 bytes this token stands for
+    display: str  # readable: the text, or <F0 9F> for bytes that are only part of a character
+    is_partial_character: bool  # starts or ends inside a multi-byte character
+    split_characters: str  # the characters this token holds only part of ("" if none)
+
+
+def _char_starts(data: bytes) -> list[int]:
+    """Byte offsets where a UTF-8 character starts (continuation bytes are 0b10xxxxxx)."""
+    return [i for i, byte in enumerate(data) if byte & 0xC0 != 0x80]
+
+
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+
+def readable_bytes(data: bytes) -> str:
+    """Bytes as text where they form whole UTF-8 characters, the rest as hex (b' \\xf0\\x9f' → ' <F0 9F>')."""
+    escaped = data.decode("utf-8", errors="surrogateescape")
+    return _ESCAPED_BYTES.sub(
+        lambda m: "<" + " ".join(f"{ord(c) - 0xDC00:02X}" for c in m.group()) + ">", escaped
+    )
+
+
+def prompt_spans(lm: LoadedModel, ids: list[int]) -> list[TokenSpan]:
+    """The tokens `ids` as spans of text that concatenate back to `decode(ids)`.
+
+    Byte-level BPE tokens are turned back into their bytes; a character belongs to the token
+    holding its first byte. Tokenizers that are not byte-level fall back to `decode([id])` per token.
+    """
+    with lm.tokenizer_lock:
+        raws = lm.tokenizer.convert_ids_to_tokens(list(ids))
+    chunks = [piece_bytes(raw or "") for raw in raws]
+    if any(chunk is None for chunk in chunks):
+        return [_span_from_decode(lm, i, token_id, raw) for i, (token_id, raw) in enumerate(zip(ids, raws))]
+    data = b"".join(chunks)
+    starts = _char_starts(data) + [len(data)]
+    char_at = {  # byte offset where a character starts → that character
+        start: data[start:end].decode("utf-8", errors="replace") for start, end in zip(starts, starts[1:])
+    }
+    boundaries = set(starts)
+    spans, offset = [], 0
+    for index, (token_id, raw, chunk) in enumerate(zip(ids, raws, chunks)):
+        end = offset + len(chunk)
+        text = "".join(char_at[i] for i in range(offset, end) if i in char_at)
+        partial = offset not in boundaries or end not in boundaries
+        split = ""
+        if offset not in boundaries:  # the character this token starts inside of
+            split += char_at[starts[bisect.bisect_right(starts, offset) - 1]]
+        if end not in boundaries:  # the character this token ends inside of
+            last = char_at[starts[bisect.bisect_right(starts, end) - 1]]
+            split += "" if split.endswith(last) and not text else last
+        display = readable_bytes(chunk) if partial else text
+        spans.append(TokenSpan(index, token_id, raw, text, chunk, display, partial, split))
+        offset = end
+    return spans
+
+
+def _span_from_decode(lm: LoadedModel, index: int, token_id: int, raw: str | None) -> TokenSpan:
+    piece = token_piece(lm, token_id, index)
+    return TokenSpan(
+        index, token_id, raw or "", piece.text, piece.text.encode("utf-8", errors="replace"),
+        piece.display, piece.is_partial_character, "",
     )

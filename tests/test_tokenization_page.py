@@ -1,0 +1,174 @@
+"""The Tokenization page: AppTest with presets, bad input and widgets driven; then real Chromium."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.browser import ARTIFACTS, open_page, wait_until_idle
+from ui.tokenization import PAGE_PRESETS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/tokenization.py"
+
+
+def run_page(prompt: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if prompt is not None:
+        at.session_state["prompt"] = prompt
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def html_bodies(at: AppTest) -> list[str]:
+    return [element.proto.body for element in at.get("html")]
+
+
+def tags_in(markup: str) -> set[str]:
+    found: set[str] = set()
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add(tag)
+
+    Collector().feed(markup)
+    return found
+
+
+def trained_merges(at: AppTest):
+    """The trainer's merge table (AppTest's dataframes carry no key: find it by its columns)."""
+    return next(df.value for df in at.dataframe if "new token" in df.value.columns)
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("preset", list(PAGE_PRESETS))
+def test_each_preset_shows_its_tokens_and_counts(lm, preset):
+    text = PAGE_PRESETS[preset]
+    at = run_page(text)
+    assert not at.exception
+    n_tokens = len(lm.tokenizer.encode(text, add_special_tokens=False))
+    bodies = html_bodies(at)
+    assert f">{n_tokens:,}</div>" in bodies[0]  # the Tokens card
+    assert f">{len(text):,}</div>" in bodies[0]  # the Characters card
+    table = at.dataframe[0].value  # the token table
+    assert list(table["id"]) == lm.tokenizer.encode(text, add_special_tokens=False)
+    assert "WordPiece" in markdown_text(at) and "Unigram (SentencePiece)" in markdown_text(at)
+    bars = at.get("plotly_chart")[0].proto.spec
+    assert f"[{n_tokens}," in bars.replace(" ", "") or f"[{n_tokens}]" in bars.replace(" ", "")
+
+
+def test_pill_preset_replaces_the_prompt():
+    at = run_page()
+    at.pills(key="tok_preset").set_value("Chinese").run()
+    assert not at.exception
+    assert at.session_state["prompt"] == PAGE_PRESETS["Chinese"]
+    assert at.session_state["tok_preset"] is None
+    assert "dashed" in html_bodies(at)[1]  # Chinese characters split into byte tokens
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n\t "])
+def test_empty_prompt_gets_a_hint(prompt):
+    at = run_page(prompt)
+    assert not at.exception
+    assert any("Type a prompt" in info.value for info in at.info)
+    assert not at.dataframe
+
+
+def test_a_5000_character_prompt_is_cut_with_a_notice():
+    at = run_page(("Tokenization splits unbelievable words into pieces. 🍕 " * 100)[:5000])
+    assert not at.exception
+    assert any("first 256 tokens" in w.value for w in at.warning)
+    assert len(at.dataframe[0].value) == 256
+
+
+def test_script_and_img_text_stays_text():
+    at = run_page("<script>alert(1)</script><img src=x onerror=alert(2)> café 今天 مرحبا")
+    assert not at.exception
+    for body in html_bodies(at):
+        assert tags_in(body) <= {"div", "span"}
+    assert any("&lt;script&gt;" in body or "&lt;script" in body for body in html_bodies(at))
+
+
+def test_bpe_stepper_and_prompt_word_picker(lm):
+    at = run_page("Tokenization splits unbelievable words into pieces.")
+    slider = at.slider(key="bpe_step::unbelievable")
+    assert slider.value == 0
+    assert "12 bytes" in markdown_text(at)
+    slider.set_value(slider.max).run()
+    assert not at.exception
+    ids = lm.tokenizer.encode("unbelievable", add_special_tokens=False)
+    assert any(str(ids) in s.value for s in at.success)
+    at.slider(key="bpe_step::unbelievable").set_value(1).run()
+    assert "**Step 1 of" in markdown_text(at)
+
+    at.selectbox(key="bpe_pick").set_value("unbelievable").run()  # mid-sentence: with its space
+    assert at.session_state["bpe_space"] is True
+    slider = at.slider(key="bpe_step:: unbelievable")
+    slider.set_value(slider.max).run()
+    ids = lm.tokenizer.encode(" unbelievable", add_special_tokens=False)
+    assert any(str(ids) in s.value for s in at.success)
+
+    at.text_input(key="bpe_word").set_value("2024").run()  # digits: no merge applies
+    at.checkbox(key="bpe_space").uncheck().run()
+    assert not at.exception
+    assert any("No merge applies" in info.value for info in at.info)
+
+
+def test_trainer_follows_the_corpus_and_the_vocabulary_slider():
+    at = run_page()
+    merges = trained_merges(at)
+    assert list(merges["new token"])[:2] == ["es", "est"]
+    slider = at.slider(key="bpe_vocab")
+    slider.set_value(slider.min + 3).run()
+    assert not at.exception
+    assert len(trained_merges(at)) == 3
+    at.text_area(key="bpe_corpus").set_value("ab ab ab abc abc").run()
+    assert not at.exception
+    assert list(trained_merges(at)["new token"])[0] == "ab"
+    at.text_area(key="bpe_corpus").set_value("   ").run()
+    assert not at.exception
+    assert any("Type a few words" in info.value for info in at.info)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real Chromium
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1440, 390])
+def test_page_renders_tokens_and_comparison_offline(site, browser, width):
+    prompt = "Tokenization splits unbelievable words into pieces. 🍕 今天"
+    # Until one session has run app.py (and so st.navigation), Streamlit 1.67 treats the pages/
+    # folder as a v1 multipage app and would run pages/tokenization.py alone: open the root first
+    # (with a blank prompt, so Home stops at its hint instead of running the model).
+    warm, _, _ = open_page(browser, f"{site}/?prompt=%20", width=width, height=600)
+    warm.close()
+    context, page, blocked = open_page(browser, f"{site}/tokenization?prompt={quote(prompt)}", width=width,
+                                       height=4600 if width > 600 else 7_000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0
+        main = page.locator('[data-testid="stMain"]')
+        assert main.get_by_text("Your prompt as tokens").is_visible()
+        html = main.locator('[data-testid="stHtml"]')
+        assert "unbelie" in html.nth(1).text_content()  # the coloured prompt tokens
+        assert "<F0 9F>" in html.nth(1).text_content()  # the emoji shown by its bytes
+        chart = main.locator('[data-testid="stPlotlyChart"]').first.locator("svg").first.text_content()
+        assert "WordPiece" in chart and "Unigram" in chart and "Character" in chart
+        page.screenshot(path=str(ARTIFACTS / f"tokenization-{width}.png"), full_page=True)
+        if width == 1440:
+            thumb = main.locator('[data-testid="stSlider"] input[type="range"]').first  # the BPE stepper
+            thumb.focus()
+            thumb.press("End")
+            page.wait_for_timeout(500)
+            wait_until_idle(page)
+            assert main.get_by_text("exactly what the tokenizer itself returns").is_visible()
+        assert not [url for url in blocked if "/_stcore/" in url]
+    finally:
+        context.close()
