@@ -1,0 +1,202 @@
+"""AppTest: the Embeddings page in the real app — presets, odd input, widgets driven."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/embeddings.py"
+
+
+def run_page(**session_state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in session_state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure of the chart with widget key `key` (AppTest gives charts as JSON specs)."""
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if f"-{key}-" in element.proto.id or element.proto.id.endswith(key):
+            return spec
+    raise AssertionError(f"no chart {key}: {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def values(data) -> np.ndarray:
+    """A Plotly array from a chart spec: a plain list, or Plotly's base64 typed array."""
+    if isinstance(data, dict) and "bdata" in data:
+        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        shape = data.get("shape")
+        if isinstance(shape, str):
+            shape = tuple(int(n) for n in shape.split(","))
+        return array.reshape(shape) if shape else array
+    return np.array(data)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning]
+    return "\n".join(parts)
+
+
+def tags_in(markup: str) -> set[str]:
+    found: set[str] = set()
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add(tag)
+
+    Collector().feed(markup)
+    return found
+
+
+@pytest.fixture(scope="module")
+def default_page() -> AppTest:
+    at = run_page()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_default_page_shows_all_seven_parts(default_page):
+    headers = [h.value for h in default_page.header]
+    assert [h.split(" · ")[0] for h in headers] == ["1", "2", "3", "4", "5", "6", "7"]
+    metrics = {m.label: m.value for m in default_page.metric}
+    assert metrics["Dimensions"] == "576"
+    assert metrics["Input embeddings"] == "1.000"
+
+
+def test_neighbours_table_equals_torch_on_the_models_matrix(default_page, lm):
+    table = default_page.dataframe[0].value
+    weight = lm.model.get_input_embeddings().weight.detach().float()
+    query = weight[lm.tokenizer.encode(" king")[0]]
+    sims = torch.nn.functional.cosine_similarity(weight, query[None], dim=1)
+    assert len(table) == 15 and list(table["token"])[0] == "'·king'"
+    assert list(table["cosine similarity"])[0] == 1.0
+    np.testing.assert_allclose(table["cosine similarity"], sims[list(table["id"])].numpy(), atol=6e-4)
+    assert list(table["cosine similarity"]) == sorted(table["cosine similarity"], reverse=True)
+    assert "the query word itself" not in texts(default_page)  # nothing excluded by default
+
+
+def test_preset_matrix_map_and_analogy(default_page):
+    matrix = chart(default_page, "emb_matrix")["data"][0]
+    assert matrix["x"] == ["king", "queen", "man", "woman", "apple", "banana", "Paris", "France", "London"]
+    assert np.allclose(np.diag(values(matrix["z"])), 1.0)
+    layout = chart(default_page, "emb_map")["layout"]
+    pc1 = layout["xaxis"]["title"]["text"]
+    assert pc1.startswith("PC1 (") and "% of the variance" in pc1
+    assert "is lost" in texts(default_page)
+    analogy = default_page.dataframe[1].value
+    assert list(analogy["token"])[0] == "'·queen'"
+    assert "·king" not in list(analogy["token"])  # inputs left out…
+    assert "Left out on purpose: `·king` (input a (king)" in texts(default_page)  # …and said so
+    assert "the arithmetic worked" in texts(default_page)
+
+
+def test_context_drift_chart_and_position_statement(default_page):
+    drift = chart(default_page, "emb_drift")["data"]
+    similarities = values(drift[0]["y"])
+    assert similarities.shape == (31,) and similarities[0] == pytest.approx(1.0, abs=1e-5)
+    assert similarities[-1] < 0.8
+    assert "rotary position embeddings" in texts(default_page)
+    assert values(chart(default_page, "emb_sinusoids")["data"][0]["z"]).shape == (64, 128)
+
+
+def test_widgets_leave_out_self_layer_slider_and_context_preset():
+    at = run_page()
+    at.checkbox(key="emb_exclude_self").check().run()
+    assert list(at.dataframe[0].value["token"])[0] != "'·king'"
+    assert "`·king` (the query word itself, similarity 1.000)" in texts(at)
+    at.slider(key="emb_layer").set_value(30).run()
+    assert any(m.label == "After layer 30" for m in at.metric)
+    at.selectbox(key="emb_context_preset").set_value("bat: animal vs baseball").run()
+    assert not at.exception
+    assert at.text_input(key="emb_shared").value == "bat"
+    assert "“bat” is ‘·bat’ (outlined; position 1, counting from 0)" in texts(at)
+    at.text_input(key="emb_word").set_value("").run()
+    assert "Type a word above" in texts(at)
+    assert not at.exception
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("", "Type at least two words"),
+        ("king", "Type at least two words"),
+        ("king, queen", "The map needs at least three words"),
+    ],
+)
+def test_too_few_words_get_a_hint(words, expected):
+    at = run_page(emb_words=words)
+    assert not at.exception
+    assert expected in texts(at)
+
+
+def test_fifty_words_and_more():
+    fifty = ", ".join(f"word{i}" for i in range(45)) + ", king, queen, man, woman, apple"
+    at = run_page(emb_words=fifty)
+    assert not at.exception
+    assert values(chart(at, "emb_matrix")["data"][0]["z"]).shape == (50, 50)
+    assert len(values(chart(at, "emb_map")["data"][1]["x"])) == 50
+    assert not at.warning
+    at = run_page(emb_words=fifty + ", pear, plum")
+    assert "2 more were left out" in texts(at)
+
+
+def test_unknown_odd_and_hostile_words():
+    hostile = "<img src=x onerror=alert(1)>"
+    at = run_page(
+        emb_word=hostile,
+        emb_words="xqzvwj, 🍕, 東京, שלום, <script>alert(1)</script>",
+        emb_a="", emb_shared="river",
+    )
+    assert not at.exception
+    body = at.get("html")[0].proto.body
+    assert tags_in(body) <= {"div", "span", "b"} and "&lt;img" in body
+    assert "mean of their" in body
+    assert "Split into several tokens" in texts(at)
+    assert "Fill in a, b and c" in texts(at)
+    assert "does not appear as a whole word" in texts(at)
+
+
+def test_long_word_is_cut_and_empty_sidebar_prompt_does_not_block_the_page():
+    at = run_page(emb_word="supercalifragilistic" * 30, prompt="   ")
+    assert not at.exception
+    assert at.dataframe  # the page does not depend on the sidebar prompt
+
+
+def test_prompt_table_follows_the_sidebar_prompt_and_is_capped():
+    at = run_page(prompt="The capital of France is")
+    heatmap = chart(at, "emb_prompt_vectors")["data"][0]
+    assert values(heatmap["z"]).shape == (5, 576) and heatmap["y"][1] == "1: ·capital"
+    at = run_page(prompt="word " * 100)
+    assert values(chart(at, "emb_prompt_vectors")["data"][0]["z"]).shape == (32, 576)
+    assert "The first 32 rows are drawn" in texts(at)
+
+
+def test_sentence_spans_escape_and_outline_the_word(lm):
+    from explain.embeddings import locate_word
+    from ui.embeddings import sentence_html
+
+    found = locate_word(lm, "<script>alert(1)</script> the bank <b>x</b>", "bank")
+    markup = sentence_html(found)
+    assert tags_in(markup) == {"div", "span"}
+    assert "<script>" not in markup and "&lt;" in markup
+    assert markup.count("3px solid") == len(found.positions) == 1
+
+
+def test_crowded_map_labels_take_turns():
+    from ui.embeddings import label_positions
+
+    crowded = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0]])
+    assert label_positions(crowded) == ["top center", "bottom center", "middle left", "top center"]
