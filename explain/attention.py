@@ -1,0 +1,211 @@
+"""Self-attention, measured: what each head looks at, and how its weights are made.
+
+Everything works on the shared forward pass (`PromptAnalysis`), so moving between layers and
+heads never reruns the model: statistics and "follow a token" read the attention weights
+(n_layer, n_head, T, T); `attention_scores` recomputes one layer's queries and keys from the
+hidden state entering it, to show the step before the softmax: q·k/√d, the causal mask, the softmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explain.models import LoadedModel
+
+# The statistics a learner can colour the head gallery by: key -> (label, what it measures).
+STATISTICS: dict[str, tuple[str, str]] = {
+    "first": ("attention to the first token", "mean weight each token (after the first) gives to token 0"),
+    "previous": ("attention to the previous token", "mean weight token i gives to token i−1 (i ≥ 1)"),
+    "self": ("attention to itself", "mean weight token i gives to itself (i ≥ 1)"),
+    "entropy": ("spread (entropy, bits)", "mean entropy of a row, in bits: 0 = one token gets everything"),
+}
+KIND_THRESHOLD = 0.5  # a head is named after a pattern when more than half its weight follows it
+KIND_RULES: dict[str, str] = {
+    "previous-token head": f"attention to the previous token > {KIND_THRESHOLD}",
+    "first-token head": f"attention to the first token > {KIND_THRESHOLD}",
+    "self head": f"attention to itself > {KIND_THRESHOLD}",
+    "spread-out head": "none of the above, and entropy above half its maximum (log₂ of the row length)",
+    "mixed head": "none of the above: weight goes to a few content-dependent tokens",
+}
+
+
+@dataclass(frozen=True)
+class HeadStatistics:
+    """One number per head for each pattern; rows (queries) i ≥ 1 only, because token 0 can only
+    attend to itself (it would count as first, previous-free and self at once)."""
+
+    first: np.ndarray  # (n_layer, n_head) mean weight to token 0
+    previous: np.ndarray  # (n_layer, n_head) mean weight to token i−1
+    self: np.ndarray  # (n_layer, n_head) mean weight on the diagonal
+    entropy: np.ndarray  # (n_layer, n_head) mean row entropy in bits
+    max_entropy: float  # mean over rows i ≥ 1 of log2(i + 1): the entropy of a uniform row
+    kinds: tuple[tuple[str, ...], ...]  # (n_layer, n_head) names from KIND_RULES
+
+    def values(self, statistic: str) -> np.ndarray:
+        return getattr(self, statistic)
+
+
+def row_entropy_bits(weights: np.ndarray) -> np.ndarray:
+    """Entropy in bits along the last axis; 0 · log 0 counts as 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(weights > 0, weights * np.log2(weights), 0.0)
+    return -terms.sum(axis=-1)
+
+
+def head_kind(first: float, previous: float, self_: float, entropy: float, max_entropy: float) -> str:
+    """Name a head after the first rule of KIND_RULES it meets."""
+    if previous > KIND_THRESHOLD:
+        return "previous-token head"
+    if first > KIND_THRESHOLD:
+        return "first-token head"
+    if self_ > KIND_THRESHOLD:
+        return "self head"
+    if max_entropy > 0 and entropy > max_entropy / 2:
+        return "spread-out head"
+    return "mixed head"
+
+
+def head_statistics(attentions: np.ndarray) -> HeadStatistics:
+    """attentions: (n_layer, n_head, T, T). Needs T ≥ 2 (with one token every head is trivial)."""
+    n_layer, n_head, T, _ = attentions.shape
+    if T < 2:
+        raise ValueError("head statistics need at least two tokens")
+    rows = attentions[:, :, 1:, :].astype(np.float64)  # (L, H, T-1, T): queries 1..T-1
+    query = np.arange(1, T)
+    first = rows[..., 0].mean(-1)
+    previous = rows[:, :, query - 1, query - 1].mean(-1)
+    self_ = rows[:, :, query - 1, query].mean(-1)
+    entropy = row_entropy_bits(rows).mean(-1)
+    max_entropy = float(np.log2(query + 1).mean())
+    kinds = tuple(
+        tuple(
+            head_kind(first[l, h], previous[l, h], self_[l, h], entropy[l, h], max_entropy)
+            for h in range(n_head)
+        )
+        for l in range(n_layer)
+    )
+    return HeadStatistics(first, previous, self_, entropy, max_entropy, kinds)
+
+
+@dataclass(frozen=True)
+class TokenFocus:
+    """Where one token looks, layer by layer."""
+
+    position: int  # the query token
+    mean_over_heads: np.ndarray  # (n_layer, position + 1) weight to each earlier token, heads averaged
+    per_head: np.ndarray  # (n_layer, n_head, position + 1)
+    top_per_layer: list[int]  # (n_layer,) the earlier token with most head-averaged weight
+
+    def top_excluding(self, excluded: set[int]) -> list[int]:
+        """Per layer, the most-attended earlier token outside `excluded` (e.g. the first token)."""
+        weights = self.mean_over_heads.copy()
+        for position in excluded:
+            if position < weights.shape[1]:
+                weights[:, position] = -1.0
+        return [int(i) for i in weights.argmax(axis=1)]
+
+
+def follow_token(attentions: np.ndarray, position: int) -> TokenFocus:
+    """attentions: (n_layer, n_head, T, T); position: the query token, 0 ≤ position < T."""
+    T = attentions.shape[-1]
+    if not 0 <= position < T:
+        raise ValueError(f"position {position} is outside the prompt (0…{T - 1})")
+    per_head = attentions[:, :, position, : position + 1].astype(np.float64)
+    mean = per_head.mean(axis=1)
+    return TokenFocus(position, mean, per_head, [int(i) for i in mean.argmax(axis=1)])
+
+
+def find_token(pieces_text: list[str], word: str) -> int | None:
+    """Index of the last token whose text, stripped, equals `word` (case-insensitive), else None."""
+    wanted = word.strip().lower()
+    for index in range(len(pieces_text) - 1, -1, -1):
+        if pieces_text[index].strip().lower() == wanted:
+            return index
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Before the softmax: query · key scores, recomputed from each attention module's own input
+
+
+class ScoresUnavailable(RuntimeError):
+    """The model's attention modules are of a kind whose queries and keys we can't recompute."""
+
+
+@dataclass(frozen=True)
+class AttentionScores:
+    """The raw scores of every head of one layer, before the mask and the softmax."""
+
+    layer: int
+    scores: np.ndarray  # (n_head, T, T) q_i · k_j × scale (future cells included)
+    head_dim: int
+    scale: float  # the factor the model multiplies q·k by (1/√d_head)
+    architecture: str
+
+    def masked(self, head: int) -> np.ndarray:
+        """(T, T) scores with the future (j > i) set to −inf: the causal mask."""
+        s = self.scores[head].astype(np.float64)
+        return np.where(np.tril(np.ones_like(s, dtype=bool)), s, -np.inf)
+
+    def weights(self, head: int) -> np.ndarray:
+        """(T, T) softmax of the masked scores, row by row: the attention weights."""
+        masked = self.masked(head)
+        shifted = np.exp(masked - masked.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def _llama_qk(module, hidden_states: torch.Tensor, position_embeddings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Llama/SmolLM2: project, rotate by position (RoPE) as the module does, repeat shared keys."""
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    shape = (*hidden_states.shape[:-1], -1, module.head_dim)
+    q = module.q_proj(hidden_states).view(shape).transpose(1, 2)  # (1, n_head, T, d)
+    k = module.k_proj(hidden_states).view(shape).transpose(1, 2)  # (1, n_kv_head, T, d)
+    cos, sin = position_embeddings
+    q, k = apply_rotary_pos_emb(q, k, cos, sin)
+    k = k.repeat_interleave(module.num_key_value_groups, dim=1)  # grouped-query attention
+    return q, k
+
+
+def _gpt2_qk(module, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """GPT-2: one projection gives q, k, v; learned absolute positions were added to the input."""
+    q, k, _ = module.c_attn(hidden_states).split(module.split_size, dim=2)
+    shape = (*hidden_states.shape[:-1], -1, module.head_dim)
+    return q.view(shape).transpose(1, 2), k.view(shape).transpose(1, 2)
+
+
+def attention_scores(lm: LoadedModel, layer_input: np.ndarray, layer: int) -> AttentionScores:
+    """q·k × scale for every head of `layer`, with no new forward pass over the network.
+
+    layer_input: (T, d_model) the residual stream entering `layer`, i.e. the shared forward's
+    `PromptAnalysis.hidden_states[layer]` (for layer < n_layer). The block's own norm, projections
+    and rotary embedding are applied to it, exactly the path the attention module takes, so the
+    softmax of the masked result is the model's attention (tested). Llama-style and GPT-2 models
+    only; others raise ScoresUnavailable.
+    """
+    model = lm.model
+    architecture = type(model).__name__
+    x = torch.from_numpy(np.ascontiguousarray(layer_input, dtype=np.float32))[None]  # (1, T, d_model)
+    with torch.inference_mode():
+        if architecture.startswith("Llama"):
+            block = model.model.layers[layer]
+            h = block.input_layernorm(x)
+            positions = torch.arange(x.shape[1])[None]  # (1, T)
+            q, k = _llama_qk(block.self_attn, h, model.model.rotary_emb(h, positions))
+            scale = float(block.self_attn.scaling)
+        elif architecture.startswith("GPT2"):
+            block = model.transformer.h[layer]
+            q, k = _gpt2_qk(block.attn, block.ln_1(x))
+            scale = 1 / block.attn.head_dim**0.5 if block.attn.scale_attn_weights else 1.0
+            if block.attn.scale_attn_by_inverse_layer_idx:
+                scale /= float(layer + 1)
+        else:
+            raise ScoresUnavailable(
+                f"Scores before the softmax can't be recomputed for {architecture} (only Llama-style "
+                "and GPT-2 attention are supported)."
+            )
+        scores = (q @ k.transpose(-1, -2))[0] * scale  # (n_head, T, T)
+    return AttentionScores(layer, scores.float().numpy().copy(), int(q.shape[-1]), scale, architecture)

@@ -1,0 +1,237 @@
+"""The Attention page: AppTest with its widgets driven, and real Chromium with the internet blocked."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explain import analysis, attention, tokens
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CAT = "The cat sat on the mat because it was warm."
+HOSTILE = "<img src=x onerror=alert(1)> and </script><b>bold</b>"
+
+
+def run_page(prompt: str | None = CAT, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    if prompt is not None:
+        at.session_state["prompt"] = prompt
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page("pages/attention.py")
+    return at.run()
+
+
+def spec(at: AppTest, key: str) -> dict:
+    """The Plotly figure JSON of the chart with `key`."""
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith("-" + key):
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no chart {key}: {[c.proto.id for c in at.get('plotly_chart')]}")
+
+
+def array(value) -> np.ndarray:
+    """A Plotly JSON array: a plain list, or Plotly 6+'s typed array {dtype, bdata, shape}."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
+    return np.array(value, dtype=float)
+
+
+def iframe_html(at: AppTest) -> str:
+    frames = at.get("iframe")
+    assert frames, "no bertviz iframe on the page"
+    return frames[0].proto.srcdoc
+
+
+def params_of(page: str) -> dict:
+    return json.loads(re.search(r"const params = (\{.*?\});", page).group(1))
+
+
+@pytest.fixture(scope="module")
+def cat_page():
+    return run_page()
+
+
+@pytest.fixture(scope="module")
+def cat_reference(lm):
+    ids = tokens.encode(lm, CAT)
+    return ids, analysis.analyze_prompt(lm, ids)
+
+
+def test_default_view_shows_every_part(cat_page, cat_reference):
+    at = cat_page
+    assert not at.exception, at.exception
+    ids, ref = cat_reference
+    page = iframe_html(at)
+    assert "cdnjs" not in page and "d3js.org v5.7.0" in page
+    params = params_of(page)
+    assert params["attention"][0]["left_text"][7] == "·it"
+    layer = at.slider(key="attn_layer").value
+    np.testing.assert_allclose(np.array(params["attention"][0]["attn"][0]), ref.attentions[layer], atol=5e-4)
+    heat = spec(at, "attn_heatmap")["data"][0]
+    z = array(heat["z"]).astype(float)
+    assert np.all(np.isnan(z[np.triu_indices(len(ids), k=1)]))  # the causal mask is visible
+    np.testing.assert_allclose(np.nan_to_num(z), ref.attentions[layer, 0], atol=1e-6)
+    assert "attends to" in heat["hovertemplate"]
+    assert at.selectbox(key="attn_follow").value == 7  # "it" is followed by default
+    assert any("“·because”" in m.value for m in at.markdown)  # whatever the model does: measured
+    kinds_table = at.dataframe[0].value
+    assert list(kinds_table["kind"]) == list(attention.KIND_RULES)
+    stats = attention.head_statistics(ref.attentions)
+    assert list(kinds_table["heads"]) == [sum(r.count(k) for r in stats.kinds) for k in attention.KIND_RULES]
+    text = "\n".join(m.value for m in at.markdown)
+    assert "d = 64" in text
+
+
+def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, request):
+    at = cat_page
+    from explain.models import EMBEDDED_MODEL
+    from ui.state import get_model
+
+    calls = []  # every forward pass of the app's own model instance
+    handle = get_model(EMBEDDED_MODEL).model.register_forward_pre_hook(lambda *_: calls.append(1))
+    request.addfinalizer(handle.remove)
+    _, ref = cat_reference
+    at.slider(key="attn_layer").set_value(3).run()
+    at.slider(key="attn_head").set_value(5).run()
+    assert not at.exception
+    assert calls == []
+    heat = np.nan_to_num(array(spec(at, "attn_heatmap")["data"][0]["z"]))
+    np.testing.assert_allclose(heat, ref.attentions[3, 5], atol=1e-6)
+    # the gallery outlines the same head, and the scores view is that head too
+    gallery = spec(at, "attn_gallery")["data"]
+    assert (gallery[1]["x"], gallery[1]["y"]) == ([5], [3])
+    weights = np.nan_to_num(array(spec(at, "attn_scores_weights")["data"][0]["z"]))
+    np.testing.assert_allclose(weights, ref.attentions[3, 5], atol=2e-5)  # softmax(scores) shown
+    row = at.dataframe[1].value  # the worked row: weight = e^(score − max) / row total
+    exp = np.array(row["e^(score − max)"])
+    np.testing.assert_allclose(np.array(row["weight"]), exp / exp.sum(), atol=1e-6)
+    np.testing.assert_allclose(np.array(row["weight"]), ref.attentions[3, 5, 7], atol=2e-5)
+    stats = attention.head_statistics(ref.attentions)
+    assert any(f"Layer 3, head 5 is a {stats.kinds[3][5]}" in m.value for m in at.markdown)
+    # gallery colours equal the statistics, for each choice
+    for statistic in attention.STATISTICS:
+        at.radio(key="attn_statistic").set_value(statistic).run()
+        colours = array(spec(at, "attn_gallery")["data"][0]["marker"]["color"])
+        np.testing.assert_allclose(colours, stats.values(statistic).ravel(), atol=1e-6)
+    at.radio(key="attn_view").set_value("Model view (all heads, six layers)").run()
+    assert not at.exception
+    assert params_of(iframe_html(at))["include_layers"] == [0, 1, 2, 3, 4, 5]
+    assert calls == []
+
+
+def test_preset_button_and_follow_head(cat_page):
+    at = cat_page
+    at.button(key="attn_preset_Bank").click().run()
+    assert not at.exception
+    assert at.session_state["prompt"] == "I went to the bank to deposit my money."
+    at.selectbox(key="attn_follow_head").set_value("head 2").run()
+    assert not at.exception
+
+
+def test_hostile_prompt_is_text_everywhere():
+    at = run_page(HOSTILE)
+    assert not at.exception
+    page = iframe_html(at)
+    assert "<img" not in page and "<b>bold" not in page
+    assert "\\u003c" in page and "alert" in page  # the text is there, as JSON escapes
+    labels = spec(at, "attn_heatmap")["data"][0]["x"]
+    assert all("<" not in label for label in labels)
+    assert any("&lt;" in label for label in labels)
+    found: set[str] = set()
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add(tag)
+
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            for field in ("x", "y", "customdata", "hovertemplate"):
+                Tags().feed(json.dumps(trace.get(field, "")))
+    assert not found & {"img", "script", "b"}
+
+
+def test_one_token_prompt_is_friendly():
+    at = run_page("Hello")
+    assert not at.exception
+    assert any("at least two tokens" in i.value for i in at.info)
+    assert params_of(iframe_html(at))["attention"][0]["left_text"] == ["Hello"]
+
+
+def test_prompt_over_the_cap_shows_the_first_48_tokens():
+    at = run_page("word " * 70)
+    assert not at.exception
+    assert any("first 48" in w.value for w in at.warning)
+    assert len(params_of(iframe_html(at))["attention"][0]["left_text"]) == 48
+    assert array(spec(at, "attn_heatmap")["data"][0]["z"]).shape == (48, 48)
+
+
+def test_empty_prompt_gets_the_hint():
+    at = run_page("   ")
+    assert not at.exception
+    assert any("Type a prompt" in i.value for i in at.info)
+    assert not at.get("iframe")
+
+
+# ---------------------------------------------------------------------------------------------
+# Real Chromium, no internet
+
+
+@pytest.fixture(scope="module")
+def warm_site(site, browser):
+    """Visit Home once. Until app.py has called st.navigation in this process, Streamlit serves a
+    deep link such as /attention in its old pages/-folder mode, without app.py (no sidebar prompt).
+    """
+    from tests.browser import open_page
+
+    context, _, _ = open_page(browser, site)
+    context.close()
+    return site
+
+
+def test_head_view_draws_offline_in_chromium(warm_site, browser):
+    site = warm_site
+    from tests.browser import ARTIFACTS, open_page
+
+    context, page, blocked = open_page(browser, f"{site}/attention?prompt={quote(CAT)}", width=1440, height=3000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0
+        frame = page.frame_locator("iframe").first
+        frame.locator("svg text").first.wait_for(timeout=30_000)
+        texts = frame.locator("svg text").all_text_contents()
+        assert texts.count("·it") == 2 and texts.count("·mat") == 2  # both token columns drawn
+        assert frame.locator("svg line").count() > 50  # attention lines drawn
+        assert not blocked, blocked  # nothing tried to reach a CDN
+        page.locator("iframe").first.screenshot(path=str(ARTIFACTS / "attention-head-view.png"))
+        page.screenshot(path=str(ARTIFACTS / "attention-1440.png"))
+    finally:
+        context.close()
+
+
+def test_hostile_prompt_in_chromium_runs_no_script(warm_site, browser):
+    site = warm_site
+    from tests.browser import ARTIFACTS, open_page
+
+    context, page, blocked = open_page(browser, f"{site}/attention?prompt={quote(HOSTILE)}", width=390, height=2400)
+    try:
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        frame = page.frame_locator("iframe").first
+        frame.locator("svg text").first.wait_for(timeout=30_000)
+        shown = frame.locator("svg text").all_text_contents()
+        assert "<" in shown and "img" in shown  # shown as text
+        assert frame.locator("img").count() == 0
+        assert dialogs == [] and not blocked
+        page.screenshot(path=str(ARTIFACTS / "attention-390.png"))
+    finally:
+        context.close()
