@@ -2,18 +2,22 @@
 
 `greedy_continuation` is the site's own generation path: one forward over the prompt, then one
 token per step reusing the key/value cache, with the output head run only on the last position.
-Its ids equal `model.generate(do_sample=False)` (tested).
+Its ids equal `model.generate(do_sample=False)` (tested). The same loop, one click at a time
+(`IncrementalLogits`, `generate_steps`), draws with the sampling filters; `beam_search` mirrors
+`generate(num_beams=…)` and keeps every candidate so the page can draw the search tree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import DynamicCache
 
 from explain.models import LoadedModel
-from explain.tokens import TokenPiece, decode, token_pieces
+from explain.sampling import GREEDY, SamplingSettings, choose_token, step_generator
+from explain.tokens import TokenPiece, decode, token_piece, token_pieces
 
 
 @dataclass(frozen=True)
@@ -65,4 +69,300 @@ def greedy_continuation(lm: LoadedModel, ids: list[int], max_new_tokens: int = 2
         probs=probs,
         text=decode(lm, new_ids),
         stopped_at_end_token=stopped,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-by-step generation: one token per click, the key/value cache kept between clicks
+
+
+class IncrementalLogits:
+    """Next-token logits for a sequence that grows one token at a time, reusing the KV cache.
+
+    `logits_after(ids)` feeds the model only the tokens it has not seen yet; if `ids` is not an
+    extension of what it has seen (a new prompt), it starts over. Not thread-safe: keep one per
+    visitor (e.g. in the session state). `tokens_fed` counts the positions the model has run on.
+    """
+
+    def __init__(self, lm: LoadedModel):
+        self.lm = lm
+        self.ids: list[int] = []
+        self.cache: DynamicCache | None = None
+        self.last_logits = None
+        self.tokens_fed = 0
+
+    def logits_after(self, ids: list[int]):
+        """(vocab,) float32 numpy logits for the token after `ids`."""
+        if not ids:
+            raise ValueError("ids is empty: the model needs at least one token to continue from")
+        ids = list(ids)
+        if ids == self.ids and self.last_logits is not None:
+            return self.last_logits
+        if self.cache is None or len(ids) <= len(self.ids) or ids[: len(self.ids)] != self.ids:
+            self.cache, self.ids = DynamicCache(config=self.lm.config), []
+        new = ids[len(self.ids):]
+        with torch.inference_mode():
+            out = self.lm.model(torch.tensor([new]), past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        self.ids = ids
+        self.tokens_fed += len(new)
+        self.last_logits = out.logits[0, -1].float().numpy().copy()
+        return self.last_logits
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    step: int  # 1 = the first generated token
+    piece: TokenPiece
+    prob: float  # the model's probability for the chosen token
+    draw_prob: float  # its probability among the surviving candidates
+    rank: int
+    n_candidates: int
+    settings: str  # how it was chosen, in words
+
+
+def generate_steps(
+    stepper: IncrementalLogits,
+    ids: list[int],
+    settings: SamplingSettings,
+    n_steps: int,
+    seed: int,
+    first_step: int,
+) -> tuple[list[int], list[TraceStep], bool]:
+    """Choose up to `n_steps` tokens after `ids`: (new ids, their trace, stopped at the end token).
+
+    Step s draws with `step_generator(seed, s)`, so n clicks of "next token" equal one "generate n".
+    """
+    eos = _eos_ids(stepper.lm)
+    ids = list(ids)
+    new_ids: list[int] = []
+    trace: list[TraceStep] = []
+    for offset in range(n_steps):
+        step = first_step + offset
+        choice = choose_token(stepper.logits_after(ids), settings, step_generator(seed, step))
+        ids.append(choice.token_id)
+        new_ids.append(choice.token_id)
+        trace.append(
+            TraceStep(
+                step=step,
+                piece=token_piece(stepper.lm, choice.token_id, len(ids) - 1),
+                prob=choice.prob,
+                draw_prob=choice.draw_prob,
+                rank=choice.rank,
+                n_candidates=choice.n_candidates,
+                settings=settings.describe(),
+            )
+        )
+        if choice.token_id in eos:
+            return new_ids, trace, True
+    return new_ids, trace, False
+
+
+# ---------------------------------------------------------------------------------------------
+# Several samples at once, for comparing strategies
+
+
+@dataclass(frozen=True)
+class Samples:
+    settings: SamplingSettings
+    seed: int
+    texts: list[str]  # one continuation per sample (new text only)
+    new_ids: list[list[int]]
+    mean_logprob: list[float]  # mean log-probability per token under the model (T = 1)
+
+
+def sample_continuations(
+    lm: LoadedModel, ids: list[int], settings: SamplingSettings, n_samples: int, max_new_tokens: int, seed: int
+) -> Samples:
+    """`n_samples` continuations drawn together as one batch with a shared KV cache.
+
+    Greedy rows are all the same, so greedy runs one row. A row stops at the end token.
+    """
+    if not ids:
+        raise ValueError("ids is empty: the model needs at least one token to continue from")
+    rows = 1 if settings.strategy == GREEDY else n_samples
+    eos = _eos_ids(lm)
+    pad = next(iter(eos)) if eos else 0
+    generator = torch.Generator().manual_seed(int(seed))
+    new_ids: list[list[int]] = [[] for _ in range(rows)]
+    logprobs: list[list[float]] = [[] for _ in range(rows)]
+    done = [False] * rows
+    with torch.inference_mode():
+        cache = DynamicCache(config=lm.config)
+        step_input = torch.tensor([list(ids)] * rows)
+        for _ in range(max_new_tokens):
+            out = lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            logits = out.logits[:, -1].float().numpy()
+            chosen = []
+            for row in range(rows):
+                if done[row]:
+                    chosen.append(pad)
+                    continue
+                choice = choose_token(logits[row], settings, generator)
+                new_ids[row].append(choice.token_id)
+                logprobs[row].append(float(np.log(choice.prob)))
+                done[row] = choice.token_id in eos
+                chosen.append(choice.token_id)
+            if all(done):
+                break
+            step_input = torch.tensor(chosen)[:, None]
+    return Samples(
+        settings=settings,
+        seed=seed,
+        texts=[decode(lm, [t for t in row if t not in eos]) for row in new_ids],
+        new_ids=new_ids,
+        mean_logprob=[float(np.mean(lp)) if lp else float("nan") for lp in logprobs],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Beam search, step by step, with every candidate kept for drawing the tree
+
+
+@dataclass(frozen=True)
+class BeamNode:
+    node: int  # index in BeamSearch.nodes; 0 = the prompt
+    parent: int  # -1 for the prompt
+    step: int  # 0 = the prompt, 1 = the first new token…
+    token_id: int
+    piece: TokenPiece | None  # None for the prompt
+    logprob: float  # the sequence's summed log-probability so far
+    status: str  # "prompt", "kept" (continues), "finished" (ended, scored), "dropped"
+
+
+@dataclass(frozen=True)
+class BeamSearch:
+    num_beams: int
+    length_penalty: float
+    nodes: list[BeamNode]
+    best_ids: list[int]  # the winning continuation (new tokens only, the end token included)
+    best_score: float  # its summed log-probability / (length ** length_penalty)
+    best_path: list[int]  # node indices from the prompt to the winner's last token
+    finished: list[tuple[float, list[int]]]  # (score, new ids) of the kept hypotheses, best first
+
+
+def beam_search(
+    lm: LoadedModel,
+    ids: list[int],
+    num_beams: int = 3,
+    max_new_tokens: int = 5,
+    length_penalty: float | None = None,
+    early_stopping: bool | str | None = None,
+) -> BeamSearch:
+    """Beam search as transformers 5 runs it (`generate(num_beams=…, do_sample=False)`), traced.
+
+    Each step scores every continuation of every running beam, gathers the best
+    K = max(2, 1 + n_eos) × num_beams, continues the best `num_beams` that did not end, and files the
+    ones that ended (end token or length limit) among the top `num_beams` as finished hypotheses,
+    scored by summed log-probability / new_length ** length_penalty. It stops when no running beam
+    can beat the worst finished one (transformers' heuristic) or at the length limit.
+    """
+    if not ids:
+        raise ValueError("ids is empty: the model needs at least one token to continue from")
+    config = lm.model.generation_config
+    # transformers' defaults when the model's generation config leaves them unset: 1.0 and False.
+    if length_penalty is None:
+        length_penalty = 1.0 if config.length_penalty is None else config.length_penalty
+    if early_stopping is None:
+        early_stopping = False if config.early_stopping is None else config.early_stopping
+    eos = sorted(_eos_ids(lm))
+    keep = max(2, 1 + len(eos)) * num_beams
+    prompt_len, max_length = len(ids), len(ids) + max_new_tokens
+
+    nodes = [BeamNode(0, -1, 0, -1, None, 0.0, "prompt")]
+    running_nodes = [0] * num_beams  # the node each running beam ends in
+    running_scores = torch.full((num_beams,), -1.0e9)
+    running_scores[0] = 0.0  # only the first copy of the prompt may expand at step 1
+    finished_scores = torch.full((num_beams,), -1.0e9)
+    finished_nodes = [-1] * num_beams
+    is_finished = torch.zeros(num_beams, dtype=torch.bool)
+    improvement_possible = True
+    cur_len = prompt_len
+
+    with torch.inference_mode():
+        cache = DynamicCache(config=lm.config)
+        step_input = torch.tensor([list(ids)] * num_beams)
+        while True:
+            out = lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            log_probs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # (num_beams, vocab)
+            vocab = log_probs.shape[-1]
+            totals = (log_probs + running_scores[:, None]).reshape(-1)
+            top_scores, top_index = torch.topk(totals, k=keep)
+            parents, tokens = top_index // vocab, top_index % vocab
+            ends = torch.tensor([int(t) in eos or cur_len + 1 >= max_length for t in tokens])
+
+            # The best num_beams candidates that did not end continue.
+            next_order = torch.topk(top_scores + ends.float() * -1.0e9, k=num_beams).indices
+            # Those that ended among the top num_beams become finished hypotheses (if they can still win).
+            penalised = top_scores / ((cur_len + 1 - prompt_len) ** length_penalty)
+            blocked = (bool(is_finished.all()) and early_stopping is True) or not improvement_possible
+            candidate = ends & (torch.arange(keep) < num_beams)
+            penalised = penalised + (~candidate).float() * -1.0e9 + (-1.0e9 if blocked else 0.0)
+
+            new_nodes = []
+            for k in range(keep):
+                status = "dropped"
+                if bool(candidate[k]):
+                    status = "finished"
+                elif k in next_order.tolist():
+                    status = "kept"
+                node = len(nodes)
+                nodes.append(
+                    BeamNode(
+                        node,
+                        running_nodes[int(parents[k])],
+                        cur_len + 1 - prompt_len,
+                        int(tokens[k]),
+                        token_piece(lm, int(tokens[k]), cur_len),
+                        float(top_scores[k]),
+                        status,
+                    )
+                )
+                new_nodes.append(node)
+
+            merged_scores = torch.cat([finished_scores, penalised])
+            merged_nodes = finished_nodes + new_nodes
+            merged_finished = torch.cat([is_finished, candidate])
+            best = torch.topk(merged_scores, k=num_beams).indices
+            finished_scores = merged_scores[best]
+            finished_nodes = [merged_nodes[int(i)] for i in best]
+            is_finished = merged_finished[best]
+
+            running_nodes = [new_nodes[int(i)] for i in next_order]
+            running_scores = (top_scores + ends.float() * -1.0e9)[next_order]
+            cache.reorder_cache(parents[next_order])
+            step_input = tokens[next_order][:, None]
+            cur_len += 1
+
+            if early_stopping == "never" and length_penalty > 0.0:
+                best_length = max_length - prompt_len
+            else:
+                best_length = cur_len - prompt_len
+            best_running = float(running_scores[0]) / (best_length**length_penalty)
+            worst_finished = torch.where(is_finished, finished_scores.min(), torch.tensor(-1.0e9))
+            improvement_possible = improvement_possible and bool((best_running > worst_finished).any())
+            all_finished_and_early = bool(is_finished.all()) and early_stopping is True
+            if not improvement_possible or all_finished_and_early or bool(ends.all()):
+                break
+
+    def path_to(node: int) -> list[int]:
+        path = []
+        while node > 0:
+            path.append(node)
+            node = nodes[node].parent
+        return [0] + path[::-1]
+
+    finished = [
+        (float(score), [nodes[n].token_id for n in path_to(node)[1:]])
+        for score, node in zip(finished_scores.tolist(), finished_nodes)
+        if node >= 0 and score > -1.0e8
+    ]
+    best_path = path_to(finished_nodes[0])
+    return BeamSearch(
+        num_beams=num_beams,
+        length_penalty=float(length_penalty),
+        nodes=nodes,
+        best_ids=[nodes[n].token_id for n in best_path[1:]],
+        best_score=float(finished_scores[0]),
+        best_path=best_path,
+        finished=finished,
     )

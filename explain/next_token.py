@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from explain.models import LoadedModel
-from explain.tokens import TokenPiece, token_piece
+from explain.tokens import TokenPiece, encode, token_piece, token_pieces
 
 
 def last_logits(lm: LoadedModel, ids: list[int]) -> np.ndarray:
@@ -68,4 +68,43 @@ def distribution_from_logits(
         vocab_size=int(probs.size),
         entropy_bits=entropy_bits,
         top_n_mass=float(probs[order].sum()),
+    )
+
+
+@dataclass(frozen=True)
+class TypedToken:
+    """Where a word the learner typed sits in the next-token distribution."""
+
+    text: str
+    pieces: list[TokenPiece]  # the word as the tokenizer cuts it
+    token_id: int  # its first token: the one the model would have to choose next
+    prob: float  # softmax(logits / T) of that token
+    rank: int  # 1 = most likely among all vocab_size tokens
+    vocab_size: int
+
+
+def rank_of(probs: np.ndarray, token_id: int) -> int:
+    """1-based rank of `token_id` in (vocab,) probabilities: 1 + how many tokens are more likely."""
+    return int((probs > probs[token_id]).sum()) + 1
+
+
+def typed_token(lm: LoadedModel, logits: np.ndarray, text: str, temperature: float = 1.0) -> TypedToken | None:
+    """The probability and rank of the first token of `text` as the next token; None if `text` is empty.
+
+    A word of several tokens would be produced one token at a time, so its first token is what the
+    model must pick next.
+    """
+    if not text:
+        return None
+    ids = encode(lm, text)
+    if not ids:
+        return None
+    probs = softmax(logits, temperature)
+    return TypedToken(
+        text=text,
+        pieces=token_pieces(lm, ids),
+        token_id=ids[0],
+        prob=float(probs[ids[0]]),
+        rank=rank_of(probs, ids[0]),
+        vocab_size=int(probs.size),
     )

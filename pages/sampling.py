@@ -1,0 +1,176 @@
+"""Sampling — how one token is chosen from the distribution, and the generation loop around it."""
+
+import streamlit as st
+
+from explain.generation import IncrementalLogits, generate_steps
+from explain.sampling import GREEDY, SamplingSettings, filter_view
+from ui import state
+from ui.html import token_spans, visible_text
+from ui.sampling import (
+    beam_tree_figure,
+    cached_beam_search,
+    cached_label_probs,
+    cached_samples,
+    filter_figure,
+    settings_ui,
+)
+
+MAX_NEW_TOKENS = 100  # the step-by-step run stops growing here
+RUN_KEY = "sampling_run"
+
+st.title("🎲 Sampling: choosing the next token")
+st.markdown(
+    "The model gives a probability to every token; a **decoding strategy** picks one. **Greedy** "
+    "always takes the most likely (safe but repetitive). **Sampling** draws at random by probability, "
+    "like a weighted die. **Temperature** reshapes the distribution first; **top-k**, **top-p "
+    "(nucleus)** and **min-p** cut off the unlikely tail and share its probability among the "
+    "survivors. A **seed** makes a draw repeatable."
+)
+
+lm = state.current_model()
+prompt = state.current_prompt_tokens(lm)
+ids = tuple(prompt.ids)
+logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
+
+st.header("1 · The strategies as filters")
+settings = settings_ui()
+view = filter_view(lm, logits, settings, top_n=20)
+cols = st.columns(3)
+cols[0].metric("Candidates kept", f"{view.n_kept:,} of {view.vocab_size:,}")
+cols[1].metric("Probability they had", f"{view.kept_mass:.1%}")
+cols[2].metric(f"Top token '{visible_text(view.pieces[0].display)}' after renormalising", f"{view.probs_after[0]:.1%}")
+st.plotly_chart(filter_figure(view), width="stretch", key="filter_chart")
+st.caption(
+    "Grey: the distribution after temperature. Blue: what a draw actually uses — the survivors, "
+    "scaled up so they add up to 1 again. Top-p keeps the smallest set of most likely tokens whose "
+    "probabilities reach p (orange line: the running total). Min-p keeps tokens at least min-p times as "
+    "likely as the top one. The top 20 tokens are shown."
+)
+
+st.header("2 · Generate step by step")
+st.markdown(
+    "Generation is a loop: **choose a token, append it, predict again** — until an end token or a "
+    f"length limit. Each step below uses the strategy above ({settings.describe()}). The model "
+    "keeps a cache of what it has already read, so each step only processes the one new token."
+)
+run = st.session_state.get(RUN_KEY)
+if run is None or run["key"] != (lm.name, ids):
+    run = {"key": (lm.name, ids), "new_ids": [], "trace": [], "ended": False, "stepper": IncrementalLogits(lm)}
+    st.session_state[RUN_KEY] = run
+
+cols = st.columns([1, 1, 1, 1])
+seed = cols[0].number_input("Seed", 0, 2**31 - 1, 42, key="sampling_seed", help="Same seed, same draws.")
+next_clicked = cols[1].button("Next token ▶", key="sampling_next", width="stretch")
+many_clicked = cols[2].button("Generate 10 ⏩", key="sampling_many", width="stretch")
+if cols[3].button("Reset ↺", key="sampling_reset", width="stretch"):
+    run = {**run, "new_ids": [], "trace": [], "ended": False}
+    st.session_state[RUN_KEY] = run
+room = MAX_NEW_TOKENS - len(run["new_ids"])
+wanted = 1 if next_clicked else 10 if many_clicked else 0
+if wanted and not run["ended"] and room > 0:
+    new_ids, trace, ended = generate_steps(
+        run["stepper"], list(ids) + run["new_ids"], settings, min(wanted, room), int(seed), len(run["new_ids"]) + 1
+    )
+    # Replace, never mutate: an interrupted rerun can't leave a half-updated run behind.
+    run = {**run, "new_ids": run["new_ids"] + new_ids, "trace": run["trace"] + trace, "ended": ended}
+    st.session_state[RUN_KEY] = run
+
+pieces = prompt.pieces + [row.piece for row in run["trace"]]
+st.html(token_spans(pieces, show_ids=False, highlight_from=len(ids)))
+if run["ended"]:
+    st.success("The model chose its end-of-text token: generation stops here. Reset to start again.")
+elif room <= 0:
+    st.info(f"Stopped at {MAX_NEW_TOKENS} new tokens (this page's length limit). Reset to start again.")
+if run["trace"]:
+    st.dataframe(
+        {
+            "step": [row.step for row in run["trace"]],
+            "chosen token": [repr(row.piece.display) for row in run["trace"]],
+            "model's probability": [f"{row.prob:.2%}" for row in run["trace"]],
+            "rank": [row.rank for row in run["trace"]],
+            "candidates": [row.n_candidates for row in run["trace"]],
+            "probability in the draw": [f"{row.draw_prob:.2%}" for row in run["trace"]],
+            "how": [row.settings for row in run["trace"]],
+        },
+        hide_index=True, key="trace_table",
+    )
+else:
+    st.caption("Click **Next token** to let the model write one token at a time (new tokens are outlined).")
+
+st.header("3 · Compare strategies")
+st.markdown(
+    "The same prompt, continued by different strategies, three samples each (same seed as above). Greedy always writes "
+    "the same text (and often repeats itself); sampling gives variety; a high temperature gives "
+    "surprise — and nonsense. Sampling picks *likely* tokens, not *true* ones: fluent, confident, "
+    "wrong text (a *hallucination*) comes from the same mechanism."
+)
+COMPARED = {
+    "Greedy": SamplingSettings(strategy=GREEDY),
+    "Top-k (k = 10)": SamplingSettings(top_k=10),
+    "Top-p (p = 0.9)": SamplingSettings(top_p=0.9),
+    "High temperature (T = 1.6)": SamplingSettings(temperature=1.6),
+}
+if st.toggle("Run the comparison (≈ 10–20 s the first time)", key="sampling_compare"):
+    with st.spinner("Writing the continuations…"):
+        results = {name: cached_samples(lm.name, ids, s, 3, 15, int(seed)) for name, s in COMPARED.items()}
+    for column, (name, samples) in zip(st.columns(len(results)), results.items()):
+        with column:
+            st.markdown(f"**{name}**")
+            for text in samples.texts:
+                st.code(text or "(ended at once)", language=None, wrap_lines=True)
+            if len(samples.texts) == 1:
+                st.caption("No randomness: every run writes this same text. Mean log-probability per "
+                           f"token {samples.mean_logprob[0]:.2f}.")
+            else:
+                st.caption(f"{len(set(samples.texts))} different texts out of {len(samples.texts)}. Mean "
+                           "log-probability per token (closer to 0 = more predictable): "
+                           + ", ".join(f"{v:.2f}" for v in samples.mean_logprob))
+
+st.subheader("Beam search: keep several drafts")
+st.markdown(
+    "Beam search keeps the **width** best partial sequences (beams) at every step, scored by their "
+    "total log-probability (closer to 0 = more likely). Each step, every beam is extended by every "
+    "token; the best 2 × width candidates are shown, and only the best width continue. The winner "
+    "(red) is the finished sequence with the best score divided by its length — exactly what "
+    "transformers' `generate(num_beams=…)` returns."
+)
+cols = st.columns(2)
+width = cols[0].slider("Beam width", 2, 4, 3, key="sampling_beams")
+steps = cols[1].slider("Steps", 2, 6, 4, key="sampling_beam_steps")
+beams = cached_beam_search(lm.name, ids, width, steps)
+st.plotly_chart(beam_tree_figure(beams), width="stretch", key="beam_tree")
+st.markdown(f"Best sequence (score {beams.best_score:.3f}):")
+winner = [beams.nodes[n].piece for n in beams.best_path[1:]]
+st.html(token_spans(prompt.pieces + winner, show_ids=False, highlight_from=len(ids)))
+
+st.header("4 · In-context learning: examples in the prompt")
+st.markdown(
+    "No training happens here: only the prompt changes. With **zero**, **one** or **a few** worked "
+    "examples before the question, the model's next-token probabilities for ' positive' and "
+    "' negative' move. Edit the boxes and watch."
+)
+ICL_DEFAULTS = {
+    "Zero-shot": "Review: The soup was cold and the waiter ignored us.\nSentiment:",
+    "One-shot": (
+        "Review: I loved every minute, the staff were lovely.\nSentiment: positive\n\n"
+        "Review: The soup was cold and the waiter ignored us.\nSentiment:"
+    ),
+    "Few-shot": (
+        "Review: I loved every minute, the staff were lovely.\nSentiment: positive\n\n"
+        "Review: Terrible film, I walked out after an hour.\nSentiment: negative\n\n"
+        "Review: Great value and a beautiful view.\nSentiment: positive\n\n"
+        "Review: The soup was cold and the waiter ignored us.\nSentiment:"
+    ),
+}
+LABELS = (" positive", " negative")
+for column, (name, default) in zip(st.columns(3), ICL_DEFAULTS.items()):
+    with column:
+        text = st.text_area(name, default, height=230, max_chars=2000, key=f"icl_{name}")
+        if not text.strip():
+            st.info("Type a prompt to score.")
+            continue
+        probs = cached_label_probs(lm.name, text, LABELS)
+        st.metric("P(' positive')", f"{probs[0]:.1%}")
+        st.metric("P(' negative')", f"{probs[1]:.1%}")
+        verdict = "positive" if probs[0] > probs[1] else "negative"
+        st.caption(f"The model leans **{verdict}** ({max(probs) / max(sum(probs), 1e-12):.0%} of the two).")

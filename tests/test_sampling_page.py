@@ -1,0 +1,111 @@
+"""The Sampling page in AppTest: filters without forwards, step-by-step buttons, beams, ICL box."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from transformers import TopKLogitsWarper
+
+from explain import generation, next_token, tokens
+from explain.sampling import SamplingSettings
+from tests.test_softmax import ForwardCounter
+from ui.html import visible_text
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PROMPT = "The capital of France is"
+
+
+def sampling_page(prompt: str = PROMPT) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["prompt"] = prompt
+    at.switch_page("pages/sampling.py")
+    return at.run()
+
+
+def chart(at: AppTest, key: str) -> dict:
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if element.proto.id and key in element.proto.id:
+            return spec
+    raise AssertionError(f"no chart {key}")
+
+
+def test_sampling_page_filters_steps_and_beams(lm):
+    at = sampling_page()
+    assert not at.exception
+    from ui.state import get_model
+
+    model = get_model("SmolLM2-135M-Instruct (embedded)").model
+    logits = next_token.last_logits(lm, tokens.encode(lm, PROMPT))
+    with ForwardCounter(model) as counter:
+        at.radio(key="sampling_strategy").set_value("Top-k").run()
+        at.slider(key="sampling_top_k").set_value(3).run()
+        at.slider(key="sampling_temperature").set_value(0.7).run()
+    assert not at.exception
+    assert counter.calls == 0  # strategy, k and temperature re-derive from the stored logits
+    assert any(m.label == "Candidates kept" and m.value == "3 of 49,152" for m in at.metric)
+    kept = chart(at, "filter_chart")["data"][1]["y"]
+    scores = TopKLogitsWarper(3)(None, torch.from_numpy(logits)[None] / 0.7)
+    reference = torch.softmax(scores[0].double(), -1)
+    np.testing.assert_allclose(kept, torch.sort(reference, descending=True).values[:20].numpy(), atol=1e-6)
+
+    # Step by step: one click, then ten; the same as generate_steps in one go; the cache is reused.
+    with ForwardCounter(model) as counter:
+        at.button(key="sampling_next").click().run()
+        at.button(key="sampling_many").click().run()
+    assert not at.exception
+    trace = at.dataframe[0].value
+    assert list(trace["step"]) == list(range(1, 12))
+    assert counter.calls == 11  # one forward per new token, never the whole prefix again
+    reference_ids, _, _ = generation.generate_steps(
+        generation.IncrementalLogits(lm), tokens.encode(lm, PROMPT), SamplingSettings(temperature=0.7, top_k=3),
+        11, seed=42, first_step=1,
+    )
+    assert [lm.tokenizer.decode([i]) for i in reference_ids] == [eval(t) for t in trace["chosen token"]]
+    assert set(trace["candidates"]) == {3}
+    at.button(key="sampling_reset").click().run()
+    assert not at.dataframe or "step" not in at.dataframe[0].value
+
+    # The beam tree's winner equals generate(num_beams=3).
+    with torch.inference_mode():
+        ids = tokens.encode(lm, PROMPT)
+        best = lm.model.generate(torch.tensor([ids]), num_beams=3, do_sample=False, max_new_tokens=4,
+                                 pad_token_id=lm.tokenizer.eos_token_id)[0, len(ids):].tolist()
+    winner = at.get("html")[-1].proto.body
+    shown = winner.count("2px solid #D55E00")  # the winner's new tokens are outlined
+    assert shown == len(best)
+    for piece in tokens.token_pieces(lm, best):
+        assert html.escape(visible_text(piece.display)) in winner
+
+    # In-context learning: the few-shot box makes ' negative' more likely than zero-shot does.
+    negatives = [m.value for m in at.metric if m.label == "P(' negative')"]
+    assert len(negatives) == 3
+    assert float(negatives[2].rstrip("%")) > float(negatives[0].rstrip("%"))
+
+
+def test_compare_strategies_shows_three_samples_each(lm):
+    at = sampling_page("Once upon a time")
+    at.toggle(key="sampling_compare").set_value(True).run()
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert len(codes) == 10  # greedy once (it never varies), then 3 strategies × 3 samples
+    ids = tokens.encode(lm, "Once upon a time")
+    assert codes[0] == lm.tokenizer.decode(generation.greedy_ids(lm, ids, 15)[0], skip_special_tokens=True)
+    assert len(set(codes[1:])) > 3  # sampling varies
+
+
+@pytest.mark.parametrize("prompt", ["  ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "word " * 400, "🍕 今天 שלום"])
+def test_sampling_page_survives_odd_prompts(prompt):
+    at = sampling_page(prompt)
+    assert not at.exception
+    if not prompt.strip():
+        assert any("Type a prompt" in info.value for info in at.info)
+        return
+    for block in at.get("html"):
+        assert "<script" not in block.proto.body and "<img" not in block.proto.body

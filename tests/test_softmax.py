@@ -1,0 +1,112 @@
+"""The Softmax page: typed-token rank, and the page itself (AppTest) with forwards counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explain import next_token, tokens
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.mark.parametrize(("word", "temperature"), [(" Paris", 1.0), (" London", 0.5), ("banana", 2.0), (" 🍕", 1.0)])
+def test_typed_token_probability_and_rank_equal_sorting(lm, word, temperature):
+    ids = tokens.encode(lm, "The capital of France is")
+    logits = next_token.last_logits(lm, ids)
+    result = next_token.typed_token(lm, logits, word, temperature)
+    first = tokens.encode(lm, word)[0]
+    probs = torch.softmax(torch.from_numpy(logits).double() / temperature, -1)
+    order = torch.argsort(probs, descending=True, stable=True)
+    assert result.token_id == first
+    assert result.rank == int((order == first).nonzero()) + 1
+    assert result.prob == pytest.approx(float(probs[first]), abs=1e-9)
+    assert [p.id for p in result.pieces] == tokens.encode(lm, word)
+    if word == " Paris":
+        assert result.rank == 1
+
+
+def test_typed_token_empty_is_none(lm):
+    assert next_token.typed_token(lm, np.zeros(49152, dtype=np.float32), "") is None
+
+
+def test_rank_of_counts_strictly_more_likely_tokens():
+    probs = np.array([0.1, 0.4, 0.4, 0.1])
+    assert next_token.rank_of(probs, 1) == 1 and next_token.rank_of(probs, 0) == 3
+
+
+class ForwardCounter:
+    """Wraps the shared model's forward to count calls (restored on exit)."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def __enter__(self):
+        original = self.model.forward
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        self.model.forward = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.model.forward
+
+
+def softmax_page(prompt: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = prompt
+    at.switch_page("pages/softmax.py")
+    return at.run()
+
+
+def test_softmax_page_numbers_and_instant_temperature(lm):
+    at = softmax_page("The capital of France is")
+    assert not at.exception
+    assert any(m.label.startswith("Top token") and m.value == "77.3%" for m in at.metric)
+    entropy = float(next(m.value for m in at.metric if m.label == "Entropy").split()[0])
+    logits = next_token.last_logits(lm, tokens.encode(lm, "The capital of France is"))
+    reference = torch.distributions.Categorical(logits=torch.from_numpy(logits).double()).entropy() / np.log(2)
+    assert entropy == pytest.approx(float(reference), abs=0.006)
+    assert any(m.label == "Rank" and m.value == "3 of 49,152" for m in at.metric)  # ' London'
+    from ui.state import get_model
+
+    with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
+        at.slider(key="softmax_temperature").set_value(0.3).run()
+        at.slider(key="softmax_top_n").set_value(25).run()
+        at.text_input(key="softmax_word").set_value("Rome").run()
+    assert not at.exception
+    assert counter.calls == 0  # temperature, top-N and the typed word re-derive from stored logits
+    with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
+        at.session_state["prompt"] = "A prompt this test has never used before"
+        at.run()
+    assert counter.calls >= 1  # the counter does see forwards: a new prompt needs one
+    at.session_state["prompt"] = "The capital of France is"
+    at.run()
+    probs = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["x"]
+    reference = torch.softmax(torch.from_numpy(logits).double() / 0.3, -1)
+    np.testing.assert_allclose(probs, torch.topk(reference, 25).values.numpy(), atol=1e-6)
+    lens = json.loads(at.get("plotly_chart")[3].proto.spec)["data"][0]["y"]
+    assert lens[-1] == pytest.approx(float(torch.softmax(torch.from_numpy(logits).double(), -1).max()), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "prompt", ["   ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "word " * 400, "🍕☕ 今天 שלום", "Hi"]
+)
+def test_softmax_page_survives_odd_prompts(prompt):
+    at = softmax_page(prompt)
+    assert not at.exception
+    if not prompt.strip():
+        assert any("Type a prompt" in info.value for info in at.info)
+        return
+    for block in at.get("html"):
+        assert "<script" not in block.proto.body and "<img" not in block.proto.body
+    if len(prompt) > 1000:
+        assert any("first 256 tokens" in w.value for w in at.warning)

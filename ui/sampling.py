@@ -1,0 +1,152 @@
+"""Streamlit glue for the Sampling page: widgets that return settings, cached runs, figures.
+
+Filter changes only re-derive from the stored logits (`state.cached_analysis`); the comparisons,
+the beam tree and the in-context-learning box are cached per (model, ids, parameters).
+"""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from explain import generation, next_token, tokens
+from explain.generation import BeamSearch
+from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
+from ui import state
+from ui.html import visible_text
+
+BLUE, ORANGE, GREEN, VERMILION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#BBBBBB", "#56B4E9"
+STRATEGIES = ("Greedy", "Pure sampling", "Top-k", "Top-p (nucleus)", "Min-p")
+
+
+def settings_ui() -> SamplingSettings:
+    """The strategy picker and its sliders; returns the chosen settings."""
+    strategy = st.radio("Strategy", STRATEGIES, index=3, horizontal=True, key="sampling_strategy")
+    cols = st.columns(2)
+    temperature = cols[0].slider(
+        "Temperature", 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", disabled=strategy == "Greedy",
+        help="Applied before the filter (greedy ignores it: the top token stays the top token).",
+    )
+    if strategy == "Greedy":
+        return SamplingSettings(strategy=GREEDY)
+    if strategy == "Top-k":
+        k = cols[1].slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k")
+        return SamplingSettings(temperature=temperature, top_k=k)
+    if strategy == "Top-p (nucleus)":
+        p = cols[1].slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p")
+        return SamplingSettings(temperature=temperature, top_p=p)
+    if strategy == "Min-p":
+        m = cols[1].slider("min-p: keep tokens at least this share of the top token's probability",
+                           0.0, 1.0, 0.1, 0.01, key="sampling_min_p")
+        return SamplingSettings(temperature=temperature, min_p=m)
+    return SamplingSettings(strategy=SAMPLE, temperature=temperature)
+
+
+def filter_figure(view: FilterView) -> go.Figure:
+    """Top-n bars before (grey) and after (blue) the filter; the cut-off and cumulative line drawn."""
+    labels = [f"{rank + 1}. '{html.escape(visible_text(p.display), quote=False)}'" for rank, p in enumerate(view.pieces)]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        x=labels, y=view.probs_before, name="before the filter (after temperature)", marker_color=GREY,
+        hovertemplate="%{x}<br>before: %{y:.2%}<extra></extra>",
+    ))
+    fig.add_trace(go.Bar(
+        x=labels, y=view.probs_after, name="kept, renormalised", marker_color=BLUE,
+        text=[f"{p:.0%}" if p >= 0.005 else "" for p in view.probs_after], textposition="outside",
+        hovertemplate="%{x}<br>after: %{y:.2%}<extra></extra>",
+    ))
+    settings = view.settings
+    if settings.top_p is not None and settings.strategy == SAMPLE:
+        fig.add_trace(go.Scatter(
+            x=labels, y=view.cumulative, name="cumulative probability", mode="lines+markers",
+            line=dict(color=ORANGE), hovertemplate="%{x}<br>cumulative: %{y:.2%}<extra></extra>",
+        ))
+        fig.add_hline(y=settings.top_p, line_dash="dash", line_color=VERMILION,
+                      annotation_text=f"p = {settings.top_p:g}", annotation_position="top left")
+    if view.min_p_threshold is not None:
+        fig.add_hline(y=view.min_p_threshold, line_dash="dash", line_color=VERMILION,
+                      annotation_text=f"min-p × top = {view.min_p_threshold:.1%}", annotation_position="top right")
+    n_shown_kept = sum(view.kept)
+    if 0 < n_shown_kept < len(labels):
+        fig.add_vline(x=n_shown_kept - 0.5, line_dash="dot", line_color=VERMILION)
+        fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text="cut-off", showarrow=False,
+                           xanchor="left", font=dict(color=VERMILION))
+    fig.update_layout(
+        barmode="group", bargap=0.25, height=420, margin=dict(l=10, r=10, t=30, b=10),
+        yaxis=dict(title="probability", tickformat=".0%", range=[0, 1.08]),
+        xaxis=dict(tickangle=-45), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
+    return fig
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_samples(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
+                   max_new_tokens: int, seed: int) -> generation.Samples:
+    return generation.sample_continuations(state.get_model(model_name), list(ids), settings, n_samples,
+                                           max_new_tokens, seed)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_beam_search(model_name: str, ids: tuple[int, ...], num_beams: int, max_new_tokens: int) -> BeamSearch:
+    return generation.beam_search(state.get_model(model_name), list(ids), num_beams, max_new_tokens)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_label_probs(model_name: str, text: str, labels: tuple[str, ...]) -> list[float]:
+    """P(first token of each label) as the next token after `text` (one forward, cached)."""
+    lm = state.get_model(model_name)
+    prompt = tokens.tokenize_prompt(lm, text)
+    logits = next_token.last_logits(lm, prompt.ids)
+    return [next_token.typed_token(lm, logits, label).prob for label in labels]
+
+
+def beam_tree_figure(beams: BeamSearch) -> go.Figure:
+    """The search as a tree: columns are steps; each step shows the best 2×width candidates."""
+    y_of: dict[int, float] = {0: 0.0}
+    by_step: dict[int, list] = {}
+    for node in beams.nodes[1:]:
+        by_step.setdefault(node.step, []).append(node)
+    for step, nodes in by_step.items():
+        nodes.sort(key=lambda n: -n.logprob)
+        for rank, node in enumerate(nodes):
+            y_of[node.node] = (len(nodes) - 1) / 2 - rank
+    best = set(beams.best_path)
+    fig = go.Figure()
+    for style, members, colour, width in (
+        ("dropped", [n for n in beams.nodes[1:] if n.status == "dropped"], GREY, 1),
+        ("kept", [n for n in beams.nodes[1:] if n.status != "dropped"], SKY, 2),
+        ("best", [n for n in beams.nodes[1:] if n.node in best], VERMILION, 4),
+    ):
+        xs, ys = [], []
+        for node in members:
+            parent = beams.nodes[node.parent]
+            xs += [parent.step, node.step, None]
+            ys += [y_of[parent.node], y_of[node.node], None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=width),
+                                 hoverinfo="skip", showlegend=False))
+    colours = {"kept": BLUE, "finished": GREEN, "dropped": GREY}
+    for status, name in (("kept", "kept beam (continues)"), ("finished", "finished (end token or length)"),
+                         ("dropped", "dropped")):
+        members = [n for n in beams.nodes[1:] if n.status == status]
+        if not members:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[n.step for n in members], y=[y_of[n.node] for n in members], mode="markers+text", name=name,
+            marker=dict(color=colours[status], size=[14 if n.node in best else 9 for n in members],
+                        line=dict(color=[VERMILION if n.node in best else "white" for n in members], width=2)),
+            text=[f"{html.escape(visible_text(n.piece.display)[:12], quote=False)}<br>{n.logprob:.2f}" for n in members],
+            textposition="middle right", textfont=dict(size=11, color="#222" if status != "dropped" else "#888"),
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="middle left",
+                             marker=dict(color="#222", size=12), showlegend=False, hoverinfo="skip"))
+    steps = max(by_step) if by_step else 1
+    fig.update_layout(
+        height=120 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
+        margin=dict(l=10, r=10, t=30, b=30),
+        xaxis=dict(title="step (new token)", dtick=1, range=[-0.6, steps + 0.9]),
+        yaxis=dict(visible=False), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
+    return fig
