@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 from explain.anatomy import ModelAnatomy
@@ -11,7 +13,8 @@ from ui.html import visible_text
 
 def probability_bars(dist: NextTokenDistribution) -> go.Figure:
     """Horizontal bars of the top-n next tokens, most likely on top."""
-    labels = [f"{rank + 1}. '{visible_text(p.display)}'" for rank, p in enumerate(dist.pieces)]
+    # Plotly reads a little HTML in labels (<b>, <br>, <a>): escape, so a token shows as typed.
+    labels = [f"{rank + 1}. '{html.escape(visible_text(p.display), quote=False)}'" for rank, p in enumerate(dist.pieces)]
     fig = go.Figure(
         go.Bar(
             x=dist.probs,
