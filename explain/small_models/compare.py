@@ -1,0 +1,212 @@
+"""What the RNN vs Transformer page shows, computed from the two shipped small models.
+
+Each function takes a loaded model (or both) and word ids and returns plain data: the next-word
+table, a continuation, the LSTM's hidden state at every step, the transformer's attention, the
+influence of each earlier word (occlusion), and live timings of sequential vs parallel reading.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explain.small_models import train
+from explain.small_models.gpt import GPT
+from explain.small_models.rnn import LSTMLM
+from explain.small_models.vocab import WordVocab, split_words_keep
+
+MAX_WORDS = train.BLOCK - 1  # plus the start-of-story marker = the transformer's whole context
+START = "<eos>"
+
+
+class SmallModelsMissing(RuntimeError):
+    """The checkpoints are not in data/small_models: say how to make them."""
+
+
+@dataclass(frozen=True)
+class SmallModels:
+    vocab: WordVocab
+    lstm: LSTMLM
+    gpt: GPT
+    metrics: dict
+
+    def model(self, kind: str):
+        return self.lstm if kind == "lstm" else self.gpt
+
+
+def load_small_models() -> SmallModels:
+    """The shipped checkpoints, vocabulary and metrics (never trains)."""
+    paths = [train.VOCAB_PATH, train.METRICS_PATH, *train.CHECKPOINTS.values()]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise SmallModelsMissing(
+            f"Missing {', '.join(missing)} in data/small_models. Train them with "
+            "`python -m explain.small_models train`."
+        )
+    import json
+
+    return SmallModels(
+        vocab=WordVocab.load(train.VOCAB_PATH),
+        lstm=train.load_checkpoint(train.CHECKPOINTS["lstm"]),
+        gpt=train.load_checkpoint(train.CHECKPOINTS["gpt"]),
+        metrics=json.loads(train.METRICS_PATH.read_text()),
+    )
+
+
+@dataclass(frozen=True)
+class PromptWords:
+    """The prompt as the small models read it: `ids[0]` is the start marker."""
+
+    words: list[str]  # what the learner typed, cut into words (lower case)
+    ids: list[int]  # (len(words) + 1,) start marker, then one id per word (0 = <unk>)
+    known: list[bool]  # per word: in the vocabulary?
+    dropped: int  # words cut from the front to fit the context
+
+
+def prompt_words(vocab: WordVocab, text: str, max_words: int = MAX_WORDS) -> PromptWords:
+    """Cut `text` into words, keep the last `max_words` (the transformer's context limit)."""
+    words = split_words_keep(text)
+    dropped = max(0, len(words) - max_words)
+    words = words[dropped:]
+    ids = [vocab.eos_id] + vocab.encode_words(words)
+    return PromptWords(words, ids, [w in vocab for w in words], dropped)
+
+
+def _logits(model, ids: list[int]) -> torch.Tensor:
+    """(T, V) logits for a (T,) id list, float32, no gradient."""
+    with torch.inference_mode():
+        return model(torch.tensor([ids]))[0][0].float()
+
+
+def softmax64(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+@dataclass(frozen=True)
+class NextWords:
+    words: list[str]  # top-n, most likely first
+    probs: list[float]
+    logits: np.ndarray  # (V,) raw scores for the next word
+    all_probs: np.ndarray  # (V,) softmax of logits, float64
+
+
+def next_words(models: SmallModels, kind: str, ids: list[int], top_n: int = 10) -> NextWords:
+    """The model's probability for every word of the vocabulary after `ids`; the top n."""
+    logits = _logits(models.model(kind), ids)[-1].numpy()
+    probs = softmax64(logits)
+    order = np.argsort(-probs, kind="stable")[:top_n]
+    return NextWords([models.vocab.itos[i] for i in order], [float(probs[i]) for i in order],
+                     logits, probs)
+
+
+def continue_words(models: SmallModels, kind: str, ids: list[int], n: int = 15,
+                   seed: int | None = None, temperature: float = 1.0) -> list[str]:
+    """n more words: greedy (seed None) or sampled with its own seeded generator. <unk> is never
+    chosen; the context is the last block_size ids (the transformer's limit), for both models."""
+    model = models.model(kind)
+    gen = None if seed is None else torch.Generator().manual_seed(seed)
+    ids, out = list(ids), []
+    for _ in range(n):
+        logits = _logits(model, ids[-train.BLOCK :])[-1].clone()
+        logits[models.vocab.unk_id] = float("-inf")
+        if gen is None:
+            nxt = int(logits.argmax())
+        else:
+            nxt = int(torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=gen))
+        ids.append(nxt)
+        out.append(models.vocab.itos[nxt])
+    return out
+
+
+@dataclass(frozen=True)
+class RNNTrace:
+    """The LSTM's memory after each word (top layer)."""
+
+    hidden: np.ndarray  # (T, n_hidden): h after reading word t (t = 0 is the start marker)
+    change: np.ndarray  # (T,): ||h_t − h_{t−1}||, with h_{−1} = 0
+
+
+def rnn_trace(models: SmallModels, ids: list[int]) -> RNNTrace:
+    """Read `ids` one word at a time, carrying the (h, c) state forward, and record h."""
+    state, hs = None, []
+    with torch.inference_mode():
+        for i in ids:
+            _, _, hidden, state = models.lstm(torch.tensor([[i]]), state=state)
+            hs.append(hidden[0, -1].numpy().copy())
+    hidden = np.stack(hs)
+    prev = np.vstack([np.zeros_like(hidden[:1]), hidden[:-1]])
+    return RNNTrace(hidden, np.linalg.norm(hidden - prev, axis=1))
+
+
+def gpt_attention(models: SmallModels, ids: list[int]) -> np.ndarray:
+    """(n_layer, n_head, T, T) attention weights of one parallel pass; rows sum to 1."""
+    with torch.inference_mode():
+        return models.gpt(torch.tensor([ids]))[2][:, 0].numpy()
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    """How much the model's top prediction depends on each earlier word."""
+
+    target: str  # the model's top next word for the full prompt
+    target_id: int
+    logprob: float  # its log-probability with the full prompt
+    deltas: np.ndarray  # (n_words,): logprob(full) − logprob(without word i); > 0 = word helped
+
+
+def occlusion(models: SmallModels, kind: str, ids: list[int]) -> Occlusion:
+    """Drop one word at a time (the start marker stays) and re-measure the top word's log-prob.
+
+    ids: (T,) with ids[0] the start marker; deltas[i] is about word i (= ids[i + 1]).
+    """
+    model = models.model(kind)
+    logp = torch.log_softmax(_logits(model, ids)[-1], -1)
+    target = int(logp.argmax())
+    variants = [ids[: i + 1] + ids[i + 2 :] for i in range(len(ids) - 1)]
+    deltas = np.zeros(len(variants))
+    with torch.inference_mode():
+        if variants and len(ids) > 2:
+            batch = torch.tensor(variants)  # all variants have length T − 1
+            out = torch.log_softmax(model(batch)[0][:, -1].float(), -1)[:, target]
+            deltas = (logp[target] - out).numpy().astype(np.float64)
+        elif variants:  # a one-word prompt: without it only the start marker remains
+            deltas = np.array([float(logp[target] - torch.log_softmax(
+                _logits(model, ids[:1])[-1], -1)[target])])
+    return Occlusion(models.vocab.itos[target], target, float(logp[target]), deltas)
+
+
+@dataclass(frozen=True)
+class ReadingTimes:
+    lengths: list[int]
+    rnn_ms: list[float]  # one word per step, state carried forward
+    gpt_ms: list[float]  # all words in one pass
+
+
+def reading_times(models: SmallModels, lengths=(4, 8, 16, 32, 64), repeats: int = 5) -> ReadingTimes:
+    """Median wall time on this machine to read a sequence of each length (no output layer
+    difference: both produce logits at every position)."""
+    rng = np.random.default_rng(0)
+    rnn_ms, gpt_ms = [], []
+    with torch.inference_mode():
+        for n in lengths:
+            x = torch.from_numpy(rng.integers(2, len(models.vocab), size=(1, n)))
+            r, g = [], []
+            for attempt in range(repeats + 1):  # the first round warms up and is not kept
+                t0 = time.perf_counter()
+                state = None
+                for t in range(n):
+                    _, _, _, state = models.lstm(x[:, t : t + 1], state=state)
+                rnn_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                models.gpt(x)
+                if attempt:
+                    r.append(rnn_s)
+                    g.append(time.perf_counter() - t0)
+            rnn_ms.append(1000 * float(np.median(r)))
+            gpt_ms.append(1000 * float(np.median(g)))
+    return ReadingTimes(list(lengths), rnn_ms, gpt_ms)

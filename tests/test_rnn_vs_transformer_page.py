@@ -1,0 +1,127 @@
+"""The RNN vs Transformer page: AppTest (presets, odd prompts, widgets) and a real browser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explain.small_models import compare, train
+from ui import rnn_vs_transformer as ui
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/rnn_vs_transformer.py"
+
+pytestmark = pytest.mark.skipif(not train.METRICS_PATH.is_file(), reason="no shipped models")
+
+
+def run_page(prompt: str, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = prompt
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+
+def text_of(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def test_default_story_prompt_shows_both_models_and_the_big_one():
+    at = run_page(ui.PRESETS["Story opening"])
+    assert not at.exception
+    models = compare.load_small_models()
+    ids = compare.prompt_words(models.vocab, ui.PRESETS["Story opening"]).ids
+    lstm, gpt = compare.next_words(models, "lstm", ids), compare.next_words(models, "gpt", ids)
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert bars[0]["customdata"] == lstm.words and bars[1]["customdata"] == gpt.words
+    assert bars[0]["x"] == pytest.approx(lstm.probs) and bars[1]["x"] == pytest.approx(gpt.probs)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["LSTM's top word"] == f"{lstm.words[0]} · {lstm.probs[0]:.0%}"
+    assert metrics["Transformer's top word"] == f"{gpt.words[0]} · {gpt.probs[0]:.0%}"
+    assert "The live SmolLM2's next token" in metrics
+    assert len(at.get("plotly_chart")) == 8  # bars, hidden, attention, occlusion, 3 shipped, timing
+    p = models.metrics["parameters"]
+    assert f"{p['lstm']:,} parameters" in text_of(at) and f"{p['gpt']:,} parameters" in text_of(at)
+
+
+@pytest.mark.parametrize("preset", list(ui.PRESETS))
+def test_every_preset_runs(preset):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page(PAGE)
+    at.run()
+    at.selectbox(key="rvt_preset").set_value(preset).run()
+    assert not at.exception
+    assert at.session_state["prompt"] == ui.PRESETS[preset]
+
+
+def test_greedy_and_sampled_continuations():
+    at = run_page("Once upon a time", rvt_mode="sampled (shared seed)", rvt_seed=11)
+    assert not at.exception
+    models = compare.load_small_models()
+    ids = compare.prompt_words(models.vocab, "Once upon a time").ids
+    sampled = compare.continue_words(models, "gpt", ids, seed=11)
+    html = "".join(h.proto.body for h in at.get("html"))
+    from explain.small_models.vocab import join_words
+
+    assert join_words(sampled) in html
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n "])
+def test_empty_prompt_gets_a_hint(prompt):
+    at = run_page(prompt)
+    assert not at.exception
+    assert any("Type a prompt" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_all_unknown_words_and_hostile_text_are_safe():
+    at = run_page("<script>alert(1)</script> 今天 🍕 xyzzy <img src=x onerror=alert(2)>")
+    assert not at.exception
+    assert any("None of these words" in w.value for w in at.warning) or \
+        any("not in the vocabulary" in c.value for c in at.caption)
+    html = "".join(h.proto.body for h in at.get("html"))
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;" in html and "xyzzy" in html and "🍕" in html
+
+
+def test_long_prompt_is_cut_with_a_notice():
+    at = run_page("the dog ran to the park . " * 30)
+    assert not at.exception
+    assert any("read only the last 63" in w.value for w in at.warning)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1440, 390])
+def test_page_in_a_real_browser(site, browser, width):
+    from tests.browser import ARTIFACTS, open_page, wait_until_idle
+
+    # Opened from Home and reached through the navigation, as a visitor would: the shared prompt
+    # from the URL is kept in the sidebar widget across the page switch.
+    prompt = quote(ui.PRESETS["A name far back"])
+    context, page, blocked = open_page(browser, f"{site}/?prompt={prompt}", width=width,
+                                       height=3000)
+    try:
+        if width < 600:  # the sidebar starts collapsed on a phone
+            page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        page.get_by_role("link", name="RNN vs Transformer").click()
+        page.wait_for_timeout(300)
+        wait_until_idle(page)
+        if width < 600 and page.locator('[data-testid="stSidebarCollapseButton"]').count():
+            page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
+            page.wait_for_timeout(500)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_role("heading", name="RNN vs Transformer").is_visible()
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 8
+        bars = page.locator('[data-testid="stPlotlyChart"]').first.text_content() or ""
+        assert "LSTM (recurrent)" in bars and "Transformer" in bars and "%" in bars
+        assert "lily" in page.locator('[data-testid="stHtml"]').first.text_content()
+        page.screenshot(path=str(ARTIFACTS / f"rnn_vs_transformer-{width}.png"), full_page=True)
+        assert not [url for url in blocked if "/_stcore/" in url]
+    finally:
+        context.close()
