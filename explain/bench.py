@@ -7,7 +7,19 @@ Everything is measured in one run on the default model, so ratios compare like w
   `output_attentions=True` vs the app's own analysis path (medians);
 - generate_naive_tok_s / generate_app_tok_s: 64 new tokens, greedy, `model.generate` vs the app's
   own loop;
-- rss_mb: resident memory of this process at the end.
+- neighbours_ms: one nearest-neighbour query (top 15 by cosine over the whole vocabulary) against
+  the once-normalised embedding matrix, as the Embeddings page does it (median);
+- attention_page_ms: the Attention page's first render of the bench prompt with the model already
+  loaded (AppTest in a fresh process: the forward pass, hooked scores pass, statistics, bertviz
+  HTML and every figure; the browser's own drawing is not included);
+- softmax_update_ms: a temperature change on the Softmax page (softmax over the vocabulary, entropy,
+  top 15 with their text) from stored logits, no model call (median);
+- bench_process_rss_mb: resident memory of this bench process at the end;
+- bf16_max_prob_diff / bf16_top1_agreement: what bf16 weights would change (the pages stay fp32
+  because the difference is visible at the precision they display);
+- with the site measurements (scripts/site_bench.py, skipped by --no-site): cold_start_s,
+  first_start_s, rss_mb (server, after every page), concurrent_p50_ms / concurrent_p95_ms /
+  concurrent_errors / concurrent_rss_growth_mb (30 sessions at once), forwards_per_revisit.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from explain import generation, models, next_token, tokens
+from explain import analysis, embeddings, generation, models, next_token, tokens
 
 BENCH_PROMPT = (
     "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz "
@@ -73,6 +85,91 @@ def _tokens_per_second(generate) -> float:
     return n_new / (time.perf_counter() - start)
 
 
+def _softmax_update_ms(lm, ids) -> float:
+    """Median time of a temperature change on the Softmax page: stored logits → top 15, no model call."""
+    logits = next_token.last_logits(lm, ids)
+    temperatures = iter([0.3, 0.7, 1.3, 2.0] * 50)
+    return _median_ms(lambda: next_token.distribution_from_logits(lm, logits, next(temperatures), top_n=15), repeats=21)
+
+
+def _neighbours_ms(lm) -> float:
+    """Median time of one neighbour query; the normalised matrix is built once, outside the timing."""
+    index = embeddings.embedding_index(lm)
+    query = embeddings.word_vector(lm, "king").vector
+    return _median_ms(lambda: embeddings.nearest_neighbours(lm, index, query, k=15), repeats=21)
+
+
+_ATTENTION_PAGE_SNIPPET = """
+import sys, time
+from streamlit.testing.v1 import AppTest
+
+def render_ms(prompt):
+    at = AppTest.from_file("app.py", default_timeout=600)
+    at.session_state["prompt"] = prompt
+    at.switch_page("pages/attention.py")
+    start = time.perf_counter()
+    at.run()
+    assert not at.exception, at.exception
+    return (time.perf_counter() - start) * 1000
+
+render_ms("Warm up: this loads the model into the app's cache.")
+print(render_ms(sys.argv[1]))
+"""
+
+
+def _attention_page_ms() -> float:
+    """First render of the Attention page for a new prompt, model cached (fresh process, AppTest)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _ATTENTION_PAGE_SNIPPET, BENCH_PROMPT],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+FIDELITY_PROMPTS = (
+    "The capital of France is", "Once upon a time, there was a", "The cat sat on the mat because it was",
+    "def fibonacci(n):\n    if n < 2:\n        return", "I love pizza and", "The teacher taught the students with the",
+    "In 1969, the first man to walk on the moon was", "Water boils at a temperature of", "My favourite colour is",
+    "The quick brown fox jumps over the", "To be or not to be, that is the", "The largest planet in our solar system is",
+    "She opened the door and saw", "import numpy as np\nx = np.", "Le petit chat dort sur le", "今天天气很好，我们去",
+    "The best way to learn a language is", "2 + 2 =", "He gave her a gift because she", "The stock market fell today after",
+)
+
+
+def _bf16_fidelity(lm) -> tuple[float, float]:
+    """How much bf16 weights would change what the pages teach, on 20 fixed prompts.
+
+    Returns (largest absolute difference among the fp32 top-20 probabilities, top-1 agreement).
+    """
+    import copy
+
+    bf16_model = copy.deepcopy(lm.model).to(torch.bfloat16)
+    worst, agree = 0.0, 0
+    for prompt in FIDELITY_PROMPTS:
+        batch = torch.tensor([tokens.encode(lm, prompt)])
+        with torch.inference_mode():
+            fp32 = torch.softmax(lm.model(batch, logits_to_keep=1).logits[0, -1].float(), -1)
+            bf16 = torch.softmax(bf16_model(batch, logits_to_keep=1).logits[0, -1].float(), -1)
+        top = fp32.topk(20).indices
+        worst = max(worst, float((fp32[top] - bf16[top]).abs().max()))
+        agree += int(fp32.argmax() == bf16.argmax())
+    del bf16_model
+    return worst, agree / len(FIDELITY_PROMPTS)
+
+
+def _site_measurements() -> dict:
+    """Cold start, memory, 30 concurrent sessions, forwards per revisit: scripts/site_bench.py."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "site_bench.py")],
+        capture_output=True, text=True, check=True, cwd=root,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -95,7 +192,7 @@ def run() -> dict[str, float]:
             lm.model(batch, output_attentions=True)
 
     def app_forward():
-        next_token.last_logits(lm, ids)
+        analysis.analyze_prompt(lm, ids)  # the one forward every page shares
 
     def naive_generate() -> int:
         with torch.inference_mode():
@@ -116,16 +213,27 @@ def run() -> dict[str, float]:
         "forward_app_ms": round(_median_ms(app_forward), 1),
         "generate_naive_tok_s": round(_tokens_per_second(naive_generate), 1),
         "generate_app_tok_s": round(_tokens_per_second(app_generate), 1),
-        "rss_mb": round(rss_mb(), 0),
+        "neighbours_ms": round(_neighbours_ms(lm), 2),
+        "softmax_update_ms": round(_softmax_update_ms(lm, ids), 2),
+        "attention_page_ms": round(_attention_page_ms(), 0),
+        "bench_process_rss_mb": round(rss_mb(), 0),
         "torch_threads": torch.get_num_threads(),
-    }
+    } | _fidelity_keys(lm)
+
+
+def _fidelity_keys(lm) -> dict:
+    worst, agreement = _bf16_fidelity(lm)
+    return {"bf16_max_prob_diff": round(worst, 4), "bf16_top1_agreement": agreement}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-site", action="store_true", help="skip the site measurements (browser, ~5 min)")
     args = parser.parse_args(argv)
     results = run()
+    if not args.no_site:
+        results |= _site_measurements()  # includes the server's rss_mb after visiting every page
     if args.json:
         print(json.dumps(results))
     else:

@@ -32,6 +32,7 @@ HOSTILE_PROMPTS = {
     "script and img": "<script>alert(1)</script><img src=x onerror=alert(2)></textarea><a href=\"javascript:alert(3)\">x</a>",
     "markdown": "# Heading **bold** _it_ [click](javascript:alert(1)) ![img](http://evil/x.png) $x^2$ `code`",
 }
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "srcset", "background"}
 ALLOWED_TAGS = {"div", "span", "b", "strong", "i", "em", "br", "small", "table", "thead", "tbody", "tr", "td", "th", "code", "p", "style", "sup", "sub", "mark", "ul", "li", "ol", "details", "summary", "h1", "h2", "h3", "h4"}
 
 
@@ -43,7 +44,8 @@ def tags_in(markup: str) -> set[str]:
             found.add(tag)
             for name, value in attrs:
                 assert not name.startswith("on"), f"event handler attribute {name}={value!r}"
-                assert "javascript:" not in (value or "").lower(), f"javascript: URL in {name}"
+                if name in URL_ATTRIBUTES:
+                    assert "javascript:" not in (value or "").lower(), f"javascript: URL in {name}"
 
     Collector().feed(markup)
     return found
@@ -66,7 +68,8 @@ def test_page_survives_hostile_prompt(page, case):
     for element in at.markdown:
         assert "javascript:" not in element.value, f"{page} rendered visitor text as Markdown"
     if case in {"empty", "whitespace"}:
-        assert any("Type a prompt" in info.value for info in at.info)
+        hints = [info.value for info in at.info] + [caption.value for caption in at.caption]
+        assert any("Type a prompt" in hint for hint in hints), f"{page} gave no hint for an empty prompt"
 
 
 def test_page_list_is_found():
