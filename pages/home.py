@@ -13,6 +13,11 @@ from explain.snapshot import load_snapshot
 
 CONTINUATION_TOKENS = 20
 
+
+def explained_on(stem: str, title: str, icon: str) -> None:
+    st.page_link(f"pages/{stem}.py", label=f"Explained on the {title} page →", icon=icon)
+
+
 st.title("🔎 How a language model picks its next word")
 st.markdown(
     "A **large language model** (LLM) is trained on huge amounts of text to do one thing: "
@@ -46,24 +51,27 @@ st.header("1 · Text → tokens → ids")
 st.markdown(
     f"The tokenizer cuts your text into **{len(ids)} tokens** and looks each one up in a vocabulary "
     f"of {anatomy.vocab_size:,} to get its **id** (the number under each piece). "
-    "A token is often a piece of a word, not a word. · *Explained on the Tokenization page.*"
+    "A token is often a piece of a word, not a word."
 )
+explained_on("tokenization", "Tokenization", "✂️")
 st.html(token_spans(prompt.pieces))
 
 st.header("2 · Ids → vectors")
 st.markdown(
     f"Each id picks one row of the embedding matrix: a vector of **{anatomy.d_model} numbers**. "
     f"Your prompt becomes a table of {len(ids)} × {anatomy.d_model} numbers. Tokens used in similar "
-    "ways get similar vectors. · *Explained on the Embeddings page.*"
+    "ways get similar vectors."
 )
+explained_on("embeddings", "Embeddings", "🧭")
 
 st.header("3 · Vectors → attention layers")
 st.markdown(
     f"The vectors pass through **{anatomy.n_layer} layers**. In each, **{anatomy.n_head} attention "
     f"heads** let every token look back at the tokens before it ({anatomy.n_layer} × {anatomy.n_head} "
     f"= {anatomy.n_layer * anatomy.n_head} attention patterns), and a feed-forward network "
-    "transforms the result. · *Explained on the Attention page.*"
+    "transforms the result."
 )
+explained_on("attention", "Attention", "👀")
 
 st.header("4 · The last vector → a probability for every token")
 logits = state.cached_analysis(lm.name, ids).last_logits
@@ -71,8 +79,9 @@ dist = distribution_from_logits(lm, logits, temperature=1.0, top_n=5)
 st.markdown(
     f"The last token's vector is scored against all {dist.vocab_size:,} tokens (the *logits*); "
     "softmax turns the scores into probabilities that add up to 1. The five most likely next "
-    f"tokens take {dist.top_n_mass:.0%} of the probability. · *Explained on the Softmax page.*"
+    f"tokens take {dist.top_n_mass:.0%} of the probability."
 )
+explained_on("softmax", "Softmax", "🌡️")
 left, right = st.columns([3, 2])
 with left:
     show_chart(probability_bars(dist), key="top5")
@@ -94,9 +103,15 @@ st.markdown(
     f"Choosing the most likely token every time (*greedy* decoding) and feeding it back in, "
     f"{len(continuation.new_ids)} times, continues your prompt like this (new tokens outlined)"
     + (", stopping at the end-of-text token" if continuation.stopped_at_end_token else "")
-    + ". · *Explained on the Sampling page.*"
+    + "."
 )
 st.html(token_spans(prompt.pieces + continuation.pieces, show_ids=False, highlight_from=len(ids)))
+explained_on("sampling", "Sampling", "🎲")
+st.markdown(
+    "Before transformers, recurrent networks read one word at a time and carried a fixed-size "
+    "memory. Two small models trained by us show the difference side by side:"
+)
+st.page_link("pages/rnn_vs_transformer.py", label="RNN vs Transformer →", icon="🔁")
 
 st.header("Model anatomy")
 st.markdown(
