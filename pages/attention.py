@@ -67,8 +67,8 @@ st.session_state.setdefault(HEAD_KEY, 0)
 if st.session_state[LAYER_KEY] >= n_layer or st.session_state[HEAD_KEY] >= n_head:
     st.session_state[LAYER_KEY], st.session_state[HEAD_KEY] = 0, 0
 left, right = st.columns(2)
-layer = left.slider("Layer", 0, n_layer - 1, key=LAYER_KEY, help="0 = the first layer, next to the embeddings.")
-head = right.slider("Head", 0, n_head - 1, key=HEAD_KEY)
+layer = left.slider("Layer", 0, n_layer - 1, key=LAYER_KEY, bind="query-params", help="0 = the first layer, next to the embeddings.")
+head = right.slider("Head", 0, n_head - 1, key=HEAD_KEY, bind="query-params")
 st.caption(
     f"{lm.name}: {n_layer} layers × {n_head} heads = {n_layer * n_head} attention patterns, all "
     "from one run of the model over your prompt — moving these sliders doesn't run it again."

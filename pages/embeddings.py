@@ -6,6 +6,7 @@ from explain import embeddings as emb
 from explain.tokens import EmptyPrompt
 from ui import embeddings as view
 from ui import state
+from ui.presenter import show_chart
 
 MAX_WORDS = 50
 BACKGROUND_TOKENS = 300
@@ -92,7 +93,7 @@ else:
     cols[1].metric("Length (norm)", f"{word.norm:.2f}")
     cols[2].metric("Typical token's length", f"{index.median_norm:.2f}",
                    help="The median norm over the whole vocabulary.")
-    st.plotly_chart(view.vector_picture(word), width="stretch", key="emb_vector")
+    show_chart(view.vector_picture(word), key="emb_vector")
     st.caption(
         f"All {index.d_model} numbers of “{word.word}”, folded into rows of 48 (read left to right, "
         "top to bottom); red is positive, blue negative. No single number means anything on its "
@@ -111,9 +112,8 @@ with st.expander("Your prompt as a table of vectors"):
             f"{index.d_model} numbers: this table is what the first layer receives."
             + (f" The first {PROMPT_ROWS} rows are drawn." if len(prompt.ids) > PROMPT_ROWS else "")
         )
-        st.plotly_chart(
-            view.prompt_vectors_figure(shown, emb.prompt_vectors(lm, [p.id for p in shown])),
-            width="stretch", key="emb_prompt_vectors",
+        show_chart(
+            view.prompt_vectors_figure(shown, emb.prompt_vectors(lm, [p.id for p in shown])), key="emb_prompt_vectors",
         )
 
 # 2 · Nearest neighbours ----------------------------------------------------------------------
@@ -156,7 +156,7 @@ if len(word_list) < 2:
 else:
     split = [w for w in word_list if w.n_pieces > 1]
     matrix = emb.similarity_matrix(word_list)
-    st.plotly_chart(view.similarity_heatmap(matrix), width="stretch", key="emb_matrix")
+    show_chart(view.similarity_heatmap(matrix), key="emb_matrix")
     st.caption(
         "Cosine similarity of every pair (hover for the angle). The diagonal is each word with "
         "itself: 1. Related words share a larger value than unrelated ones."
@@ -182,7 +182,7 @@ else:
         f"spread between your words; **{1 - kept:.0%} is lost**, so distances on this map are distorted. "
         "Trust the angle table above more than the map."
     )
-    st.plotly_chart(view.map_figure(word_map), width="stretch", key="emb_map")
+    show_chart(view.map_figure(word_map), key="emb_map")
     if background:
         st.caption(
             "Grey dots: the first whole-word tokens the tokenizer learned (BPE learns the most "
@@ -257,7 +257,7 @@ else:
         )
     n_layer = len(drift.similarities) - 1
     layer = st.slider("Layer", 0, n_layer, n_layer // 2, key="emb_layer")
-    st.plotly_chart(view.drift_figure(drift, in_a.found, layer), width="stretch", key="emb_drift")
+    show_chart(view.drift_figure(drift, in_a.found, layer), key="emb_drift")
     cols = st.columns(3)
     cols[0].metric("Input embeddings", f"{drift.input_similarity:.3f}")
     cols[1].metric(f"After layer {layer}", f"{drift.similarities[layer]:.3f}",
@@ -285,15 +285,13 @@ st.markdown(
 cols = st.columns(2)
 n_positions = cols[0].slider("Positions", 10, 200, 64, key="emb_positions")
 dims = cols[1].select_slider("Dimensions", [32, 64, 128, 256, index.d_model], value=128, key="emb_dims")
-st.plotly_chart(
-    view.positions_heatmap(view.cached_sinusoids(n_positions, dims), "Sinusoidal position encodings"),
-    width="stretch", key="emb_sinusoids",
+show_chart(
+    view.positions_heatmap(view.cached_sinusoids(n_positions, dims), "Sinusoidal position encodings"), key="emb_sinusoids",
 )
 st.caption("PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d)).")
 scheme = view.cached_position_scheme(lm.name)
 st.markdown(f"**The live model:** {scheme.statement}")
 if scheme.learned is not None:
-    st.plotly_chart(
-        view.positions_heatmap(scheme.learned[:n_positions, :dims], "The live model's learned position vectors"),
-        width="stretch", key="emb_learned_positions",
+    show_chart(
+        view.positions_heatmap(scheme.learned[:n_positions, :dims], "The live model's learned position vectors"), key="emb_learned_positions",
     )

@@ -6,6 +6,7 @@ from explain.generation import IncrementalLogits, generate_steps
 from explain.sampling import GREEDY, SamplingSettings, filter_view
 from ui import state
 from ui.html import token_spans, visible_text
+from ui.presenter import show_chart
 from ui.sampling import (
     beam_tree_figure,
     cached_beam_search,
@@ -39,7 +40,7 @@ cols = st.columns(3)
 cols[0].metric("Candidates kept", f"{view.n_kept:,} of {view.vocab_size:,}")
 cols[1].metric("Probability they had", f"{view.kept_mass:.1%}")
 cols[2].metric(f"Top token '{visible_text(view.pieces[0].display)}' after renormalising", f"{view.probs_after[0]:.1%}")
-st.plotly_chart(filter_figure(view), width="stretch", key="filter_chart")
+show_chart(filter_figure(view), key="filter_chart")
 st.caption(
     "Grey: the distribution after temperature. Blue: what a draw actually uses — the survivors, "
     "scaled up so they add up to 1 again. Top-p keeps the smallest set of most likely tokens whose "
@@ -59,10 +60,10 @@ if run is None or run["key"] != (lm.name, ids):
     st.session_state[RUN_KEY] = run
 
 cols = st.columns([1, 1, 1, 1])
-seed = cols[0].number_input("Seed", 0, 2**31 - 1, 42, key="sampling_seed", help="Same seed, same draws.")
-next_clicked = cols[1].button("Next token ▶", key="sampling_next", width="stretch")
-many_clicked = cols[2].button("Generate 10 ⏩", key="sampling_many", width="stretch")
-if cols[3].button("Reset ↺", key="sampling_reset", width="stretch"):
+seed = cols[0].number_input("Seed", 0, 2**31 - 1, 42, key="sampling_seed", bind="query-params", help="Same seed, same draws.")
+next_clicked = cols[1].button("Next token ▶", key="sampling_next")
+many_clicked = cols[2].button("Generate 10 ⏩", key="sampling_many")
+if cols[3].button("Reset ↺", key="sampling_reset"):
     run = {**run, "new_ids": [], "trace": [], "ended": False}
     st.session_state[RUN_KEY] = run
 room = MAX_NEW_TOKENS - len(run["new_ids"])
@@ -135,10 +136,10 @@ st.markdown(
     "transformers' `generate(num_beams=…)` returns."
 )
 cols = st.columns(2)
-width = cols[0].slider("Beam width", 2, 4, 3, key="sampling_beams")
-steps = cols[1].slider("Steps", 2, 6, 4, key="sampling_beam_steps")
+width = cols[0].slider("Beam width", 2, 4, 3, key="sampling_beams", bind="query-params")
+steps = cols[1].slider("Steps", 2, 6, 4, key="sampling_beam_steps", bind="query-params")
 beams = cached_beam_search(lm.name, ids, width, steps)
-st.plotly_chart(beam_tree_figure(beams), width="stretch", key="beam_tree")
+show_chart(beam_tree_figure(beams), key="beam_tree")
 st.markdown(f"Best sequence (score {beams.best_score:.3f}):")
 winner = [beams.nodes[n].piece for n in beams.best_path[1:]]
 st.html(token_spans(prompt.pieces + winner, show_ids=False, highlight_from=len(ids)))

@@ -7,6 +7,7 @@ from ui import state
 from ui.figures import probability_bars
 from ui.html import token_spans, visible_text
 from ui.softmax import cached_lens, cached_positions, lens_figure, logit_bars, logit_histogram, surprise_spans
+from ui.presenter import show_chart
 
 st.title("🌡️ Softmax: from scores to probabilities")
 st.markdown(
@@ -26,10 +27,10 @@ st.html(token_spans(prompt.pieces))
 
 left, right = st.columns(2)
 temperature = left.slider(
-    "Temperature", 0.05, 3.0, 1.0, 0.05, key="softmax_temperature",
+    "Temperature", 0.05, 3.0, 1.0, 0.05, key="softmax_temperature", bind="query-params",
     help="Divides every logit before softmax: below 1 sharpens, above 1 flattens.",
 )
-top_n = right.slider("Tokens to show (top N)", 5, 30, 15, key="softmax_top_n")
+top_n = right.slider("Tokens to show (top N)", 5, 30, 15, key="softmax_top_n", bind="query-params")
 dist = distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n)
 
 st.header("1 · Logits: a score for every token")
@@ -40,9 +41,9 @@ st.markdown(
 )
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(logit_bars(distribution_from_logits(lm, logits, 1.0, top_n)), width="stretch", key="logits")
+    show_chart(logit_bars(distribution_from_logits(lm, logits, 1.0, top_n)), key="logits")
 with right:
-    st.plotly_chart(logit_histogram(logits, top_n), width="stretch", key="histogram")
+    show_chart(logit_histogram(logits, top_n), key="histogram")
 
 st.header("2 · Softmax, with a temperature")
 st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
@@ -56,7 +57,7 @@ cols = st.columns(3)
 cols[0].metric("Entropy", f"{dist.entropy_bits:.2f} bits")
 cols[1].metric(f"Top {top_n} together", f"{dist.top_n_mass:.1%}")
 cols[2].metric(f"Top token '{visible_text(dist.pieces[0].display)}'", f"{dist.probs[0]:.1%}")
-st.plotly_chart(probability_bars(dist), width="stretch", key="probs")
+show_chart(probability_bars(dist), key="probs")
 
 st.header("3 · Type a token")
 st.markdown(
@@ -87,7 +88,7 @@ st.markdown(
     "at each layer; orange: each layer's own top guess (hover for its top 3). At the last layer this "
     "is exactly the model's output."
 )
-st.plotly_chart(lens_figure(lens), width="stretch", key="lens")
+show_chart(lens_figure(lens), key="lens")
 with st.expander("Every layer's top 3 guesses"):
     st.dataframe(
         {

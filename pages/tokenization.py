@@ -10,6 +10,7 @@ from explain.tokenizer_compare import (
 )
 from ui import state
 from ui import tokenization as ui
+from ui.presenter import show_chart
 
 DEFAULT_WORD = "unbelievable"
 
@@ -94,7 +95,7 @@ st.markdown(
     "word; characters never run out but make sequences long. Subwords are the compromise."
 )
 views = ui.cached_comparison(lm.name, prompt.text)
-st.plotly_chart(ui.comparison_bars(views), width="stretch", key="compare_bars")
+show_chart(ui.comparison_bars(views), key="compare_bars")
 for view in views:
     if not view.available:
         st.warning(f"**{view.method}** ({view.name}): {view.note}")

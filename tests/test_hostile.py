@@ -88,3 +88,22 @@ def test_odd_url_parameters_are_harmless(params):
         at.query_params[key] = value
     at.run()
     assert not at.exception
+
+
+@pytest.mark.parametrize("page, params, expected", [
+    ("pages/attention.py", {"attn_layer": "7", "attn_head": "3"}, {"attn_layer": 7, "attn_head": 3}),
+    ("pages/attention.py", {"attn_layer": "999", "attn_head": "-4"}, {"attn_layer": 15, "attn_head": 0}),
+    ("pages/softmax.py", {"softmax_temperature": "2.5", "softmax_top_n": "500"}, {"softmax_temperature": 2.5, "softmax_top_n": 15}),
+    ("pages/sampling.py", {"sampling_strategy": "Top-k", "sampling_top_k": "3", "sampling_seed": "7", "sampling_temperature": "nan"},
+     {"sampling_strategy": "Top-k", "sampling_top_k": 3, "sampling_seed": 7, "sampling_temperature": 1.0}),
+    ("pages/sampling.py", {"sampling_strategy": "<script>", "sampling_seed": "-1"}, {"sampling_strategy": "Top-p (nucleus)", "sampling_seed": 42}),
+])
+def test_controls_come_from_the_url_and_out_of_range_values_are_ignored(page, params, expected):
+    """Shared links reproduce the main controls; values beyond a control's range fall back to its default."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert {key: at.session_state[key] for key in expected} == expected

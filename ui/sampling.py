@@ -23,23 +23,23 @@ STRATEGIES = ("Greedy", "Pure sampling", "Top-k", "Top-p (nucleus)", "Min-p")
 
 def settings_ui() -> SamplingSettings:
     """The strategy picker and its sliders; returns the chosen settings."""
-    strategy = st.radio("Strategy", STRATEGIES, index=3, horizontal=True, key="sampling_strategy")
+    strategy = st.radio("Strategy", STRATEGIES, index=3, horizontal=True, key="sampling_strategy", bind="query-params")
     cols = st.columns(2)
     temperature = cols[0].slider(
-        "Temperature", 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", disabled=strategy == "Greedy",
+        "Temperature", 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", bind="query-params", disabled=strategy == "Greedy",
         help="Applied before the filter (greedy ignores it: the top token stays the top token).",
     )
     if strategy == "Greedy":
         return SamplingSettings(strategy=GREEDY)
     if strategy == "Top-k":
-        k = cols[1].slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k")
+        k = cols[1].slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k", bind="query-params")
         return SamplingSettings(temperature=temperature, top_k=k)
     if strategy == "Top-p (nucleus)":
-        p = cols[1].slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p")
+        p = cols[1].slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p", bind="query-params")
         return SamplingSettings(temperature=temperature, top_p=p)
     if strategy == "Min-p":
         m = cols[1].slider("min-p: keep tokens at least this share of the top token's probability",
-                           0.0, 1.0, 0.1, 0.01, key="sampling_min_p")
+                           0.0, 1.0, 0.1, 0.01, key="sampling_min_p", bind="query-params")
         return SamplingSettings(temperature=temperature, min_p=m)
     return SamplingSettings(strategy=SAMPLE, temperature=temperature)
 
