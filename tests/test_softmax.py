@@ -110,3 +110,30 @@ def test_softmax_page_survives_odd_prompts(prompt):
         assert "<script" not in block.proto.body and "<img" not in block.proto.body
     if len(prompt) > 1000:
         assert any("first 256 tokens" in w.value for w in at.warning)
+
+
+def test_predict_then_reveal_hides_the_answer_until_revealed(lm):
+    """The classroom game: no probabilities before Reveal, then the guess's true rank and probability."""
+    from streamlit.testing.v1 import AppTest
+
+    from explain.analysis import analyze_prompt
+    from explain.next_token import softmax
+    from explain.tokens import encode, tokenize_prompt
+    from tests.test_app import APP
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["prompt"] = "The capital of France is"
+    at.query_params["softmax_game"] = "true"
+    at.switch_page("pages/softmax.py")
+    at.run()
+    assert not at.exception
+    assert not at.get("plotly_chart"), "nothing may be revealed before the guess"
+    at.text_input(key="softmax_guess").set_value("London").run()
+    assert not at.get("plotly_chart")
+    at.button(key="softmax_reveal").click().run()
+    assert not at.exception and at.get("plotly_chart")
+    probs = softmax(analyze_prompt(lm, tokenize_prompt(lm, "The capital of France is").ids).last_logits)
+    guess_id = encode(lm, " London")[0]
+    rank = int((probs > probs[guess_id]).sum()) + 1
+    message = at.success[0].value
+    assert f"**{probs[guess_id]:.2%}**" in message and f"rank **{rank:,}**" in message
