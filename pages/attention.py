@@ -86,7 +86,9 @@ try:
             "token on the left to see only its lines; the thicker a line, the larger the weight. "
             "Double-click a colour square to show only that head."
         )
-        st.iframe(view.cached_head_view(lm.name, ids, labels, layer), height="content")
+        document = view.cached_head_view(lm.name, ids, labels, layer)
+        st.iframe(document, height="content")
+        download_name = f"attention-head-view-layer-{layer}.html"
     else:
         starts = list(range(0, n_layer, 6))
         start = starts[0] if len(starts) == 1 else st.select_slider(
@@ -95,7 +97,13 @@ try:
         )
         layers = tuple(range(start, min(start + 6, n_layer)))
         st.markdown("One thumbnail per head (columns) and layer (rows). Click a thumbnail to enlarge it.")
-        st.iframe(view.cached_model_view(lm.name, ids, labels, layers), height="content")
+        document = view.cached_model_view(lm.name, ids, labels, layers)
+        st.iframe(document, height="content")
+        download_name = f"attention-model-view-layers-{layers[0]}-{layers[-1]}.html"
+    st.download_button(
+        "⬇️ Save this view as a web page (works offline)", document, file_name=download_name,
+        mime="text/html", key="attn_download", on_click="ignore",
+    )
 except OfflineAssetsMissing as err:
     st.error(str(err))
 st.caption("Drawn with bertviz (Jesse Vig), working offline: its scripts are bundled with this site.")

@@ -235,3 +235,18 @@ def test_hostile_prompt_in_chromium_runs_no_script(warm_site, browser):
         page.screenshot(path=str(ARTIFACTS / "attention-390.png"))
     finally:
         context.close()
+
+
+def test_attention_view_can_be_saved_as_a_standalone_offline_page():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["prompt"] = "The cat sat on the mat because it was warm."
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert not at.exception
+    assert at.get("download_button"), "the bertviz view has a download button"
+    srcdoc = at.get("iframe")[0].proto.srcdoc
+    assert "cdnjs" not in srcdoc and "<script" in srcdoc  # the saved file is this same offline document
