@@ -99,28 +99,12 @@ def _neighbours_ms(lm) -> float:
     return _median_ms(lambda: embeddings.nearest_neighbours(lm, index, query, k=15), repeats=21)
 
 
-_ATTENTION_PAGE_SNIPPET = """
-import sys, time
-from streamlit.testing.v1 import AppTest
-
-def render_ms(prompt):
-    at = AppTest.from_file("app.py", default_timeout=600)
-    at.session_state["prompt"] = prompt
-    at.switch_page("pages/attention.py")
-    start = time.perf_counter()
-    at.run()
-    assert not at.exception, at.exception
-    return (time.perf_counter() - start) * 1000
-
-render_ms("Warm up: this loads the model into the app's cache.")
-print(render_ms(sys.argv[1]))
-"""
 
 
 def _attention_page_ms() -> float:
     """First render of the Attention page for a new prompt, model cached (fresh process, AppTest)."""
     result = subprocess.run(
-        [sys.executable, "-c", _ATTENTION_PAGE_SNIPPET, BENCH_PROMPT],
+        [sys.executable, "scripts/attention_page_ms.py", BENCH_PROMPT],
         capture_output=True,
         text=True,
         check=True,

@@ -1,0 +1,27 @@
+"""First render of the Attention page for a new prompt, model already cached (for explain.bench).
+
+Run in its own process because it needs Streamlit's AppTest, which the explain library never imports.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+
+def render_ms(prompt: str) -> float:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["prompt"] = prompt
+    at.switch_page("pages/attention.py")
+    start = time.perf_counter()
+    at.run()
+    assert not at.exception, at.exception
+    return (time.perf_counter() - start) * 1000
+
+
+render_ms("Warm up: this loads the model into the app's cache.")
+print(render_ms(sys.argv[1]))
