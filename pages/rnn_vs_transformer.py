@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explain.next_token import distribution_from_logits
+from explain.small_models import compare
 from explain.small_models.compare import prompt_words
 from explain.small_models.vocab import join_words
 from ui import rnn_vs_transformer as ui
@@ -67,9 +68,28 @@ elif n_unknown:
     st.caption(f"{n_unknown} word(s) crossed out are not in the vocabulary: both models read "
                "them as the same unknown-word token ⟨unk⟩.")
 
+lstm_next, gpt_next = ui.cached_next_words("lstm", ids), ui.cached_next_words("gpt", ids)
+
+GAME_REVEALED_KEY = "rvt_game_revealed"
+if st.toggle("🎯 Predict, then reveal", key="rvt_game", bind="query-params",
+             help="A classroom game: everyone guesses the next word before the models' answers are shown."):
+    guess = st.text_input("Your guess for the next word", key="rvt_guess", max_chars=40, placeholder="e.g. happy")
+    if st.button("Reveal the models' answers", disabled=not guess.strip(), key="rvt_reveal"):
+        st.session_state[GAME_REVEALED_KEY] = (ids, guess)
+    if st.session_state.get(GAME_REVEALED_KEY) != (ids, guess):
+        st.info("Write down your guess first. The models' predictions stay hidden until you press Reveal.")
+        st.stop()
+    for name, predicted in (("LSTM", lstm_next), ("Transformer", gpt_next)):
+        score = compare.guess_score(models.vocab, predicted, guess)
+        unknown = "" if score.in_vocab else " (not in its vocabulary, so it can only say ⟨unk⟩)"
+        st.success(
+            f"**{name}** gave **'{visible_text(score.word)}'**{unknown} a probability of "
+            f"**{score.prob:.2%}** — rank **{score.rank:,}** of {len(predicted.all_probs):,}. "
+            f"Its favourite: **'{visible_text(predicted.words[0])}'** at {predicted.probs[0]:.1%}."
+        )
+
 # 1 -------------------------------------------------------------------------------------------
 st.header("1 · Side by side: the next word")
-lstm_next, gpt_next = ui.cached_next_words("lstm", ids), ui.cached_next_words("gpt", ids)
 st.markdown("Each model's **10 most likely next words** with their probabilities "
             "(a softmax over all words of the shared vocabulary).")
 show_chart(ui.mirrored_bars(lstm_next, gpt_next), key="rvt_bars")

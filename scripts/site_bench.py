@@ -87,7 +87,7 @@ async def _start_to_predictions(env: dict) -> float:
         process, url, started = _start_server(env)
         try:
             page = await browser.new_page()
-            await page.goto(url)
+            await page.goto(url, timeout=600_000)
             await page.wait_for_selector(PREDICTION_SELECTOR, timeout=600_000)
             return time.perf_counter() - started
         finally:
@@ -106,7 +106,7 @@ async def _visit_all_then_crowd() -> dict:
         try:
             page = await browser.new_page()
             for name in PAGES:
-                await page.goto(_page_url(url, name))
+                await page.goto(_page_url(url, name), timeout=600_000)
                 await _wait_idle(page)
             await page.close()
             results["rss_mb"] = round(_rss_mb(process.pid))
@@ -121,7 +121,7 @@ async def _visit_all_then_crowd() -> dict:
                 tab = await context.new_page()
                 start = time.perf_counter()
                 try:
-                    await tab.goto(_page_url(url, crowd_page, f"Student number {i} thinks the answer is"))
+                    await tab.goto(_page_url(url, crowd_page, f"Student number {i} thinks the answer is"), timeout=600_000)
                     await _wait_idle(tab)
                     if await tab.locator('[data-testid="stException"]').count():
                         errors += 1

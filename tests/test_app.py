@@ -1,10 +1,11 @@
 """AppTest: run the real app script (sidebar + Home page) and check what it shows."""
 
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.markup import tags_in
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -16,17 +17,6 @@ def run_app(query_params: dict | None = None, session_state: dict | None = None)
     for key, value in (session_state or {}).items():
         at.session_state[key] = value
     return at.run()
-
-
-def tags_in(markup: str) -> set[str]:
-    found: set[str] = set()
-
-    class Collector(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            found.add(tag)
-
-    Collector().feed(markup)
-    return found
 
 
 def markdown_text(at: AppTest) -> str:

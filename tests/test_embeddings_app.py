@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
+
+from tests.markup import tags_in
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/embeddings.py"
@@ -48,17 +49,6 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [i.value for i in at.info] + [w.value for w in at.warning]
     return "\n".join(parts)
-
-
-def tags_in(markup: str) -> set[str]:
-    found: set[str] = set()
-
-    class Collector(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            found.add(tag)
-
-    Collector().feed(markup)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -125,3 +125,17 @@ def test_page_in_a_real_browser(site, browser, width):
         assert not [url for url in blocked if "/_stcore/" in url]
     finally:
         context.close()
+
+
+def test_predict_then_reveal_hides_both_models_until_revealed():
+    at = run_page("the little girl was very", rvt_game=True)
+    assert not at.exception and not at.get("plotly_chart")
+    at.text_input(key="rvt_guess").set_value("happy").run()
+    assert not at.get("plotly_chart")
+    at.button(key="rvt_reveal").click().run()
+    assert not at.exception and at.get("plotly_chart")
+    models = compare.load_small_models()
+    ids = compare.prompt_words(models.vocab, "the little girl was very").ids
+    for name, kind in (("LSTM", "lstm"), ("Transformer", "gpt")):
+        score = compare.guess_score(models.vocab, compare.next_words(models, kind, ids), "happy")
+        assert any(f"**{name}**" in s.value and f"**{score.prob:.2%}**" in s.value for s in at.success)

@@ -278,3 +278,16 @@ def test_distance_probe_targets_are_repeated_names(shipped):
 def test_reading_times_are_measured(shipped):
     times = compare.reading_times(shipped, lengths=(4, 16), repeats=1)
     assert times.lengths == [4, 16] and min(times.rnn_ms + times.gpt_ms) > 0
+
+
+def test_guess_score_equals_rank_by_sorting(shipped):
+    ids = compare.prompt_words(shipped.vocab, "the little girl was very").ids
+    predicted = compare.next_words(shipped, "gpt", ids)
+    for guess in [predicted.words[0], predicted.words[5], "Happy!", "zzzunknownzzz"]:
+        score = compare.guess_score(shipped.vocab, predicted, guess)
+        word_id = shipped.vocab.encode_words([score.word])[0]
+        descending = np.sort(predicted.all_probs)[::-1]
+        assert score.prob == predicted.all_probs[word_id]
+        assert score.rank == int(np.flatnonzero(descending == score.prob)[0]) + 1  # ties: the better rank
+    assert compare.guess_score(shipped.vocab, predicted, predicted.words[0]).rank == 1
+    assert not compare.guess_score(shipped.vocab, predicted, "zzzunknownzzz").in_vocab

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.browser import ARTIFACTS, open_page, wait_until_idle
+from tests.markup import tags_in
 from ui.tokenization import PAGE_PRESETS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -26,17 +26,6 @@ def run_page(prompt: str | None = None) -> AppTest:
 
 def html_bodies(at: AppTest) -> list[str]:
     return [element.proto.body for element in at.get("html")]
-
-
-def tags_in(markup: str) -> set[str]:
-    found: set[str] = set()
-
-    class Collector(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            found.add(tag)
-
-    Collector().feed(markup)
-    return found
 
 
 def trained_merges(at: AppTest):

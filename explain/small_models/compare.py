@@ -104,6 +104,25 @@ def next_words(models: SmallModels, kind: str, ids: list[int], top_n: int = 10) 
                      logits, probs)
 
 
+@dataclass(frozen=True)
+class GuessScore:
+    """How a model rated a learner's guess for the next word (the predict-then-reveal game)."""
+
+    word: str  # lower-cased, as the vocabulary stores words
+    in_vocab: bool  # False: the model can only say <unk>, and that is what is scored
+    prob: float
+    rank: int  # 1 = the model's favourite; ties share the better rank
+
+
+def guess_score(vocab: WordVocab, predicted: NextWords, guess: str) -> GuessScore:
+    """Probability and rank of `guess` (its first word) in the distribution `predicted`."""
+    words = split_words_keep(guess)
+    word = words[0] if words else ""
+    word_id = vocab.encode_words([word])[0] if word else vocab.unk_id
+    prob = float(predicted.all_probs[word_id])
+    return GuessScore(word, word in vocab, prob, int((predicted.all_probs > prob).sum()) + 1)
+
+
 def continue_words(models: SmallModels, kind: str, ids: list[int], n: int = 15,
                    seed: int | None = None, temperature: float = 1.0) -> list[str]:
     """n more words: greedy (seed None) or sampled with its own seeded generator. <unk> is never
