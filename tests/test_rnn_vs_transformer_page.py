@@ -109,7 +109,7 @@ def test_page_in_a_real_browser(site, browser, width):
     try:
         if width < 600:  # the sidebar starts collapsed on a phone
             page.locator('[data-testid="stExpandSidebarButton"]').first.click()
-        page.get_by_role("link", name="RNN vs Transformer").click()
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="RNN vs Transformer").click()
         page.wait_for_timeout(300)
         wait_until_idle(page)
         if width < 600 and page.locator('[data-testid="stSidebarCollapseButton"]').count():
