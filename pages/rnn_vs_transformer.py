@@ -10,6 +10,7 @@ from ui import rnn_vs_transformer as ui
 from ui import state
 from ui.html import visible_text
 from ui.presenter import show_chart
+from ui.reveal import guess_before_reveal
 
 st.title("🔁 RNN vs Transformer")
 st.markdown(
@@ -70,15 +71,8 @@ elif n_unknown:
 
 lstm_next, gpt_next = ui.cached_next_words("lstm", ids), ui.cached_next_words("gpt", ids)
 
-GAME_REVEALED_KEY = "rvt_game_revealed"
-if st.toggle("🎯 Predict, then reveal", key="rvt_game", bind="query-params",
-             help="A classroom game: everyone guesses the next word before the models' answers are shown."):
-    guess = st.text_input("Your guess for the next word", key="rvt_guess", max_chars=40, placeholder="e.g. happy")
-    if st.button("Reveal the models' answers", disabled=not guess.strip(), key="rvt_reveal"):
-        st.session_state[GAME_REVEALED_KEY] = (ids, guess)
-    if st.session_state.get(GAME_REVEALED_KEY) != (ids, guess):
-        st.info("Write down your guess first. The models' predictions stay hidden until you press Reveal.")
-        st.stop()
+guess = guess_before_reveal("rvt", ids, "the models' predictions", max_chars=40, example="happy")
+if guess is not None:
     for name, predicted in (("LSTM", lstm_next), ("Transformer", gpt_next)):
         score = compare.guess_score(models.vocab, predicted, guess)
         unknown = "" if score.in_vocab else " (not in its vocabulary, so it can only say ⟨unk⟩)"

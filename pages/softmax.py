@@ -8,6 +8,7 @@ from ui.figures import probability_bars
 from ui.html import token_spans, visible_text
 from ui.softmax import cached_lens, cached_positions, lens_figure, logit_bars, logit_histogram, surprise_spans
 from ui.presenter import show_chart
+from ui.reveal import guess_before_reveal
 
 st.title("🌡️ Softmax: from scores to probabilities")
 st.markdown(
@@ -25,19 +26,12 @@ logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
 st.caption("Your prompt (edit it in the sidebar) — the model predicts the token after the last one:")
 st.html(token_spans(prompt.pieces))
 
-GAME_REVEALED_KEY = "softmax_game_revealed"
-if st.toggle("🎯 Predict, then reveal", key="softmax_game", bind="query-params",
-             help="A classroom game: everyone guesses the next word before the model's answer is shown."):
-    guess = st.text_input("Your guess for the next word", key="softmax_guess", max_chars=60, placeholder="e.g. Paris")
-    if st.button("Reveal the model's answer", disabled=not guess.strip(), key="softmax_reveal"):
-        st.session_state[GAME_REVEALED_KEY] = (ids, guess)
-    if st.session_state.get(GAME_REVEALED_KEY) != (ids, guess):
-        st.info("Write down your guess first. The model's probabilities stay hidden until you press Reveal.")
-        st.stop()
-    answer = typed_token(lm, logits, " " + guess.strip())
+guess = guess_before_reveal("softmax", ids, "the model's probabilities")
+if guess is not None:
+    answer = typed_token(lm, logits, " " + guess)
     favourite = distribution_from_logits(lm, logits, top_n=1)
     st.success(
-        f"The model gave your guess **'{visible_text(guess.strip())}'** a probability of "
+        f"The model gave your guess **'{visible_text(guess)}'** a probability of "
         f"**{answer.prob:.2%}** — rank **{answer.rank:,}** of {answer.vocab_size:,} "
         f"(its first token, after a space). The model's own favourite: "
         f"**'{visible_text(favourite.pieces[0].display)}'** at {favourite.probs[0]:.1%}. "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.next_token import softmax
 from explain.small_models import train
 from explain.small_models.gpt import GPT
 from explain.small_models.rnn import LSTMLM
@@ -81,12 +82,6 @@ def _logits(model, ids: list[int]) -> torch.Tensor:
         return model(torch.tensor([ids]))[0][0].float()
 
 
-def softmax64(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64) - logits.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
 @dataclass(frozen=True)
 class NextWords:
     words: list[str]  # top-n, most likely first
@@ -98,7 +93,7 @@ class NextWords:
 def next_words(models: SmallModels, kind: str, ids: list[int], top_n: int = 10) -> NextWords:
     """The model's probability for every word of the vocabulary after `ids`; the top n."""
     logits = _logits(models.model(kind), ids)[-1].numpy()
-    probs = softmax64(logits)
+    probs = softmax(logits)  # float64, the same softmax the big model's pages use
     order = np.argsort(-probs, kind="stable")[:top_n]
     return NextWords([models.vocab.itos[i] for i in order], [float(probs[i]) for i in order],
                      logits, probs)

@@ -1,0 +1,28 @@
+"""Predict, then reveal: a classroom game that hides a page's predictions until the learner guesses.
+
+Used by the Softmax and RNN vs Transformer pages; the toggle lives in the URL (`?<prefix>_game=true`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: int = 60, example: str = "Paris") -> str | None:
+    """Show the game's toggle; when on, return the revealed guess, or stop the page until Reveal.
+
+    `hidden` names what stays hidden (plural, e.g. "the model's probabilities"). `context` identifies what is being predicted (e.g. the prompt's ids): a new prompt hides the
+    answer again. Returns None when the game is off.
+    """
+    if not st.toggle("🎯 Predict, then reveal", key=f"{prefix}_game", bind="query-params",
+                     help=f"A classroom game: everyone guesses the next word before seeing {hidden}."):
+        return None
+    guess = st.text_input("Your guess for the next word", key=f"{prefix}_guess", max_chars=max_chars,
+                          placeholder=f"e.g. {example}")
+    revealed_key = f"{prefix}_game_revealed"
+    if st.button("Reveal the answer", disabled=not guess.strip(), key=f"{prefix}_reveal"):
+        st.session_state[revealed_key] = (context, guess)
+    if st.session_state.get(revealed_key) != (context, guess):
+        st.info(f"Write down your guess first. {hidden[0].upper() + hidden[1:]} stay hidden until you press Reveal.")
+        st.stop()
+    return guess.strip()
