@@ -125,9 +125,12 @@ def converted_dir_for(checksum: str, cache_dir: Path) -> Path:
 
 
 def _finish(model: torch.nn.Module) -> torch.nn.Module:
+    """Inference mode, and linear layers that can use both cores (opt-in, see two_core_matmul)."""
+    from explain import two_core_matmul
+
     model.eval()
     model.requires_grad_(False)
-    return model
+    return two_core_matmul.install(model)
 
 
 def load_from_gguf(gguf: Path):
