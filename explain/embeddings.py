@@ -35,19 +35,24 @@ class WordNotFound(ValueError):
 
 @dataclass(frozen=True)
 class EmbeddingIndex:
-    """The input embedding matrix prepared for cosine search (built once per model)."""
+    """The input embedding matrix prepared for cosine search (built once per model).
+
+    It keeps the model's own matrix (a view, no copy: a normalised copy would cost the server
+    another 113 MB for SmolLM2) and the reciprocal length of every row, so a cosine search is
+    still one matrix–vector product followed by one elementwise scaling.
+    """
 
     model_name: str
-    unit: np.ndarray  # (vocab, d_model) float32: every row divided by its length
+    matrix: np.ndarray  # (vocab, d_model) float32: the model's embedding rows (read-only view)
     norms: np.ndarray  # (vocab,) float32: the length of every row
 
     @property
     def vocab_size(self) -> int:
-        return self.unit.shape[0]
+        return self.matrix.shape[0]
 
     @property
     def d_model(self) -> int:
-        return self.unit.shape[1]
+        return self.matrix.shape[1]
 
     @property
     def median_norm(self) -> float:
@@ -60,11 +65,10 @@ def embedding_matrix(lm: LoadedModel) -> np.ndarray:
 
 
 def embedding_index(lm: LoadedModel) -> EmbeddingIndex:
-    """Normalise every row once: afterwards a cosine search is a single matrix–vector product."""
-    matrix = embedding_matrix(lm)  # (V, d)
+    """Measure every row once: afterwards a cosine search is a single matrix–vector product."""
+    matrix = embedding_matrix(lm)  # (V, d), shares memory with the model
     norms = np.linalg.norm(matrix, axis=1).astype(np.float32)  # (V,)
-    unit = matrix / np.maximum(norms, 1e-12)[:, None]  # (V, d)
-    return EmbeddingIndex(model_name=lm.name, unit=unit.astype(np.float32), norms=norms)
+    return EmbeddingIndex(model_name=lm.name, matrix=matrix, norms=norms)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ def similarities_to(index: EmbeddingIndex, vector: np.ndarray) -> np.ndarray:
     length = float(np.linalg.norm(vector))
     if length == 0:
         raise ValueError("the query vector is all zeros, so it has no direction to compare")
-    return index.unit @ (vector.astype(np.float32) / length)  # (V,)
+    dots = index.matrix @ (vector.astype(np.float32) / length)  # (V,)
+    return dots / np.maximum(index.norms, 1e-12)
 
 
 def top_k(similarities: np.ndarray, k: int, exclude_ids: tuple[int, ...] = ()) -> list[int]:
