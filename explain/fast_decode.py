@@ -24,7 +24,7 @@ from transformers import DynamicCache
 from explain.two_core_matmul import two_core_matmuls
 
 
-def supports(model) -> bool:
+def supports(model, allow_dtypes=(torch.float32,)) -> bool:
     """True for models whose forward this decoder reproduces exactly (plain Llama architecture)."""
     config = model.config
     rope = getattr(config, "rope_parameters", None) or {}
@@ -35,7 +35,7 @@ def supports(model) -> bool:
         and config.hidden_act == "silu"
         and rope.get("rope_type", "default") == "default"
         and getattr(config, "pretraining_tp", 1) == 1
-        and next(model.parameters()).dtype == torch.float32
+        and next(model.parameters()).dtype in allow_dtypes
     )
 
 
@@ -77,8 +77,8 @@ class _Layer:
 class LlamaDecoder:
     """Greedy-ready decoding state for one sequence. Not thread-safe: one per request."""
 
-    def __init__(self, model):
-        if not supports(model):
+    def __init__(self, model, allow_dtypes=(torch.float32,)):
+        if not supports(model, allow_dtypes):
             raise ValueError("LlamaDecoder only reproduces plain fp32 Llama-family models")
         config, body = model.config, model.model
         self.model = model
@@ -153,3 +153,98 @@ class LlamaDecoder:
                 x = x + _matvec(layer.down, torch.nn.functional.silu(_matvec(layer.gate, h)) * _matvec(layer.up, h))
             self.length = position + 1
             return _matvec(self.head, _rms_norm(x, self.norm_final, self.eps_final))
+
+
+class LlamaBatchSampler:
+    """Sample many sequences at once (the one-time corpus script): same maths, a batch of rows.
+
+    Each prompt runs through the model's own forward separately (no padding tokens at all); its
+    cache is copied into a shared buffer, and every row then advances one token per step at its
+    own position, attending only to its own filled length (a length mask). Weights may be bf16:
+    this path writes training text, not numbers a page shows.
+    """
+
+    def __init__(self, model):
+        self.decoder = LlamaDecoder(model, allow_dtypes=(torch.float32, torch.bfloat16))
+        self.dtype = next(model.parameters()).dtype
+
+    def sample(self, prompts: list[list[int]], max_new_tokens: int, temperature: float, top_p: float,
+               stop_ids: set[int], generator: torch.Generator) -> list[list[int]]:
+        """New token ids for every prompt (up to a stop id, which is not included)."""
+        d = self.decoder
+        rows, longest = len(prompts), max(len(p) for p in prompts)
+        capacity = longest + max_new_tokens
+        # Keys are stored transposed (…, head_dim, position) so scores need no copy per step.
+        keys = [torch.zeros(rows, d.n_kv, d.head_dim, capacity, dtype=self.dtype) for _ in d.layers]
+        values = [torch.zeros(rows, d.n_kv, capacity, d.head_dim, dtype=self.dtype) for _ in d.layers]
+        last_logits = []
+        with torch.inference_mode():
+            for row, ids in enumerate(prompts):
+                cache = DynamicCache(config=d.model.config)
+                out = d.model(torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=1)
+                last_logits.append(out.logits[0, -1].float())
+                for layer, layer_cache in enumerate(cache.layers):
+                    keys[layer][row, :, :, : len(ids)] = layer_cache.keys[0].transpose(1, 2)
+                    values[layer][row, :, : len(ids)] = layer_cache.values[0]
+            positions = torch.tensor([len(p) for p in prompts])
+            logits = torch.stack(last_logits)
+            new: list[list[int]] = [[] for _ in prompts]
+            done = torch.zeros(rows, dtype=torch.bool)
+            group = d.n_head // d.n_kv
+            slots = torch.arange(capacity)
+            for _ in range(max_new_tokens):
+                tokens = _sample_top_p(logits, temperature, top_p, generator)
+                for row, token in enumerate(tokens.tolist()):
+                    if not done[row]:
+                        if token in stop_ids:
+                            done[row] = True
+                        else:
+                            new[row].append(token)
+                if bool(done.all()):
+                    break
+                x = d.embed[tokens].to(self.dtype)  # (rows, d_model)
+                cos, sin = d.rotary(x.view(rows, 1, -1), positions.view(rows, 1))
+                cos, sin = cos.to(self.dtype).view(rows, 1, -1), sin.to(self.dtype).view(rows, 1, -1)
+                visible = (slots.view(1, -1) <= positions.view(-1, 1)).view(rows, 1, 1, capacity)
+                row_index = torch.arange(rows)
+                for layer, k_buf, v_buf in zip(d.model.model.layers, keys, values):
+                    attn, mlp = layer.self_attn, layer.mlp
+                    h = layer.input_layernorm(x)
+                    q = attn.q_proj(h).view(rows, d.n_head, d.head_dim)
+                    k = attn.k_proj(h).view(rows, d.n_kv, d.head_dim)
+                    q = q * cos + _rotate_half(q) * sin
+                    k_buf[row_index, :, :, positions] = k * cos + _rotate_half(k) * sin
+                    v_buf[row_index, :, positions] = attn.v_proj(h).view(rows, d.n_kv, d.head_dim)
+                    scores = torch.matmul(q.view(rows, d.n_kv, group, d.head_dim), k_buf).float()
+                    scores = (scores * d.scaling).masked_fill(~visible, float("-inf"))
+                    weights = torch.softmax(scores, dim=-1).to(self.dtype)
+                    mixed = torch.matmul(weights, v_buf).reshape(rows, -1)
+                    x = x + attn.o_proj(mixed)
+                    h = layer.post_attention_layernorm(x)
+                    x = x + mlp.down_proj(mlp.act_fn(mlp.gate_proj(h)) * mlp.up_proj(h))
+                logits = d.model.lm_head(d.model.model.norm(x)).float()
+                positions = positions + 1
+        return new
+
+
+def _sample_top_p(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator,
+                  candidates: int = 1024) -> torch.Tensor:
+    """One token per row: softmax(logits / T), keep the smallest set of tokens whose probability
+    reaches top_p (as transformers' TopPLogitsWarper does), renormalise, draw.
+
+    Only the `candidates` most likely tokens are sorted and drawn from (a full sort and draw over
+    the vocabulary was ~100 ms per step for 32 rows); a row whose candidates hold less than top_p
+    of the mass falls back to the whole vocabulary, so the result is the same either way.
+    """
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if candidates < probs.shape[-1]:
+        top_probs, top_ids = probs.topk(candidates, dim=-1)  # sorted, best first
+        if bool((top_probs.sum(-1) >= top_p).all()):
+            before = top_probs.cumsum(-1) - top_probs  # mass of the better tokens
+            choice = torch.multinomial(top_probs.masked_fill(before >= top_p, 0.0), 1, generator=generator)
+            return top_ids.gather(-1, choice).view(-1)
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    before = sorted_probs.cumsum(-1) - sorted_probs
+    sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
+    choice = torch.multinomial(sorted_probs, 1, generator=generator)
+    return order.gather(-1, choice).view(-1)

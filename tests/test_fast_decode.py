@@ -97,3 +97,32 @@ def test_install_keeps_weights_tied_and_counts_unchanged(lm):
     assert lm.model.lm_head.weight is lm.model.model.embed_tokens.weight
     assert sum(p.numel() for p in lm.model.parameters()) == 134_515_008
     assert not any(type(m) is torch.nn.Linear for m in lm.model.modules())
+
+
+@pytest.mark.parametrize("which", ["tiny_llama", "lm"])
+def test_batch_sampler_at_near_zero_temperature_is_greedy_for_every_row(which, request):
+    model_fixture = request.getfixturevalue(which)
+    prompts = [[5, 9, 2, 7, 30, 11], [40, 3], [8, 8, 8, 1]]  # different lengths, no padding
+    sampler = fast_decode.LlamaBatchSampler(model_fixture.model)
+    eos = generation._eos_ids(model_fixture)
+    drawn = sampler.sample(prompts, max_new_tokens=8, temperature=1e-4, top_p=1.0, stop_ids=eos,
+                           generator=torch.Generator().manual_seed(0))
+    for prompt, new in zip(prompts, drawn):
+        greedy, _, stopped = generation.greedy_ids(model_fixture, prompt, max_new_tokens=8)
+        assert new == (greedy[:-1] if stopped else greedy)  # the sampler leaves the stop token out
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p_like_transformers():
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    torch.manual_seed(3)
+    logits = torch.randn(4, 50) * 3
+    for top_p in (0.5, 0.9, 0.95):
+        kept_ref = TopPLogitsWarper(top_p)(None, logits.clone()) > float("-inf")
+        counts = torch.zeros(4, 50)
+        generator = torch.Generator().manual_seed(0)
+        for candidates in (50, 8):  # the whole vocabulary, and the shortlist path (or its fallback)
+            for _ in range(400):
+                counts[torch.arange(4), fast_decode._sample_top_p(logits, 1.0, top_p, generator, candidates)] += 1
+        assert not bool((counts.bool() & ~kept_ref).any())  # never draws a token transformers drops
+        assert bool((counts.bool() == kept_ref).float().mean() > 0.9)  # and draws (nearly) all it keeps

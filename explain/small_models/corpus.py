@@ -2,8 +2,8 @@
 
 Eldan & Li (2023) showed that models of a few million parameters learn coherent English from
 simple synthetic stories. This one-time script prompts SmolLM2-135M-Instruct through its chat
-template with varied characters, places, objects and feelings, samples in batches (left padding,
-bf16 weights), and appends every batch to `data/small_models/stories.jsonl.gz` as its own gzip
+template with varied characters, places, objects and feelings, samples in batches (bf16 weights,
+`explain.fast_decode.LlamaBatchSampler`), and appends every batch to `data/small_models/stories.jsonl.gz` as its own gzip
 member, so a stopped run keeps everything already written and a new run continues (resumable).
 Cleaning and deduplication happen in `load_stories`, so they are the same for every reader.
 
@@ -197,6 +197,7 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
     """Append batches of stories until the time or word budget runs out (or SIGTERM/SIGINT)."""
     import torch
 
+    from explain.fast_decode import LlamaBatchSampler
     from explain.models import load_embedded
 
     torch.set_num_threads(threads)
@@ -209,10 +210,12 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
     signal.signal(signal.SIGINT, _stop)
     lm = load_embedded()
     model, tok = lm.model.to(torch.bfloat16), lm.tokenizer
-    # The pages need eager attention (to read the weights); generation does not, and SDPA avoids
-    # copying the growing key/value cache into every head at every step (measured faster here).
-    model.set_attn_implementation("sdpa")
-    tok.padding_side = "left"
+    # transformers' generate spent ~5/6 of each step on bookkeeping (cache copies, padding masks);
+    # the batch sampler keeps one preallocated cache and no padding (≈ 4× the words per minute).
+    model.set_attn_implementation("sdpa")  # the prompts' own forward; no attention weights needed
+    sampler = LlamaBatchSampler(model)
+    stop_ids = {tok.eos_token_id, *([model.generation_config.eos_token_id] if isinstance(
+        model.generation_config.eos_token_id, int) else model.generation_config.eos_token_id or [])}
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     batch = _count_batches(STORIES_PATH)
     start, words_run, first_batch = time.time(), 0, batch
@@ -225,15 +228,10 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
                                     add_generation_prompt=True)
             for p in prompts
         ]
-        enc = tok(texts, return_tensors="pt", padding=True)
-        torch.manual_seed(BASE_SEED + batch)
+        prompt_ids = [tok(text)["input_ids"] for text in texts]
         t0 = time.time()
-        with torch.inference_mode():
-            out = model.generate(
-                **enc, do_sample=True, temperature=TEMPERATURE, top_p=TOP_P,
-                max_new_tokens=MAX_NEW_TOKENS, pad_token_id=tok.pad_token_id,
-            )
-        new = out[:, enc["input_ids"].shape[1]:]
+        new = sampler.sample(prompt_ids, MAX_NEW_TOKENS, TEMPERATURE, TOP_P, stop_ids,
+                             torch.Generator().manual_seed(BASE_SEED + batch))
         stories = tok.batch_decode(new, skip_special_tokens=True)
         with gzip.open(STORIES_PATH, "at", encoding="utf-8") as f:  # one gzip member per batch
             for p, s in zip(prompts, stories):
@@ -246,7 +244,7 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
               f"({60 * n_words / dt:.0f} words/min), run total {words_run}", flush=True)
         batch += 1
     meta = write_meta({"batches": [first_batch, batch], "seconds": round(time.time() - start),
-                       "raw_words": words_run, "attention": "sdpa", "ended_utc": time.strftime("%Y-%m-%d %H:%M:%S",
+                       "raw_words": words_run, "sampler": "explain.fast_decode.LlamaBatchSampler", "ended_utc": time.strftime("%Y-%m-%d %H:%M:%S",
                                                                            time.gmtime())})
     print(f"stopped: {meta['stories_clean_dedup']} clean stories, "
           f"{meta['words_clean_dedup']} words", flush=True)
