@@ -51,7 +51,8 @@ def _matvec(halves: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+    """Llama's RMSNorm, weight * x / sqrt(mean(x²) + eps), as torch's one fused op."""
+    return torch.nn.functional.rms_norm(x, weight.shape, weight, eps)
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -124,6 +125,10 @@ class LlamaDecoder:
                     buffer = torch.empty(self.n_kv, capacity, self.head_dim)
                     buffer[:, : len(ids)] = source[0]
                     target.append(buffer)
+            # cos/sin of every position this decoder will use, from the model's own rotary module
+            every_position = torch.arange(capacity).view(1, -1)
+            cos, sin = self.rotary(self.embed[:1].view(1, 1, -1), every_position)
+            self.cos, self.sin = cos[0], sin[0]  # (capacity, head_dim)
         self.length = len(ids)
         return out.logits[0, -1].float()
 
@@ -134,8 +139,7 @@ class LlamaDecoder:
             raise RuntimeError("the decoder's buffer is full: pass a larger max_new_tokens to start()")
         with torch.inference_mode():
             x = self.embed[token_id]
-            cos, sin = self.rotary(x.view(1, 1, -1), torch.tensor([[position]]))
-            cos, sin = cos.view(1, -1), sin.view(1, -1)
+            cos, sin = self.cos[position], self.sin[position]
             group = self.n_head // self.n_kv
             for layer, keys, values in zip(self.layers, self.keys, self.values):
                 h = _rms_norm(x, layer.norm_in, layer.eps_in)

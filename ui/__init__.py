@@ -4,6 +4,7 @@ Nothing here computes what the site teaches — that is `explain/`. This package
 `explain` results per process, reads the shared sidebar state and turns results into HTML/Plotly.
 """
 
+import ctypes
 import sys
 from pathlib import Path
 
@@ -39,3 +40,23 @@ def _leave_pages_directory_mode() -> None:
 
 
 _leave_pages_directory_mode()
+
+
+def _limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas for this process (what MALLOC_ARENA_MAX=2 would do at launch).
+
+    Streamlit runs every visitor's script in its own thread, and glibc gives busy threads arenas
+    of their own (up to 8 per core) whose freed memory other threads do not reuse: 30 visitors at
+    once grew the server by ~300 MB. Two arenas keep that growth small; numpy and torch allocate
+    their large arrays with mmap, outside the arenas, so speed is unaffected. A no-op elsewhere.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_ARENA_MAX = -8
+    return bool(libc.mallopt(M_ARENA_MAX, arenas))
+
+
+_limit_malloc_arenas()
+
