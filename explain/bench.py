@@ -19,7 +19,10 @@ Everything is measured in one run on the default model, so ratios compare like w
   because the difference is visible at the precision they display);
 - with the site measurements (scripts/site_bench.py, skipped by --no-site): cold_start_s,
   first_start_s, rss_mb (server, after every page), concurrent_p50_ms / concurrent_p95_ms /
-  concurrent_errors / concurrent_rss_growth_mb (30 sessions at once), forwards_per_revisit.
+  concurrent_errors / concurrent_rss_growth_mb (30 sessions opening the Softmax page at once,
+  concurrent_client = "websocket": Python clients speaking Streamlit's websocket protocol, timed
+  from connect to the end of the run that rendered the page, so no browser rendering is included),
+  forwards_per_revisit.
 """
 
 from __future__ import annotations

@@ -1,12 +1,18 @@
 """Site-level measurements for `python -m explain.bench` (run as a separate process).
 
-These need a real `streamlit run` server, Chromium and AppTest, which the `explain` library must
-not import; explain.bench runs this script and merges the JSON it prints:
+These need a real `streamlit run` server, Chromium, a websocket client and AppTest, which the
+`explain` library must not import; explain.bench runs this script and merges the JSON it prints:
 - cold_start_s: fresh server, converted-model cache present → Home shows predictions in Chromium;
 - first_start_s: the same with an empty cache (the GGUF is converted first);
-- rss_mb: the server's resident memory after one visitor has opened every page;
+- rss_mb: the server's resident memory after one Chromium visitor has opened every page (which
+  also takes Streamlit out of pages-directory mode, so deep links run app.py from then on);
 - concurrent_p50_ms / concurrent_p95_ms / concurrent_errors / concurrent_rss_growth_mb:
-  30 browser sessions at once, each opening the Softmax page (Home if absent) with its own prompt;
+  BENCH_SESSIONS (30) sessions at once, each opening the Softmax page (Home if absent) with its own
+  prompt, right after the visit above. concurrent_client = "websocket": the sessions are not
+  browsers but scripts/streamlit_session.py, which speaks the frontend's websocket protocol, so the
+  figures are the server's cost (connect → end of the run that rendered the page, Plotly chart
+  received) without 30 Chromium renderers competing for the same cores. An `exception` element, a
+  failed run or the timeout is an error; the RSS growth is the server's, after minus before;
 - forwards_per_revisit: model forward calls when every page is opened again with the same prompt
   and model (AppTest, in-process; must be 0).
 """
@@ -29,6 +35,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.streamlit_session import open_page, page_query  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 PAGES = re.findall(r'st\.Page\(\s*"pages/([a-z_]+)\.py"', (ROOT / "app.py").read_text())
@@ -113,30 +120,22 @@ async def _visit_all_then_crowd() -> dict:
 
             crowd_page = "softmax" if "softmax" in PAGES else "home"
             before = _rss_mb(process.pid)
-            errors = 0
-
-            async def one_session(i: int) -> float:
-                nonlocal errors
-                context = await browser.new_context()
-                tab = await context.new_page()
-                start = time.perf_counter()
-                try:
-                    await tab.goto(_page_url(url, crowd_page, f"Student number {i} thinks the answer is"), timeout=600_000)
-                    await _wait_idle(tab)
-                    if await tab.locator('[data-testid="stException"]').count():
-                        errors += 1
-                except Exception:
-                    errors += 1
-                elapsed = (time.perf_counter() - start) * 1000
-                await context.close()
-                return elapsed
-
-            times = sorted(await asyncio.gather(*(one_session(i) for i in range(SESSIONS))))
+            visits = await asyncio.gather(*(
+                open_page(url, "" if crowd_page == "home" else crowd_page,
+                          page_query(prompt=f"Student number {i} thinks the answer is"))
+                for i in range(SESSIONS)
+            ))
+            times = sorted(visit.seconds * 1000 for visit in visits)
+            errors = sum(not visit.ok for visit in visits)
+            for visit in visits:
+                if not visit.ok:
+                    print(f"concurrent session failed: {visit.error}", file=sys.stderr)
             results["concurrent_page"] = crowd_page
             results["concurrent_p50_ms"] = round(statistics.median(times))
             results["concurrent_p95_ms"] = round(times[int(0.95 * (len(times) - 1))])
             results["concurrent_errors"] = errors
             results["concurrent_rss_growth_mb"] = round(_rss_mb(process.pid) - before)
+            results["concurrent_client"] = "websocket"
         finally:
             process.terminate()
             process.wait(10)
@@ -151,14 +150,22 @@ def forwards_per_revisit() -> int:
     from explain import models
     from ui import state
 
+    from explain import fast_decode
+
     lm = state.get_model(models.EMBEDDED_MODEL)
     calls = 0
     original_forward = lm.model.forward
+    original_step = fast_decode.LlamaDecoder.step  # the lean decoder's steps are forwards too
 
     def counting_forward(*args, **kwargs):
         nonlocal calls
         calls += 1
         return original_forward(*args, **kwargs)
+
+    def counting_step(self, *args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return original_step(self, *args, **kwargs)
 
     def visit_all() -> None:
         for name in PAGES:
@@ -168,12 +175,14 @@ def forwards_per_revisit() -> int:
             at.run()
 
     lm.model.forward = counting_forward
+    fast_decode.LlamaDecoder.step = counting_step
     try:
         visit_all()
         calls = 0
         visit_all()
     finally:
         lm.model.forward = original_forward
+        fast_decode.LlamaDecoder.step = original_step
     return calls
 
 

@@ -8,6 +8,9 @@ import ctypes
 import sys
 from pathlib import Path
 
+# Imported here, once, before any visitor's thread needs it: two first visitors importing pandas
+# at the same moment (st.dataframe does it lazily) saw "partially initialized module 'pandas'".
+import pandas  # noqa: F401
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
