@@ -1,6 +1,6 @@
 """Train the LSTM and the transformer on the same words with the same budget; ship the results.
 
-    python -m explain.small_models train --steps 600        # both models, then evaluate
+    python -m explain.small_models train                    # both models (3,000 steps each), then evaluate
     python -m explain.small_models evaluate                 # re-measure the shipped checkpoints
 
 Same vocabulary, same training windows in the same order (one seed), same optimiser (AdamW, same
@@ -41,7 +41,7 @@ PROBE_WORDS = tuple(n.lower() for n in corpus.NAMES)  # characters' names
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 800
+    steps: int = 3000
     batch_size: int = 32
     block_size: int = BLOCK
     lr: float = 3e-3
