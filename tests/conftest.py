@@ -1,4 +1,4 @@
-"""Shared fixtures: the real embedded model, loaded once per test session, and a tiny GPT-2."""
+"""Shared fixtures: the real embedded model, loaded once per test session, a tiny GPT-2 and a tiny Llama."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def tiny_gpt2() -> LoadedModel:
     config = GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=100, n_positions=64)
     model = GPT2LMHeadModel(config).eval()
     return LoadedModel(name="tiny-gpt2", model=model, tokenizer=None, source="random init", load_seconds=0.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama() -> LoadedModel:
+    """A random 3-layer Llama with 4 query heads sharing 2 key/value heads (another GQA shape)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from explain import two_core_matmul
+
+    torch.manual_seed(1)
+    config = LlamaConfig(
+        vocab_size=96, hidden_size=64, intermediate_size=96, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+        tie_word_embeddings=False, attn_implementation="eager",
+    )
+    model = two_core_matmul.install(LlamaForCausalLM(config).eval())
+    return LoadedModel(name="tiny-llama", model=model, tokenizer=None, source="random init", load_seconds=0.0)
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,14 @@
-"""The two speed paths (both cores per product; the lean one-token decoder) against plain transformers."""
+"""The two speed paths (both cores per product; the lean one-token decoder) against plain transformers.
+
+Greedy decoding through the decoder on a second Llama shape is checked against `generate` in
+tests/test_generation.py, next to the same check for GPT-2."""
 
 import threading
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from explain import fast_decode, generation, tokens, two_core_matmul
-from explain.models import LoadedModel
-
-
-@pytest.fixture(scope="module")
-def tiny_llama() -> LoadedModel:
-    """A random 3-layer Llama with 4 query heads sharing 2 key/value heads (another GQA shape)."""
-    torch.manual_seed(1)
-    config = LlamaConfig(
-        vocab_size=96, hidden_size=64, intermediate_size=96, num_hidden_layers=3,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-        tie_word_embeddings=False, attn_implementation="eager",
-    )
-    model = two_core_matmul.install(LlamaForCausalLM(config).eval())
-    return LoadedModel(name="tiny-llama", model=model, tokenizer=None, source="random init", load_seconds=0.0)
 
 
 def _decoder_vs_model(model, ids, steps):
@@ -47,17 +35,6 @@ def test_decoder_logits_equal_the_models_own_at_every_step(lm):
 def test_decoder_handles_another_grouped_query_shape(tiny_llama):
     assert fast_decode.supports(tiny_llama.model)
     assert _decoder_vs_model(tiny_llama.model, [3, 14, 15, 92, 65], steps=10) < 1e-4
-
-
-def test_greedy_on_the_decoder_equals_generate_on_another_llama(tiny_llama):
-    ids = [7, 1, 8, 2, 8]
-    new_ids, probs, _ = generation.greedy_ids(tiny_llama, ids, max_new_tokens=15)
-    with torch.inference_mode():
-        reference = tiny_llama.model.generate(
-            torch.tensor([ids]), do_sample=False, max_new_tokens=15, eos_token_id=None, pad_token_id=0
-        )[0, len(ids):].tolist()
-    assert new_ids == reference
-    assert all(0 < p <= 1 for p in probs)
 
 
 def test_decoder_refuses_what_it_does_not_reproduce(tiny_gpt2, tiny_llama):

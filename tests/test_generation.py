@@ -22,12 +22,19 @@ def test_greedy_continuation_equals_transformers_generate(lm, full_logits, text)
         assert ours.probs[step] == pytest.approx(probs[len(ids) - 1 + step, chosen].item(), abs=1e-4)
 
 
-def test_greedy_matches_generate_on_a_second_architecture(tiny_gpt2):
-    ids = [5, 17, 42, 8]
-    new_ids, probs, _ = generation.greedy_ids(tiny_gpt2, ids, max_new_tokens=12)
+@pytest.mark.parametrize(
+    "which, ids, n_new",
+    [
+        ("tiny_gpt2", [5, 17, 42, 8], 12),  # another architecture: transformers' forward per step
+        ("tiny_llama", [7, 1, 8, 2, 8], 15),  # another Llama shape: through fast_decode.LlamaDecoder
+    ],
+)
+def test_greedy_matches_generate_on_a_second_architecture(which, ids, n_new, request):
+    small = request.getfixturevalue(which)
+    new_ids, probs, _ = generation.greedy_ids(small, ids, max_new_tokens=n_new)
     with torch.inference_mode():
-        reference = tiny_gpt2.model.generate(
-            torch.tensor([ids]), do_sample=False, max_new_tokens=12, eos_token_id=None, pad_token_id=0
+        reference = small.model.generate(
+            torch.tensor([ids]), do_sample=False, max_new_tokens=n_new, eos_token_id=None, pad_token_id=0
         )[0, len(ids):].tolist()
     assert new_ids == reference
     assert all(0 < p <= 1 for p in probs)
