@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev model bench clean-venv
+.PHONY: run test test-fast install install-dev model bench clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LLM Explainer needs Python 3.11 or newer (Streamlit 1.67 does): set PYTHON=python3.11")'
@@ -36,6 +36,10 @@ run: install
 test: install-dev model
 	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+# The quick subset while you work (no browser, no whole-page AppTest runs): about 2 minutes.
+test-fast: install-dev model
+	$(BIN)/python -m pytest -m "not browser and not slow"
 
 bench: model
 	$(BIN)/python -m explain.bench --json

@@ -7,8 +7,12 @@ Run with `make run` (or `streamlit run app.py` inside the project's virtual envi
 
 import streamlit as st
 
-from explain import models
-from ui import presenter, state
+from ui import startup
+
+startup.configure_server_process()
+
+from explain import models  # noqa: E402
+from ui import presenter, state  # noqa: E402
 
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
 

@@ -47,14 +47,16 @@ INSTALL_HINT = (
 )
 
 
-def _set_threads_once() -> None:
-    """One thread count for the whole process: many threads per request collapses throughput."""
+def set_torch_threads() -> int:
+    """One thread count for the whole process (many threads per request collapses throughput).
+
+    Called once at start-up by the site (`ui.startup`) and the bench; `LLM_EXPLAINER_THREADS`
+    overrides the default of one thread per core. Returns the count in force.
+    """
     wanted = int(os.environ.get(THREADS_ENV, "0") or 0) or (os.cpu_count() or 1)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
-
-
-_set_threads_once()
+    return wanted
 
 
 class ModelUnavailable(RuntimeError):

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from explain.models import LoadedModel, load_model
 
-from explain.models import LoadedModel, load_model  # noqa: E402
+# Markers are added from what a test uses, so no test can forget one: the real model (`model`), a
+# running site (`browser`), whole pages through AppTest (`slow`). `make test-fast` runs the rest.
+_MARKER_FOR_FIXTURE = {"lm": "model", "full_logits": "model", "site": "browser", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        markers = {_MARKER_FOR_FIXTURE.get(f) for f in getattr(item, "fixturenames", ())}
+        if hasattr(getattr(item, "module", None), "AppTest"):
+            markers.add("slow")
+        for marker in sorted(markers - {None}):
+            if marker not in item.keywords:
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

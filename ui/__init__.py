@@ -4,13 +4,9 @@ Nothing here computes what the site teaches — that is `explain/`. This package
 `explain` results per process, reads the shared sidebar state and turns results into HTML/Plotly.
 """
 
-import ctypes
 import sys
 from pathlib import Path
 
-# Imported here, once, before any visitor's thread needs it: two first visitors importing pandas
-# at the same moment (st.dataframe does it lazily) saw "partially initialized module 'pandas'".
-import pandas  # noqa: F401
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -43,27 +39,3 @@ def _leave_pages_directory_mode() -> None:
 
 
 _leave_pages_directory_mode()
-
-
-def _tune_malloc(arenas: int = 2, mmap_threshold: int = 1 << 20) -> bool:
-    """Keep the server's memory flat while many visitors come and go (glibc only; else a no-op).
-
-    Streamlit runs every visitor's script in its own thread. By default glibc (a) gives busy
-    threads malloc arenas of their own, up to 8 per core, and (b) raises its mmap threshold each
-    time a large block is freed, so later temporaries of up to 32 MB (logits over the vocabulary,
-    hidden states, figures) come from those arenas and stay with the process after they are freed.
-    Measured with 30 simultaneous visitors on the Softmax page: the server grew by 387 MB; with two
-    arenas and a fixed 1 MB mmap threshold (blocks above it go back to the system when freed), by
-    76 MB, at the same speed. This is what MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 would
-    do at launch, applied here so every way of starting the app gets it.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3
-    fixed_mmap = libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
-    return bool(libc.mallopt(M_ARENA_MAX, arenas)) and bool(fixed_mmap)
-
-
-_tune_malloc()
