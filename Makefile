@@ -34,7 +34,7 @@ run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: install-dev model
-	scripts/ensure-chromium.sh
+	tools/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
 # The quick subset while you work (no browser, no whole-page AppTest runs): about 2 minutes.

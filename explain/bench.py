@@ -17,7 +17,7 @@ Everything is measured in one run on the default model, so ratios compare like w
 - bench_process_rss_mb: resident memory of this bench process at the end;
 - bf16_max_prob_diff / bf16_top1_agreement: what bf16 weights would change (the pages stay fp32
   because the difference is visible at the precision they display);
-- with the site measurements (scripts/site_bench.py, skipped by --no-site): cold_start_s,
+- with the site measurements (tools/site_bench.py, skipped by --no-site): cold_start_s,
   first_start_s, rss_mb (server, after every page), concurrent_p50_ms / concurrent_p95_ms /
   concurrent_errors / concurrent_rss_growth_mb (30 sessions opening the Softmax page at once,
   concurrent_client = "websocket": Python clients speaking Streamlit's websocket protocol, timed
@@ -107,7 +107,7 @@ def _neighbours_ms(lm) -> float:
 def _attention_page_ms() -> float:
     """First render of the Attention page for a new prompt, model cached (fresh process, AppTest)."""
     result = subprocess.run(
-        [sys.executable, "scripts/attention_page_ms.py", BENCH_PROMPT],
+        [sys.executable, "tools/attention_page_ms.py", BENCH_PROMPT],
         capture_output=True,
         text=True,
         check=True,
@@ -148,10 +148,10 @@ def _bf16_fidelity(lm) -> tuple[float, float]:
 
 
 def _site_measurements() -> dict:
-    """Cold start, memory, 30 concurrent sessions, forwards per revisit: scripts/site_bench.py."""
+    """Cold start, memory, 30 concurrent sessions, forwards per revisit: tools/site_bench.py."""
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, str(root / "scripts" / "site_bench.py")],
+        [sys.executable, str(root / "tools" / "site_bench.py")],
         capture_output=True, text=True, check=True, cwd=root,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])

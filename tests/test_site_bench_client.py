@@ -1,7 +1,7 @@
 """The websocket client behind site_bench's concurrency figures, against the real `streamlit run` server.
 
 Two sessions open the Softmax page at once, each with its own prompt in the URL, as
-scripts/site_bench.py does with 30: both must end with the page rendered for their own prompt.
+tools/site_bench.py does with 30: both must end with the page rendered for their own prompt.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import concurrent.futures
 
 import pytest
 
-from scripts.streamlit_session import open_page, page_query
+from tools.streamlit_session import open_page, page_query
 
 pytestmark = pytest.mark.browser  # no Chromium, but it serves the site like the browser tests
 

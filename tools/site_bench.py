@@ -9,7 +9,7 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
 - concurrent_p50_ms / concurrent_p95_ms / concurrent_errors / concurrent_rss_growth_mb:
   BENCH_SESSIONS (30) sessions at once, each opening the Softmax page (Home if absent) with its own
   prompt, right after the visit above. concurrent_client = "websocket": the sessions are not
-  browsers but scripts/streamlit_session.py, which speaks the frontend's websocket protocol, so the
+  browsers but tools/streamlit_session.py, which speaks the frontend's websocket protocol, so the
   figures are the server's cost (connect → end of the run that rendered the page, Plotly chart
   received) without 30 Chromium renderers competing for the same cores. An `exception` element, a
   failed run or the timeout is an error; the RSS growth is the server's, after minus before;
@@ -35,7 +35,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.streamlit_session import open_page, page_query  # noqa: E402
+from tools.streamlit_session import open_page, page_query  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 PAGES = re.findall(r'st\.Page\(\s*"pages/([a-z_]+)\.py"', (ROOT / "app.py").read_text())

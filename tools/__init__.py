@@ -1,0 +1,1 @@
+"""Offline tools, never imported by the running site: bench, site bench, websocket session client."""
