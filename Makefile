@@ -34,7 +34,8 @@ run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: install-dev model
-	tools/ensure-chromium.sh
+	tools/ensure-debian.sh /usr/bin/chromium chromium fonts-noto-color-emoji
+	tools/ensure-debian.sh /usr/sbin/nginx nginx
 	$(BIN)/python -m pytest
 
 # The quick subset while you work (no browser, no whole-page AppTest runs): about 2 minutes.

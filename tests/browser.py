@@ -40,6 +40,7 @@ def free_port() -> int:
 def serve_app(timeout: float = 120):
     """Start `streamlit run app.py` headless on a free port; yield its base URL."""
     port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(
         [

@@ -59,13 +59,15 @@ def page_query(**params: str) -> str:
     return urlencode(params, quote_via=quote)
 
 
-def _xsrf_token(base_url: str) -> str:
+def _cookies(base_url: str) -> dict[str, str]:
+    """The cookies the health answer sets: Streamlit's XSRF token, and a proxy's sticky-session one."""
+    cookies: dict[str, str] = {}
     with urllib.request.urlopen(base_url + "/_stcore/health", timeout=60) as answer:
         for cookie in answer.headers.get_all("Set-Cookie") or []:
-            found = re.match(rf"\s*{XSRF_COOKIE}=([^;]+)", cookie)
+            found = re.match(r"\s*([^=;\s]+)=([^;]*)", cookie)
             if found:
-                return found.group(1)
-    return NO_XSRF_TOKEN
+                cookies[found.group(1)] = found.group(2)
+    return cookies
 
 
 def _first_rerun(base_url: str, page: str, query: str) -> bytes:
@@ -89,12 +91,13 @@ async def open_page(base_url: str, page: str, query: str = "", *, expect: str = 
     start = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
-            xsrf = await asyncio.to_thread(_xsrf_token, base_url)
+            cookies = await asyncio.to_thread(_cookies, base_url)
+            cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
             async with connect(
                 base_url.replace("http", "ws", 1) + "/_stcore/stream",
-                subprotocols=["streamlit", xsrf],
+                subprotocols=["streamlit", cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
                 origin=base_url,
-                additional_headers={"Cookie": f"{XSRF_COOKIE}={xsrf}"} if xsrf != NO_XSRF_TOKEN else None,
+                additional_headers={"Cookie": cookie_header} if cookies else None,
                 max_size=None,  # a Plotly figure can exceed websockets' 1 MiB default
                 ping_interval=None,  # the browser sends no pings; a busy server must not be dropped
                 proxy=None,
