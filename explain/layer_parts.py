@@ -75,6 +75,11 @@ class GroupedQueryLayout:
     def group_size(self) -> int:
         return self.n_head // self.n_kv_head
 
+    def cache_bytes(self, n_tokens: int, bytes_per_number: int = 4, one_per_head: bool = False) -> int:
+        """Memory the key/value cache needs for `n_tokens` tokens (fp32: 4 bytes a number)."""
+        per_token = self.kv_numbers_one_per_head if one_per_head else self.kv_numbers_per_token
+        return per_token * n_tokens * bytes_per_number
+
     def queries_of(self, kv_head: int) -> list[int]:
         return [h for h, kv in enumerate(self.kv_of_query) if kv == kv_head]
 
