@@ -58,6 +58,7 @@ class EncoderAttention:
     tokens: list[str]  # WordPiece pieces, with [CLS] first and [SEP] last
     attentions: np.ndarray  # (n_layer, n_head, T, T)
     truncated: bool
+    vocab_size: int  # pieces in the encoder's WordPiece vocabulary
 
 
 def encoder_attention(encoder: LoadedEncoder, text: str, max_tokens: int = ENCODER_TOKEN_CAP) -> EncoderAttention:
@@ -68,7 +69,8 @@ def encoder_attention(encoder: LoadedEncoder, text: str, max_tokens: int = ENCOD
         tokens = encoder.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
     with torch.inference_mode():
         out = encoder.model(**batch, output_attentions=True)
-    return EncoderAttention(tokens, torch.stack(out.attentions)[:, 0].float().numpy(), len(full) > max_tokens)
+    attentions = torch.stack(out.attentions)[:, 0].float().numpy()
+    return EncoderAttention(tokens, attentions, len(full) > max_tokens, len(encoder.tokenizer))
 
 
 def future_weight(attentions: np.ndarray) -> float:

@@ -61,6 +61,18 @@ class RopeDemo:
         x, y = self.query[pair], self.query[pair + self.head_dim // 2]
         return np.stack([x * np.cos(angle) - y * np.sin(angle), y * np.cos(angle) + x * np.sin(angle)], axis=1)
 
+    def key_pair(self, pair: int) -> np.ndarray:
+        """(2,): the key's pair `pair`, turned to the key's own position."""
+        rotated = rotate(self.key, self.key_position, self.theta)
+        return np.array([rotated[pair], rotated[pair + self.head_dim // 2]])
+
+    def pair_angle_deg(self, pair: int) -> float:
+        """Angle from the key's pair to the query's pair, each at its own position, in (−180°, 180°]."""
+        query = self.pair_path(pair, np.array([self.query_position]))[0]
+        key = self.key_pair(pair)
+        turn = np.arctan2(query[1], query[0]) - np.arctan2(key[1], key[0])
+        return float(np.degrees(np.angle(np.exp(1j * turn))))
+
     def radians_per_position(self, pair: int) -> float:
         return float(self.theta ** (-2 * pair / self.head_dim))
 

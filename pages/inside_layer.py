@@ -155,7 +155,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
     j = cols[3].selectbox("Key token j", list(range(i + 1)), index=max(0, i - 1), key="layer_rope_j",
                           format_func=lambda p: f"{p}: {token_label(pieces[p])}")
     demo = view.cached_rope(lm.name, tuple(p.id for p in pieces), layer, head, i, j)
-    pair = st.slider("Pair of numbers to watch (p and p + d/2)", 0, demo.head_dim // 2 - 1, 0, key="layer_rope_pair")
+    pair = st.slider("Pair of numbers to watch (p and p + d/2)", 0, demo.head_dim // 2 - 1, 6, key="layer_rope_pair")
     st.markdown(
         f"Query of {view.quoted(pieces[i])} (position {i}, head {head}) and key of {view.quoted(pieces[j])} "
         f"(position {j}, key/value head {demo.kv_head}), layer {layer}, taken **before** rotation. RoPE cuts "
@@ -166,9 +166,15 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
     )
     left, right = st.columns(2)
     with left:
-        show_chart(view.pair_figure(demo, pair, np.arange(max(i + 1, 40))), key="layer_rope_pair_chart")
+        show_chart(view.pair_figure(demo, pair, np.arange(max(i, j) + 21)), key="layer_rope_pair_chart")
     with right:
         show_chart(view.rope_score_figure(demo), key="layer_rope_scores")
+    st.caption(
+        f"Left: pair {pair} of the query (dots: the same numbers turned to each position; red: at position {i}) "
+        f"and of the key (blue, at position {j}). Their angle is {demo.pair_angle_deg(pair):+.1f}°: the angle "
+        f"they start with plus (i − j) × {np.degrees(demo.radians_per_position(pair)):.2f}°. Move both tokens "
+        "along and both arrows turn together, so the angle — and this pair's part of q·k — stays."
+    )
     spread_both = float(np.ptp(demo.score_both_moved))
     spread_one = float(np.ptp(demo.score_query_moved))
     st.markdown(
@@ -228,7 +234,7 @@ def section_encoder(lm, analysis, prompt) -> None:
         "only looks **back** (the causal mask), because it writes one token at a time. Measured on your "
         f"prompt: the encoder's tokens give **{encoder_decoder.future_weight(encoder.attentions):.0%}** of their "
         f"attention to *later* tokens, the decoder's **{encoder_decoder.future_weight(analysis.attentions):.0%}**. "
-        f"They also cut the text differently: WordPiece (uncased, 30,522 pieces, `##` marks a word's "
+        f"They also cut the text differently: WordPiece ({encoder.vocab_size:,} pieces, lower-cased, `##` marks a word's "
         f"continuation) gives {len(encoder.tokens) - 2} pieces plus [CLS] and [SEP]; byte-level BPE gives "
         f"{len(prompt.pieces)}."
         + (f" The encoder reads the first {encoder_decoder.ENCODER_TOKEN_CAP} pieces only." if encoder.truncated else "")
@@ -241,14 +247,13 @@ def section_encoder(lm, analysis, prompt) -> None:
         labels = [token_label(p) for p in prompt.pieces[:shown]]
         show_chart(view.mean_map_figure(decoder_map, labels, f"Decoder: all {analysis.n_layer * analysis.n_head} heads averaged"),
                    key="layer_decoder_map")
-    st.dataframe(
+    st.table(
         {
             "family": ["encoder-only", "decoder-only", "encoder-decoder"],
             "sees": ["the whole text, both ways", "only earlier tokens", "the encoder reads both ways; the decoder writes, looking back and at the encoder"],
             "good for": ["understanding: search, embeddings, classification", "writing: chat, completion, code", "turning one text into another: translation, summaries"],
             "examples": ["BERT, all-MiniLM-L6-v2 (left)", f"GPT, Llama, {lm.name} (right)", "T5, BART (named here, not run)"],
         },
-        hide_index=True, key="layer_families",
     )
 
 
@@ -293,6 +298,13 @@ def section_writing(lm, ids, pieces, analysis) -> None:
         + f". {step_sinks} of {total} heads have their maximum on the first token at this step."
     )
     show_chart(view.writing_figure(written, all_pieces, layer, head, step), key="layer_write_map")
+    with st.expander("Table: this step's attention row"):
+        st.dataframe(
+            {"position": list(range(row.shape[0])), "token": [token_label(p) for p in all_pieces[: row.shape[0]]],
+             "part": ["prompt" if k < len(ids) else "written" for k in range(row.shape[0])], "weight": row.tolist()},
+            hide_index=True, key="layer_write_table",
+            column_config={"weight": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+        )
     st.caption("Each row: one token being written; the colour in each column: how much it looks at that earlier token "
                "(rows add up to 1). The orange line marks the chosen step.")
 

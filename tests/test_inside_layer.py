@@ -162,6 +162,12 @@ def test_score_depends_only_on_the_offset(lm, cat):
     path = demo.pair_path(0, np.arange(8))
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(path[0]), rtol=1e-12)  # a turn, no stretch
     assert demo.radians_per_position(0) == 1.0
+    pair, d = 6, demo.head_dim
+    rotated_key = rope.rotate(demo.key, j, demo.theta)
+    np.testing.assert_allclose(demo.key_pair(pair), [rotated_key[pair], rotated_key[pair + d // 2]])
+    start = np.arctan2(demo.query[pair + d // 2], demo.query[pair]) - np.arctan2(demo.key[pair + d // 2], demo.key[pair])
+    expected = np.degrees(np.angle(np.exp(1j * (start + (i - j) * demo.radians_per_position(pair)))))
+    assert demo.pair_angle_deg(pair) == pytest.approx(float(expected), abs=1e-9)
 
 
 def test_rope_refuses_gpt2(tiny_gpt2):

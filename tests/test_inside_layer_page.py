@@ -84,6 +84,8 @@ def test_controls_never_rerun_the_model_and_generation_waits_for_the_button(cat_
     assert calls == []
     page = text(at)
     assert "entering layer **5**" in page and "Layer 7: query heads 6, 7, 8" in page and "Pair 20 turns" in page
+    at.selectbox(key="layer_rope_i").set_value(3).run()
+    assert not at.exception and at.selectbox(key="layer_rope_j").value <= 3
     at.button(key="layer_write_go").click().run()
     assert not at.exception
     assert calls  # the button ran the model
@@ -103,10 +105,13 @@ def test_controls_never_rerun_the_model_and_generation_waits_for_the_button(cat_
     assert "Writing token 4" in text(at)
 
 
-def test_one_token_prompt(lm):
-    at = run_page("Hello")
+def test_one_token_prompt_and_a_shorter_prompt_after_a_longer_one(lm):
+    at = run_page(CAT)
+    at.selectbox(key="layer_rope_i").set_value(10).run()
+    at.session_state["prompt"] = "Hello"
+    at.run()
     assert not at.exception
-    assert "**30 layers**" in text(at)
+    assert "**30 layers**" in text(at) and "position 0" in text(at)
 
 
 @pytest.fixture

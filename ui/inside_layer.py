@@ -129,7 +129,6 @@ def gain_figure(step: layer_parts.NormStep) -> go.Figure:
     dims = np.arange(step.gain.shape[0])
     fig = go.Figure(go.Bar(x=dims, y=step.gain, marker_color=GREEN, name="learned gain",
                            hovertemplate="dimension %{x}: gain %{y:.3f}<extra></extra>"))
-    fig.add_hline(y=1, line_dash="dash", line_color=GREY)
     return _layout(fig, 240, xaxis=dict(title="dimension"), yaxis=dict(title="gain"), bargap=0)
 
 
@@ -159,21 +158,27 @@ def gqa_figure(layout: layer_parts.GroupedQueryLayout, highlight: int | None = N
 
 
 def pair_figure(demo: rope.RopeDemo, pair: int, positions: np.ndarray) -> go.Figure:
-    """The query's pair of numbers (p, p + d/2), turned to every position in `positions`."""
+    """The query's pair of numbers (p, p + d/2) turned to every position, and the key's at its own."""
     path = demo.pair_path(pair, positions)
+    radius = float(np.linalg.norm(path[0])) or 1.0
+    key = demo.key_pair(pair)
+    limit = 1.25 * max(radius, float(np.linalg.norm(key)))
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", line=dict(color=GREY, width=1),
-                             marker=dict(size=6, color=positions, colorscale="Viridis", colorbar=dict(title="position")),
-                             customdata=positions, name="the pair at each position",
+    fig.add_shape(type="circle", x0=-radius, y0=-radius, x1=radius, y1=radius, line=dict(color=GREY, width=1))
+    labelled = [p if p % 10 == 0 else "" for p in positions.tolist()]
+    fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="markers+text", text=labelled, textposition="top center",
+                             marker=dict(size=7, color=positions, colorscale="Viridis", colorbar=dict(title="position")),
+                             customdata=positions, name="the query's pair at each position",
                              hovertemplate="position %{customdata}: (%{x:.2f}, %{y:.2f})<extra></extra>"))
-    here = demo.query_position
-    fig.add_trace(go.Scatter(x=[0, path[here, 0]], y=[0, path[here, 1]], mode="lines+markers+text",
-                             text=["", f"position {here}"], textposition="top center",
+    i, j = demo.query_position, demo.key_position
+    fig.add_trace(go.Scatter(x=[0, path[i, 0]], y=[0, path[i, 1]], mode="lines+markers",
                              line=dict(color=VERMILION, width=3), marker=dict(size=[1, 12], color=VERMILION),
-                             name=f"at the token's own position {here}", hoverinfo="skip"))
-    radius = float(np.linalg.norm(path[0])) * 1.25 or 1.0
-    return _layout(fig, 420, xaxis=dict(title=f"dimension {pair}", range=[-radius, radius], scaleanchor="y"),
-                   yaxis=dict(title=f"dimension {pair + demo.head_dim // 2}", range=[-radius, radius]))
+                             name=f"query at its position {i}", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[0, key[0]], y=[0, key[1]], mode="lines+markers", line=dict(color=BLUE, width=3, dash="dash"),
+                             marker=dict(size=[1, 12], color=BLUE, symbol="diamond"),
+                             name=f"key at its position {j}", hoverinfo="skip"))
+    return _layout(fig, 440, xaxis=dict(title=f"dimension {pair}", range=[-limit, limit], scaleanchor="y"),
+                   yaxis=dict(title=f"dimension {pair + demo.head_dim // 2}", range=[-limit, limit]))
 
 
 def rope_score_figure(demo: rope.RopeDemo) -> go.Figure:
