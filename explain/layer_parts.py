@@ -34,6 +34,10 @@ class NormStep:
     bias: np.ndarray  # (d,) learned (zeros for RMSNorm: it has none)
     after: np.ndarray  # (d,) gain · (x − mean) / divisor + bias
 
+    def largest_after(self, n: int) -> list[int]:
+        """The n dimensions with the largest |value| after the norm."""
+        return [int(k) for k in np.argsort(-np.abs(self.after), kind="stable")[:n]]
+
 
 def norm_module(lm: LoadedModel, layer: int) -> torch.nn.Module:
     """The norm in front of `layer`'s attention."""

@@ -150,6 +150,11 @@ class StreamReadout:
     top_pieces: list[list[TokenPiece]]  # per step, most likely first
     top_probs: list[list[float]]
 
+    def changes(self) -> list[int]:
+        """Indices of the steps where the top guess differs from the step before."""
+        tops = [pieces[0].id for pieces in self.top_pieces]
+        return [s for s in range(1, len(tops)) if tops[s] != tops[s - 1]]
+
 
 def read_stream(lm: LoadedModel, trace: ResidualTrace, top_k: int = 3) -> StreamReadout:
     """Final norm + output head on the stream after every half-layer (the logit lens, halved)."""

@@ -43,6 +43,10 @@ class WritingAttention:
             visible = visible[:, head : head + 1]
         return visible.mean(axis=(0, 1))
 
+    def top_keys(self, step: int, layer: int | None, head: int | None, n: int = 3) -> list[int]:
+        """The n positions this step's row gives most weight to, most first."""
+        return [int(k) for k in np.argsort(-self.row(step, layer, head), kind="stable")[:n]]
+
     def prompt_share(self, step: int, layer: int | None, head: int | None) -> float:
         """The weight this step gives to the prompt (the rest goes to tokens it wrote itself)."""
         return float(self.row(step, layer, head)[: len(self.prompt_ids)].sum())

@@ -41,7 +41,7 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
         "(a new direction); positive, it strengthens what is there; negative, it erases part of it. "
         f"Mean over layers: attention {writes.attn_cosine.mean():+.2f}, feed-forward {writes.ffn_cosine.mean():+.2f}."
     )
-    changes = [s for s in range(1, len(readout.steps)) if readout.top_pieces[s][0].id != readout.top_pieces[s - 1][0].id]
+    changes = readout.changes()
     st.markdown(
         "**What the stream “says”** after each half-layer: the final norm and the output head applied "
         f"to it, as if the model stopped there. The top guess changes **{len(changes)} times**; the last "
@@ -86,7 +86,7 @@ def section_norm(lm, trace: residual.ResidualTrace) -> None:
     )
     show_chart(view.norm_figure(step), key="layer_norm_chart")
     show_chart(view.gain_figure(step), key="layer_gain_chart")
-    biggest = np.argsort(-np.abs(step.after))[:5]
+    biggest = step.largest_after(5)
     st.caption("Largest after the norm: " + "; ".join(
         f"dimension {k}: {step.before[k]:.2f} → {step.after[k]:.2f} (gain {step.gain[k]:.2f})" for k in biggest) + ".")
 
@@ -210,9 +210,11 @@ def section_ffn(lm, trace: residual.ResidualTrace, last_piece) -> None:
         f"of {units.d_ff:,} carry {units.share_of_magnitude:.0%} of the total |value|."
     )
     show_chart(view.units_figure(units), key="layer_ffn_units")
+    table = {"unit": units.units, "gate": units.gate, "up": units.up, "value (silu(gate) × up)": units.value}
+    if units.kind != "SwiGLU":
+        table = {"unit": units.units, "up": units.up, "value (gelu(up))": units.value}
     st.dataframe(
-        {"unit": units.units, "gate": units.gate, "up": units.up, "value (silu(gate) × up)" if units.kind == "SwiGLU" else "value (gelu(up))": units.value},
-        hide_index=True, key="layer_ffn_table",
+        table, hide_index=True, key="layer_ffn_table",
         column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("gate", "up")},
     )
 
@@ -287,7 +289,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
     layer = None if isinstance(layer_choice, str) else layer_choice
     head = None if isinstance(head_choice, str) else head_choice
     row = written.row(step, layer, head)
-    order = np.argsort(-row)[:3]
+    order = written.top_keys(step, layer, head)
     before = all_pieces[len(ids) + step - 1]
     step_sinks = writing_attention.sink_heads(written.rows[step, :, :, : len(ids) + step])
     st.markdown(

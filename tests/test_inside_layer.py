@@ -62,6 +62,9 @@ def test_block_writes_and_readout(lm, cat):
     real = torch.softmax(torch.from_numpy(ref.last_logits).double(), -1)
     assert readout.top_pieces[-1][0].id == int(real.argmax())  # after the last block: the real answer
     assert readout.top_probs[-1][0] == pytest.approx(float(real.max()), abs=2e-4)
+    tops = [p[0].id for p in readout.top_pieces]
+    assert all(tops[s] != tops[s - 1] for s in readout.changes())
+    assert len(set(readout.changes())) == sum(a != b for a, b in zip(tops, tops[1:]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,6 +80,7 @@ def test_norm_step_equals_the_models_norm(fixture, request):
     with torch.inference_mode():
         expected = module(torch.from_numpy(vector)).numpy()
     np.testing.assert_allclose(step.after, expected, atol=1e-4, rtol=1e-4)
+    assert step.largest_after(3) == np.argsort(-np.abs(expected))[:3].tolist()
     if fixture == "lm":
         assert step.kind == "RMSNorm" and step.mean == 0.0 and not step.bias.any()
         assert step.divisor == pytest.approx(float(np.sqrt((vector.astype(np.float64) ** 2).mean())), rel=1e-5)
@@ -266,6 +270,7 @@ def test_writing_rows_equal_generate_with_attentions(fixture, request):
         np.testing.assert_allclose(written.rows[step, :, :, : len(ids) + step], reference, atol=5e-5)
         assert not written.rows[step, :, :, len(ids) + step :].any()
     row = written.row(1, None, None)
+    assert written.top_keys(1, None, None, 2) == np.argsort(-row)[:2].tolist()
     np.testing.assert_allclose(row.sum(), 1.0, atol=1e-5)
     assert written.prompt_share(0, 0, 0) == pytest.approx(1.0, abs=1e-5)  # step 1 sees only the prompt
     expected = int((torch.stack([a[0, :, -1, :] for a in out.attentions[2]]).argmax(-1) == 0).sum())
