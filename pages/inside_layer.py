@@ -268,8 +268,10 @@ def section_writing(lm, ids, pieces, analysis) -> None:
         "As the model writes, each new token is chosen at the position just before it; that position's "
         "attention row shows where the model looks while choosing. A warning first: the **attention sink**. "
         f"On your prompt, **{sinks} of {total} heads** put their largest weight on the first token, "
-        f"{view.quoted(pieces[0])}, when reading the last one. Heads that have nothing to look for park "
-        "their weight there; it does not mean the first token matters most."
+        f"{view.quoted(pieces[0])}, when reading the last one"
+        + (" (your prompt is one token, so there is nothing else to look at yet)" if len(ids) == 1 else "")
+        + ". Heads that have nothing to look for park their weight there; it does not mean the first "
+        "token matters most."
     )
     cols = st.columns([1, 2])
     n_new = cols[0].number_input("Tokens to write", 2, 24, 10, key="layer_write_n")
@@ -307,6 +309,8 @@ def section_writing(lm, ids, pieces, analysis) -> None:
             hide_index=True, key="layer_write_table",
             column_config={"weight": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
         )
+    if written.stopped_at_end_token:
+        st.caption(f"It stopped after {written.n_steps} tokens: it chose its end-of-text token.")
     st.caption("Each row: one token being written; the colour in each column: how much it looks at that earlier token "
                "(rows add up to 1). The orange line marks the chosen step.")
 
