@@ -21,6 +21,7 @@ pages = [
     st.Page("pages/tokenization.py", title="Tokenization", icon="✂️"),
     st.Page("pages/embeddings.py", title="Embeddings", icon="🧭"),
     st.Page("pages/attention.py", title="Attention", icon="👀"),
+    st.Page("pages/inside_layer.py", title="Inside a layer", icon="🔬"),
     st.Page("pages/softmax.py", title="Softmax", icon="🌡️"),
     st.Page("pages/sampling.py", title="Sampling", icon="🎲"),
     st.Page("pages/rnn_vs_transformer.py", title="RNN vs Transformer", icon="🔁"),

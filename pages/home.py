@@ -72,6 +72,7 @@ st.markdown(
     "transforms the result."
 )
 explained_on("attention", "Attention", "👀")
+explained_on("inside_layer", "Inside a layer", "🔬")
 
 st.header("4 · The last vector → a probability for every token")
 logits = state.cached_analysis(lm.name, ids).last_logits
