@@ -16,7 +16,7 @@ import torch
 
 from explain.models import LoadedModel
 from explain.next_token import rank_of
-from explain.tokens import TokenPiece, clean_text, decode, encode, token_pieces
+from explain.tokens import TokenPiece, clean_text, decode, encode, prompt_spans, token_pieces
 
 WORD_TOKEN_CAP = 16  # a typed word or phrase is measured over at most this many tokens (pages say so)
 # Chinese and Japanese are written without spaces between words: no space is added before them.
@@ -81,6 +81,7 @@ def chain_logits(lm: LoadedModel, prompt_ids: list[int], word_ids: list[int]) ->
 @dataclass(frozen=True)
 class ChainFactor:
     piece: TokenPiece  # the token (index = its place in the word)
+    part_of: str  # the character(s) this token holds only some bytes of, e.g. '🍕' ("" for whole characters)
     prob: float  # P(token | prompt + the word's earlier tokens), softmax(logits / T)
     log_prob: float  # its natural log, exact even where `prob` is too small for a float
 
@@ -131,8 +132,8 @@ def word_probability_from_logits(
     log_probs = scaled - (top + np.log(np.exp(scaled - top).sum(axis=1, keepdims=True)))  # log-softmax
     picked = log_probs[np.arange(len(word.ids)), word.ids]  # (k,)
     factors = [
-        ChainFactor(piece=piece, prob=float(np.exp(lp)), log_prob=float(lp))
-        for piece, lp in zip(token_pieces(lm, word.ids), picked)
+        ChainFactor(piece=piece, part_of=span.split_characters, prob=float(np.exp(lp)), log_prob=float(lp))
+        for piece, span, lp in zip(token_pieces(lm, word.ids), prompt_spans(lm, word.ids), picked)
     ]
     return WordProbability(
         text=word.text,

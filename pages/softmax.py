@@ -123,12 +123,12 @@ found = measured_word(lm, ids, measured, temperature) if measured else None
 if found is None:
     st.info("Type a word above to see its probability, token by token.")
 else:
-    cols = st.columns(3)
-    cols[0].metric("Probability of the whole word", probability_text(found.log10_prob),
-                   help="The product of the conditional probabilities of all its tokens (the chain rule).")
-    cols[1].metric("Rank of its first token", f"{found.first_token_rank:,} of {found.vocab_size:,}",
-                   help="Only the first token competes with all next tokens; a rank for the whole word is not defined.")
-    cols[2].metric("Tokens in the word", len(found.factors))
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Whole-word probability", probability_text(found.log10_prob), width="content",
+                  help="The product of the conditional probabilities of all its tokens (the chain rule).")
+        st.metric("Rank of its first token", f"{found.first_token_rank:,} of {found.vocab_size:,}", width="content",
+                  help="Only the first token competes with all next tokens; a rank for the whole word is not defined.")
+        st.metric("Tokens in the word", len(found.factors), width="content")
     show_word(found)
     at_t = ("temperature 1 (the model's own probabilities)" if temperature == 1.0 else
             f"temperature {temperature:.2f} (the slider in section 2): each factor is softmax(logits / {temperature:.2f}), "

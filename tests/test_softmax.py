@@ -163,27 +163,25 @@ def test_type_a_word_shows_the_chain_rule_at_the_page_temperature(lm):
     with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
         at.text_input(key="softmax_word").set_value("Parisian").run()
     assert not at.exception and counter.calls == 1  # prompt + ' Paris': one causal forward gives both factors
-    assert metric(at, "Probability of the whole word") == probability_text(
+    assert metric(at, "Whole-word probability") == probability_text(
         chain_reference(lm, "The capital of France is", " Parisian", 1.0))
-    assert metric(at, "Probability of the whole word").endswith("10⁻⁶")
+    assert metric(at, "Whole-word probability").endswith("10⁻⁶")
     assert metric(at, "Rank of its first token") == "1 of 49,152" and metric(at, "Tokens in the word") == "2"
     chain = next(h.proto.body for h in at.get("html") if "P('" in h.proto.body)
     assert "·Paris" in chain and "ian" in chain and "77.3%" in chain
     with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
         at.slider(key="softmax_temperature").set_value(2.0).run()
     assert counter.calls == 0  # the temperature re-derives the chain from its stored logits
-    assert metric(at, "Probability of the whole word") == probability_text(
+    assert metric(at, "Whole-word probability") == probability_text(
         chain_reference(lm, "The capital of France is", " Parisian", 2.0))
     assert any("temperature 2.00" in c.value for c in at.caption)
     at.checkbox(key="softmax_space").uncheck().run()
-    assert metric(at, "Probability of the whole word") == probability_text(
+    assert metric(at, "Whole-word probability") == probability_text(
         chain_reference(lm, "The capital of France is", "Parisian", 2.0))
 
 
-@pytest.mark.parametrize(
-    "word", ["", "   ", "🍕🍕🍕", "今天天气很好", "<script>alert(1)</script>", "antidisestablishmentarianism" * 2]
-)
-def test_type_a_word_survives_hostile_words(word):
+@pytest.mark.parametrize("word", ["", "   ", "🍕☕", "今天天气很好", "<script>alert(1)</script>", "🍕" * 20])
+def test_type_a_word_survives_hostile_words(lm, word):
     at = softmax_page("The capital of France is")
     at.text_input(key="softmax_word").set_value(word).run()
     assert not at.exception
@@ -192,7 +190,8 @@ def test_type_a_word_survives_hostile_words(word):
         return
     for block in at.get("html"):
         assert "<script" not in block.proto.body
-    if len(word) > 50:
+    if word == "🍕" * 20:  # 60 byte tokens: measured over the first WORD_TOKEN_CAP, and the page says so
+        assert len(tokens.encode(lm, " " + word)) > WORD_TOKEN_CAP
         assert any(f"only the first {WORD_TOKEN_CAP}" in w.value for w in at.warning)
 
 
@@ -215,7 +214,8 @@ def test_the_guess_is_cleared_when_the_prompt_changes():
 
 def test_probability_text_and_markdown_escaping():
     assert probability_text(np.log10(0.773)) == "77.3%"
-    assert probability_text(np.log10(0.0052)) == "0.52%"
+    assert probability_text(np.log10(0.0052)) == "0.52%" and probability_text(np.log10(0.0105)) == "1.0%"
+    assert probability_text(np.log10(0.09999)) == "10%"
     assert probability_text(np.log10(1.78e-6)) == "1.8 × 10⁻⁶"
     assert probability_text(np.log10(9.96e-7)) == "1.0 × 10⁻⁶"
     assert probability_text(-800.0) == "1.0 × 10⁻⁸⁰⁰"

@@ -53,6 +53,10 @@ def test_chain_rule_equals_sequential_single_token_forwards(lm, prompt_ids, word
             logits = lm.model(torch.tensor([prompt_ids + word_ids[:i]])).logits[0, -1].double()
         sequential.append(float(torch.log_softmax(logits, -1)[token_id]))
     assert [f.log_prob for f in result.factors] == pytest.approx(sequential, abs=2e-4)
+    if word == " 🍕":  # three byte tokens, each only part of the emoji: say which character they form
+        assert [f.part_of for f in result.factors] == ["🍕"] * 3 and result.factors[0].piece.is_partial_character
+    else:
+        assert all(f.part_of == "" for f in result.factors)
 
 
 def test_parisian_is_two_tokens_and_far_less_likely_than_its_first_token(lm, prompt_ids):

@@ -69,7 +69,7 @@ def probability_text(log10_prob: float) -> str:
     if log10_prob >= -1:
         return f"{10 ** log10_prob:.1%}"
     if log10_prob >= -4:
-        return f"{10 ** log10_prob * 100:.2g}%"
+        return f"{10 ** log10_prob * 100:#.2g}".rstrip(".") + "%"  # 2 significant digits: '1.0%', '0.052%'
     return _scientific(log10_prob)
 
 
@@ -107,7 +107,9 @@ def chain_html(word: WordProbability) -> str:
             f'<span title="{tip}" style="display:inline-block;background:{SPAN_COLOURS[i % len(SPAN_COLOURS)]};'
             'color:#111;border:1px solid #0003;border-radius:4px;padding:1px 6px;font-family:monospace;'
             f'white-space:pre;text-align:center">{html.escape(visible_text(factor.piece.display))}'
-            f'<span style="display:block;font-size:0.8em">{probability_text(factor.log10_prob)}</span></span>'
+            + (f'<span style="display:block;font-size:0.7em">part of {html.escape(factor.part_of)}</span>'
+               if factor.part_of else "")
+            + f'<span style="display:block;font-size:0.8em">{probability_text(factor.log10_prob)}</span></span>'
         )
     product = (
         f'<span style="white-space:nowrap">= <b>{probability_text(word.log10_prob)}</b>'
@@ -127,7 +129,8 @@ def chain_table(word: WordProbability) -> dict[str, list]:
     """The chain as table columns: every factor with what it is conditioned on."""
     return {
         "step": list(range(1, len(word.factors) + 1)),
-        "token": [repr(visible_text(f.piece.display)) for f in word.factors],
+        "token": [repr(visible_text(f.piece.display)) + (f" (part of {f.part_of})" if f.part_of else "")
+                  for f in word.factors],
         "given": [visible_text(g if len(g) <= 40 else g[:14] + "…" + g[-24:]) for g in _givens(word)],
         "probability": [probability_text(f.log10_prob) for f in word.factors],
     }
