@@ -15,7 +15,7 @@ from ui.reveal import guess_before_reveal
 
 
 def show_word(word) -> None:
-    """The chain rule for one measured word: the product with every factor, the first token's rank, the cap."""
+    """The chain rule for one measured word: the product with every factor, what it means, the cap, a table."""
     n = len(word.factors)
     st.html(chain_html(word))
     first = md_escape(repr(visible_text(word.factors[0].piece.display)))
@@ -26,11 +26,11 @@ def show_word(word) -> None:
             f"{md_escape(repr(visible_text(word.text)))} is {n} tokens. The model writes them one at a time, so "
             f"the word's probability is the product: the first token given your prompt, then each next token "
             f"given your prompt and the tokens before it. Its first token {first} alone gets "
-            f"{probability_text(word.factors[0].log10_prob)}; the whole word can only be less likely."
+            f"{probability_text(word.factors[0].log10_prob)}; the whole word can never be more likely than that."
         )
     if word.truncated:
-        st.warning(f"Your text is {word.n_tokens_before_cap} tokens; only the first {n} (the cap is "
-                   f"{WORD_TOKEN_CAP}) are measured here.")
+        st.warning(f"Your text is {word.n_tokens_before_cap} tokens: only the first {n} are measured here "
+                   f"(at most {WORD_TOKEN_CAP}, so one run of the model stays quick).")
     with st.expander("Table: every factor of the product"):
         st.dataframe(chain_table(word), hide_index=True)
 
@@ -60,8 +60,8 @@ if guess is not None:
         f"The model gives your guess, written next {spaced}, a probability of "
         f"**{probability_text(answer.log10_prob)}**"
         + (f" ({one_in(answer.log10_prob)})" if answer.log10_prob < -2 else "")
-        + f" — {len(answer.factors)} token{'s' if len(answer.factors) > 1 else ''}, multiplied below "
-        f"(temperature 1: the model's own probabilities). Rank of its **first token**: "
+        + (f" — {len(answer.factors)} tokens, multiplied below" if len(answer.factors) > 1 else " — a single token")
+        + " (temperature 1: the model's own probabilities). Rank of its **first token**: "
         f"**{answer.first_token_rank:,}** of {answer.vocab_size:,}. The model's own favourite next token: "
         f"**{md_escape(repr(visible_text(favourite.pieces[0].display)))}** at {favourite.probs[0]:.1%}. "
         "It never picks one answer: it gives every word a probability."
@@ -129,16 +129,16 @@ else:
         st.metric("Rank of its first token", f"{found.first_token_rank:,} of {found.vocab_size:,}", width="content",
                   help="Only the first token competes with all next tokens; a rank for the whole word is not defined.")
         st.metric("Tokens in the word", len(found.factors), width="content")
-    show_word(found)
     at_t = ("temperature 1 (the model's own probabilities)" if temperature == 1.0 else
             f"temperature {temperature:.2f} (the slider in section 2): each factor is softmax(logits / {temperature:.2f}), "
             "so the product is the chance that sampling at this temperature writes exactly these tokens next")
     st.caption(
         f"Measured: the tokens of {md_escape(repr(visible_text(found.text)))} right after your prompt's last token, "
-        f"at {at_t}." + (" Your prompt already ends with whitespace, so the model would more likely write the word "
-                         "without a space: untick 'after a space' to measure that."
-                         if after_space and prompt.text[-1:].isspace() else "")
+        f"at {at_t}." + (" Your prompt ends with whitespace, or the text is Chinese/Japanese (written without "
+                         "spaces): untick 'after a space' to measure the word with no space before it."
+                         if after_space and not spaced_by_default(prompt.text, word_text) else "")
     )
+    show_word(found)
 
 st.header("4 · What the model thinks at each layer")
 lens = cached_lens(lm.name, ids)
