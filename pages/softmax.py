@@ -123,7 +123,7 @@ found = measured_word(lm, ids, measured, temperature) if measured else None
 if found is None:
     st.info("Type a word above to see its probability, token by token.")
 else:
-    with st.container(horizontal=True, gap="large"):
+    with st.container(horizontal=True, gap="medium"):
         st.metric("Whole-word probability", probability_text(found.log10_prob), width="content",
                   help="The product of the conditional probabilities of all its tokens (the chain rule).")
         st.metric("Rank of its first token", f"{found.first_token_rank:,} of {found.vocab_size:,}", width="content",
