@@ -2,13 +2,38 @@
 
 import streamlit as st
 
-from explain.next_token import distribution_from_logits, typed_token
+from explain.next_token import distribution_from_logits
+from explain.word_probability import WORD_TOKEN_CAP, next_word_text, spaced_by_default
 from ui import state
-from ui.figures import probability_bars
 from ui.html import token_spans, visible_text
-from ui.softmax import cached_lens, cached_positions, lens_figure, logit_bars, logit_histogram, surprise_spans
+from ui.softmax import (
+    cached_lens, cached_positions, chain_html, chain_table, lens_figure, logit_bars, logit_histogram, md_escape,
+    measured_word, one_in, probability_chart, probability_text, surprise_spans,
+)
 from ui.presenter import show_chart
 from ui.reveal import guess_before_reveal
+
+
+def show_word(word) -> None:
+    """The chain rule for one measured word: the product with every factor, what it means, the cap, a table."""
+    n = len(word.factors)
+    st.html(chain_html(word))
+    first = md_escape(repr(visible_text(word.factors[0].piece.display)))
+    if n == 1:
+        st.caption(f"{md_escape(repr(visible_text(word.text)))} is a single token: its probability is the word's.")
+    else:
+        st.caption(
+            f"{md_escape(repr(visible_text(word.text)))} is {n} tokens. The model writes them one at a time, so "
+            f"the word's probability is the product: the first token given your prompt, then each next token "
+            f"given your prompt and the tokens before it. Its first token {first} alone gets "
+            f"{probability_text(word.factors[0].log10_prob)}; the whole word can never be more likely than that."
+        )
+    if word.truncated:
+        st.warning(f"Your text is {word.n_tokens_before_cap} tokens: only the first {n} are measured here "
+                   f"(at most {WORD_TOKEN_CAP}, so one run of the model stays quick).")
+    with st.expander("Table: every factor of the product"):
+        st.dataframe(chain_table(word), hide_index=True)
+
 
 st.title("🌡️ Softmax: from scores to probabilities")
 st.markdown(
@@ -28,29 +53,28 @@ st.html(token_spans(prompt.pieces))
 
 guess = guess_before_reveal("softmax", ids, "the model's probabilities")
 if guess is not None:
-    answer = typed_token(lm, logits, " " + guess)
+    answer = measured_word(lm, ids, next_word_text(guess, spaced_by_default(prompt.text, guess)), 1.0)
     favourite = distribution_from_logits(lm, logits, top_n=1)
+    spaced = "as a new word after a space" if answer.text.startswith(" ") else "glued to your prompt, with no space"
     st.success(
-        f"The model gave your guess **'{visible_text(guess)}'** a probability of "
-        f"**{answer.prob:.2%}** — rank **{answer.rank:,}** of {answer.vocab_size:,} "
-        f"(its first token, after a space). The model's own favourite: "
-        f"**'{visible_text(favourite.pieces[0].display)}'** at {favourite.probs[0]:.1%}. "
+        f"The model gives your guess, written next {spaced}, a probability of "
+        f"**{probability_text(answer.log10_prob)}**"
+        + (f" ({one_in(answer.log10_prob)})" if answer.log10_prob < -2 else "")
+        + (f" — {len(answer.factors)} tokens, multiplied below" if len(answer.factors) > 1 else " — a single token")
+        + " (temperature 1: the model's own probabilities). Rank of its **first token**: "
+        f"**{answer.first_token_rank:,}** of {answer.vocab_size:,}. The model's own favourite next token: "
+        f"**{md_escape(repr(visible_text(favourite.pieces[0].display)))}** at {favourite.probs[0]:.1%}. "
         "It never picks one answer: it gives every word a probability."
     )
-
-left, right = st.columns(2)
-temperature = left.slider(
-    "Temperature", 0.05, 3.0, 1.0, 0.05, key="softmax_temperature", bind="query-params",
-    help="Divides every logit before softmax: below 1 sharpens, above 1 flattens.",
-)
-top_n = right.slider("Tokens to show (top N)", 5, 30, 15, key="softmax_top_n", bind="query-params")
-dist = distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n)
+    show_word(answer)
 
 st.header("1 · Logits: a score for every token")
+top_n = st.slider("Tokens to show (top N)", 5, 30, 15, key="softmax_top_n", bind="query-params",
+                  help="How many of the most likely tokens the bar charts here and in section 2 show.")
 st.markdown(
-    f"The model scores **all {dist.vocab_size:,} tokens** of its vocabulary at once. Most get a low "
-    f"score; only a handful stand out. Left: the top {top_n} with their raw scores. Right: how all "
-    f"{dist.vocab_size:,} scores are spread (log scale), with the top {top_n} in orange."
+    f"The model scores **all {logits.size:,} tokens** of its vocabulary at once. Most get a low "
+    f"score; only a handful stand out. The bars: the top {top_n} with their raw scores. The histogram: "
+    f"how all {logits.size:,} scores are spread (log scale), with the top {top_n} in orange."
 )
 left, right = st.columns(2)
 with left:
@@ -66,31 +90,55 @@ st.markdown(
     "surprising text). The order of the tokens never changes. **Entropy** measures the spread in "
     "bits: 0 means one certain token; log₂(vocabulary) ≈ 15.6 bits would be all tokens equally likely."
 )
-cols = st.columns(3)
-cols[0].metric("Entropy", f"{dist.entropy_bits:.2f} bits")
-cols[1].metric(f"Top {top_n} together", f"{dist.top_n_mass:.1%}")
-cols[2].metric(f"Top token '{visible_text(dist.pieces[0].display)}'", f"{dist.probs[0]:.1%}")
-show_chart(probability_bars(dist), key="probs")
+controls, chart = st.columns([1, 2])
+with controls:
+    temperature = st.slider(
+        "Temperature", 0.05, 3.0, 1.0, 0.05, key="softmax_temperature", bind="query-params",
+        help="Divides every logit before softmax: below 1 sharpens, above 1 flattens. "
+             "Section 3 uses the same temperature.",
+    )
+    dist = distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n)
+    with st.container(horizontal=True):
+        st.metric("Entropy", f"{dist.entropy_bits:.2f} bits")
+        st.metric(f"Top {top_n} together", f"{dist.top_n_mass:.1%}")
+        st.metric(f"Top token '{visible_text(dist.pieces[0].display)}'", f"{dist.probs[0]:.1%}")
+with chart:
+    show_chart(probability_chart(dist), key="probs")
 
-st.header("3 · Type a token")
+st.header("3 · Type a word")
 st.markdown(
-    "How likely is a word *you* choose? A word of several tokens is written one token at a time, so "
-    "what counts now is its **first token**. Most words after a space start with one (shown as ·)."
+    "How likely is a word *you* choose? The model only ever scores the **next token**, and a word is "
+    "often several tokens. Its probability is then a **product** (the chain rule): the first token "
+    "given your prompt, × the second given your prompt and the first, × … — all from one run of the "
+    "model over your prompt followed by the word."
 )
 left, right = st.columns([3, 1])
-word = left.text_input("A word to look up", "London", max_chars=60, key="softmax_word")
-if right.checkbox("after a space", value=True, key="softmax_space",
-                  help="' London' (after a space) and 'London' (glued to the previous text) are different tokens."):
-    word = " " + word.lstrip(" ")
-found = typed_token(lm, logits, word, temperature) if word.strip() else None
+word_text = left.text_input("A word or phrase to look up", "London", max_chars=60, key="softmax_word")
+after_space = right.checkbox(
+    "after a space", value=True, key="softmax_space",
+    help="' London' (a new word after a space) and 'London' (glued to the previous text) are different tokens.",
+)
+measured = next_word_text(word_text, after_space)
+found = measured_word(lm, ids, measured, temperature) if measured else None
 if found is None:
-    st.info("Type a word above to see its probability and rank.")
+    st.info("Type a word above to see its probability, token by token.")
 else:
-    st.html(token_spans(found.pieces))
-    cols = st.columns(3)
-    cols[0].metric("Probability of its first token", f"{found.prob:.4%}" if found.prob < 0.001 else f"{found.prob:.2%}")
-    cols[1].metric("Rank", f"{found.rank:,} of {found.vocab_size:,}")
-    cols[2].metric("Tokens in the word", len(found.pieces))
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Whole-word probability", probability_text(found.log10_prob), width="content",
+                  help="The product of the conditional probabilities of all its tokens (the chain rule).")
+        st.metric("Rank of its first token", f"{found.first_token_rank:,} of {found.vocab_size:,}", width="content",
+                  help="Only the first token competes with all next tokens; a rank for the whole word is not defined.")
+        st.metric("Tokens in the word", len(found.factors), width="content")
+    at_t = ("temperature 1 (the model's own probabilities)" if temperature == 1.0 else
+            f"temperature {temperature:.2f} (the slider in section 2): each factor is softmax(logits / {temperature:.2f}), "
+            "so the product is the chance that sampling at this temperature writes exactly these tokens next")
+    st.caption(
+        f"Measured: the tokens of {md_escape(repr(visible_text(found.text)))} right after your prompt's last token, "
+        f"at {at_t}." + (" Your prompt ends with whitespace, or the text is Chinese/Japanese (written without "
+                         "spaces): untick 'after a space' to measure the word with no space before it."
+                         if after_space and not spaced_by_default(prompt.text, word_text) else "")
+    )
+    show_word(found)
 
 st.header("4 · What the model thinks at each layer")
 lens = cached_lens(lm.name, ids)
@@ -98,7 +146,7 @@ st.markdown(
     "The *logit lens*: apply the model's final norm and output head to the hidden state after "
     f"**every layer**, as if the model stopped there: where does the final prediction "
     f"'**{visible_text(lens.final_token.display)}**' form? Blue: its probability "
-    "at each layer; orange: each layer's own top guess (hover for its top 3). At the last layer this "
+    "at each layer; orange: each layer's own top guess (its top 3 are in the table below the chart). At the last layer this "
     "is exactly the model's output."
 )
 show_chart(lens_figure(lens), key="lens")

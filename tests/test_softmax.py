@@ -1,4 +1,4 @@
-"""The Softmax page: typed-token rank, and the page itself (AppTest) with forwards counted."""
+"""The Softmax page: typed-token rank, the chain rule on the page, the game, and the page itself (AppTest)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explain import next_token, tokens
+from explain.word_probability import WORD_TOKEN_CAP
+from ui.softmax import md_escape, one_in, probability_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -75,7 +77,7 @@ def test_softmax_page_numbers_and_instant_temperature(lm):
     logits = next_token.last_logits(lm, tokens.encode(lm, "The capital of France is"))
     reference = torch.distributions.Categorical(logits=torch.from_numpy(logits).double()).entropy() / np.log(2)
     assert entropy == pytest.approx(float(reference), abs=0.006)
-    assert any(m.label == "Rank" and m.value == "3 of 49,152" for m in at.metric)  # ' London'
+    assert any(m.label == "Rank of its first token" and m.value == "3 of 49,152" for m in at.metric)  # ' London'
     from ui.state import get_model
 
     with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
@@ -83,7 +85,7 @@ def test_softmax_page_numbers_and_instant_temperature(lm):
         at.slider(key="softmax_top_n").set_value(25).run()
         at.text_input(key="softmax_word").set_value("Rome").run()
     assert not at.exception
-    assert counter.calls == 0  # temperature, top-N and the typed word re-derive from stored logits
+    assert counter.calls == 0  # temperature, top-N and a one-token word re-derive from stored logits
     with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
         at.session_state["prompt"] = "A prompt this test has never used before"
         at.run()
@@ -136,4 +138,86 @@ def test_predict_then_reveal_hides_the_answer_until_revealed(lm):
     guess_id = encode(lm, " London")[0]
     rank = int((probs > probs[guess_id]).sum()) + 1
     message = at.success[0].value
-    assert f"**{probs[guess_id]:.2%}**" in message and f"rank **{rank:,}**" in message
+    assert f"**{probability_text(np.log10(probs[guess_id]))}**" in message  # ' London' is one token
+    assert f"Rank of its **first token**: **{rank:,}**" in message and "temperature 1" in message
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def chain_reference(lm, prompt: str, word: str, temperature: float) -> float:
+    """log10 P(word | prompt) from one plain forward over prompt + word, torch.log_softmax on its logits."""
+    prompt_ids, word_ids = tokens.encode(lm, prompt), tokens.encode(lm, word)
+    with torch.inference_mode():
+        logits = lm.model(torch.tensor([prompt_ids + word_ids])).logits[0].double()
+    log_probs = torch.log_softmax(logits / temperature, -1)[len(prompt_ids) - 1 : -1]
+    return float(log_probs[torch.arange(len(word_ids)), torch.tensor(word_ids)].sum()) / np.log(10)
+
+
+def test_type_a_word_shows_the_chain_rule_at_the_page_temperature(lm):
+    """'Parisian' is the product of ' Paris' and 'ian', not ' Paris' alone; one forward per new word."""
+    from ui.state import get_model
+
+    at = softmax_page("The capital of France is")
+    with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
+        at.text_input(key="softmax_word").set_value("Parisian").run()
+    assert not at.exception and counter.calls == 1  # prompt + ' Paris': one causal forward gives both factors
+    assert metric(at, "Whole-word probability") == probability_text(
+        chain_reference(lm, "The capital of France is", " Parisian", 1.0))
+    assert metric(at, "Whole-word probability").endswith("10⁻⁶")
+    assert metric(at, "Rank of its first token") == "1 of 49,152" and metric(at, "Tokens in the word") == "2"
+    chain = next(h.proto.body for h in at.get("html") if "P('" in h.proto.body)
+    assert "·Paris" in chain and "ian" in chain and "77.3%" in chain
+    with ForwardCounter(get_model("SmolLM2-135M-Instruct (embedded)").model) as counter:
+        at.slider(key="softmax_temperature").set_value(2.0).run()
+    assert counter.calls == 0  # the temperature re-derives the chain from its stored logits
+    assert metric(at, "Whole-word probability") == probability_text(
+        chain_reference(lm, "The capital of France is", " Parisian", 2.0))
+    assert any("temperature 2.00" in c.value for c in at.caption)
+    at.checkbox(key="softmax_space").uncheck().run()
+    assert metric(at, "Whole-word probability") == probability_text(
+        chain_reference(lm, "The capital of France is", "Parisian", 2.0))
+
+
+@pytest.mark.parametrize("word", ["", "   ", "🍕☕", "今天天气很好", "<script>alert(1)</script>", "🍕" * 20])
+def test_type_a_word_survives_hostile_words(lm, word):
+    at = softmax_page("The capital of France is")
+    at.text_input(key="softmax_word").set_value(word).run()
+    assert not at.exception
+    if not word.strip():
+        assert any("Type a word" in info.value for info in at.info)
+        return
+    for block in at.get("html"):
+        assert "<script" not in block.proto.body
+    if word == "🍕" * 20:  # 60 byte tokens: measured over the first WORD_TOKEN_CAP, and the page says so
+        assert len(tokens.encode(lm, " " + word)) > WORD_TOKEN_CAP
+        assert any(f"only the first {WORD_TOKEN_CAP}" in w.value for w in at.warning)
+
+
+def test_the_guess_is_cleared_when_the_prompt_changes():
+    """Issue 20.11: a guess belongs to the prompt it was made for."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["prompt"] = "The capital of France is"
+    at.query_params["softmax_game"] = "true"
+    at.switch_page("pages/softmax.py")
+    at.run()
+    at.text_input(key="softmax_guess").set_value("Parisian").run()
+    at.button(key="softmax_reveal").click().run()
+    assert at.success and "10⁻⁶" in at.success[0].value and not at.exception
+    at.session_state["prompt"] = "The capital of Italy is"
+    at.run()
+    assert at.text_input(key="softmax_guess").value == ""
+    assert not at.success and not at.get("plotly_chart")
+    assert any("stay hidden" in info.value for info in at.info)
+
+
+def test_probability_text_and_markdown_escaping():
+    assert probability_text(np.log10(0.773)) == "77.3%"
+    assert probability_text(np.log10(0.0052)) == "0.52%" and probability_text(np.log10(0.0105)) == "1.0%"
+    assert probability_text(np.log10(0.09999)) == "10%"
+    assert probability_text(np.log10(1.78e-6)) == "1.8 × 10⁻⁶"
+    assert probability_text(np.log10(9.96e-7)) == "1.0 × 10⁻⁶"
+    assert probability_text(-800.0) == "1.0 × 10⁻⁸⁰⁰"
+    assert one_in(np.log10(1.78e-6)) == "1 in 560,000" and one_in(-26.7) == "1 in 5.0 × 10²⁶"
+    assert md_escape("**b** [x](y) $a$") == r"\*\*b\*\* \[x\]\(y\) \$a\$"

@@ -11,13 +11,18 @@ import streamlit as st
 def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: int = 60, example: str = "Paris") -> str | None:
     """Show the game's toggle; when on, return the revealed guess, or stop the page until Reveal.
 
-    `hidden` names what stays hidden (plural, e.g. "the model's probabilities"). `context` identifies what is being predicted (e.g. the prompt's ids): a new prompt hides the
-    answer again. Returns None when the game is off.
+    `hidden` names what stays hidden (plural, e.g. "the model's probabilities"). `context` identifies
+    what is being predicted (e.g. the prompt's ids): a new context empties the guess box and hides
+    the answer again. Returns None when the game is off.
     """
     if not st.toggle("🎯 Predict, then reveal", key=f"{prefix}_game", bind="query-params",
                      help=f"A classroom game: everyone guesses the next word before seeing {hidden}."):
         return None
-    guess = st.text_input("Your guess for the next word", key=f"{prefix}_guess", max_chars=max_chars,
+    guess_key, context_key = f"{prefix}_guess", f"{prefix}_guess_context"
+    if st.session_state.get(context_key) != context:  # a guess belongs to the prompt it was made for
+        st.session_state[context_key] = context
+        st.session_state[guess_key] = ""
+    guess = st.text_input("Your guess for the next word", key=guess_key, max_chars=max_chars,
                           placeholder=f"e.g. {example}")
     revealed_key = f"{prefix}_game_revealed"
     if st.button("Reveal the answer", disabled=not guess.strip(), key=f"{prefix}_reveal"):

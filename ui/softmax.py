@@ -1,21 +1,24 @@
-"""Streamlit glue for the Softmax page: cached lens/position results and their figures.
+"""Streamlit glue for the Softmax page: cached lens/position/word results and their figures.
 
-Everything here reads the shared one-forward analysis (`state.cached_analysis`); nothing reruns
-the model. The figures only draw `explain` results.
+Lens and positions read the shared one-forward analysis (`state.cached_analysis`); a typed word
+of several tokens costs one more forward (cached per word). The figures only draw `explain` results.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import logit_lens
+from explain import logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
+from explain.word_probability import WordProbability
 from ui import state
-from ui.html import visible_text
+from ui.figures import probability_bars
+from ui.html import SPAN_COLOURS, visible_text
 
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
 
@@ -30,6 +33,114 @@ def cached_lens(model_name: str, ids: tuple[int, ...]) -> logit_lens.LogitLens:
 def cached_positions(model_name: str, ids: tuple[int, ...]) -> logit_lens.PositionPredictions:
     hidden = state.cached_analysis(model_name, ids).hidden_states
     return logit_lens.position_predictions(state.get_model(model_name), list(ids), hidden)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_chain_logits(model_name: str, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
+    """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""
+    if len(word_ids) == 1:
+        return state.cached_analysis(model_name, ids).last_logits[None]
+    return word_probability.chain_logits(state.get_model(model_name), list(ids), list(word_ids))
+
+
+def measured_word(lm, ids: tuple[int, ...], text: str, temperature: float) -> WordProbability | None:
+    """The chain-rule probability of `text` after the prompt `ids`; None if it has no tokens."""
+    word = word_probability.word_tokens(lm, text)
+    if word is None:
+        return None
+    logits = cached_chain_logits(lm.name, ids, tuple(word.ids))
+    return word_probability.word_probability_from_logits(lm, logits, word, temperature)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _scientific(log10_value: float) -> str:
+    """10 ** log10_value written as '1.8 × 10⁻⁶' (one decimal)."""
+    exponent = int(np.floor(log10_value))
+    mantissa = 10 ** (log10_value - exponent)
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = 1.0, exponent + 1
+    return f"{mantissa:.1f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+def probability_text(log10_prob: float) -> str:
+    """'77.3%', '0.52%', or '1.8 × 10⁻⁶' below 0.01 %, from log10(p), so tiny products never underflow."""
+    if log10_prob >= -1:
+        return f"{10 ** log10_prob:.1%}"
+    if log10_prob >= -4:
+        return f"{10 ** log10_prob * 100:#.2g}".rstrip(".") + "%"  # 2 significant digits: '1.0%', '0.052%'
+    return _scientific(log10_prob)
+
+
+def one_in(log10_prob: float) -> str:
+    """'1 in 560,000' for a probability given by its log10 (2 significant digits; '1 in 5.0 × 10²⁶' past a billion)."""
+    if log10_prob <= -9:
+        return f"1 in {_scientific(-log10_prob)}"
+    return f"1 in {float(f'{10 ** -log10_prob:.2g}'):,.0f}"
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
+
+
+def md_escape(text: str) -> str:
+    """`text` safe inside st.markdown / st.success: every Markdown (and LaTeX) special character backslash-escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def _givens(word: WordProbability) -> list[str]:
+    """What each factor is conditioned on: the prompt, then the prompt + the word's earlier tokens."""
+    return ["your prompt" + ("" if i == 0 else " + " + "".join(f.piece.display for f in word.factors[:i]))
+            for i in range(len(word.factors))]
+
+
+def _quoted(display: str) -> str:
+    return "'" + html.escape(visible_text(display)) + "'"
+
+
+def chain_html(word: WordProbability) -> str:
+    """P(word) = P(t1) × P(t2 | t1) × … as token chips with their conditional probabilities (escaped HTML)."""
+    chips = []
+    for i, (factor, given) in enumerate(zip(word.factors, _givens(word))):
+        tip = html.escape(f"P({visible_text(factor.piece.display)!r} | {visible_text(given)})")
+        chips.append(
+            f'<span title="{tip}" style="display:inline-block;background:{SPAN_COLOURS[i % len(SPAN_COLOURS)]};'
+            'color:#111;border:1px solid #0003;border-radius:4px;padding:1px 6px;font-family:monospace;'
+            f'white-space:pre;text-align:center">{html.escape(visible_text(factor.piece.display))}'
+            + (f'<span style="display:block;font-size:0.7em">part of {html.escape(factor.part_of)}</span>'
+               if factor.part_of else "")
+            + f'<span style="display:block;font-size:0.8em">{probability_text(factor.log10_prob)}</span></span>'
+        )
+    product = (
+        f'<span style="white-space:nowrap">= <b>{probability_text(word.log10_prob)}</b>'
+        + (f" ({one_in(word.log10_prob)})" if word.log10_prob < -2 else "")
+        + "</span>"
+    )
+    return (
+        '<div dir="ltr" style="display:flex;flex-wrap:wrap;align-items:center;gap:6px;line-height:1.3">'
+        f'<span style="white-space:nowrap">P({_quoted(word.text)}) =</span>'
+        + '<span aria-label="times">×</span>'.join(chips)
+        + product
+        + "</div>"
+    )
+
+
+def chain_table(word: WordProbability) -> dict[str, list]:
+    """The chain as table columns: every factor with what it is conditioned on."""
+    return {
+        "step": list(range(1, len(word.factors) + 1)),
+        "token": [repr(visible_text(f.piece.display)) + (f" (part of {f.part_of})" if f.part_of else "")
+                  for f in word.factors],
+        "given": [visible_text(g if len(g) <= 40 else g[:14] + "…" + g[-24:]) for g in _givens(word)],
+        "probability": [probability_text(f.log10_prob) for f in word.factors],
+    }
+
+
+def probability_chart(dist: NextTokenDistribution) -> go.Figure:
+    """The top-n probability bars, compact enough to sit beside the temperature slider on a projector."""
+    fig = probability_bars(dist)
+    fig.update_layout(height=60 + 26 * len(dist.pieces))
+    return fig
 
 
 def _label(rank: int, display: str) -> str:
@@ -150,6 +261,6 @@ def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictio
         f'<span style="background:{_surprise_colour(0.9)};padding:0 6px">expected (≥ 50%)</span> '
         f'<span style="background:{_surprise_colour(0.01)};padding:0 6px">surprising (≈ 1%)</span> '
         f'<span style="background:{_surprise_colour(1e-5)};padding:0 6px">very surprising (≤ 0.01%)</span>'
-        " · hover a token for the model's own guess</div>"
+        " · the model's own guess at each position: hover a token, or open the table below</div>"
     )
     return f'<div style="line-height:2.4;word-break:break-all" dir="ltr">{"".join(spans)}</div>{legend}'
