@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain import analysis, attention, tokens
+from ui.attention import prompt_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CAT = "The cat sat on the mat because it was warm."
@@ -83,8 +84,13 @@ def test_default_view_shows_every_part(cat_page, cat_reference):
     assert np.all(np.isnan(z[np.triu_indices(len(ids), k=1)]))  # the causal mask is visible
     np.testing.assert_allclose(np.nan_to_num(z), ref.attentions[layer, 0], atol=1e-6)
     assert "attends to" in heat["hovertemplate"]
-    assert at.selectbox(key="attn_follow").value == 7  # "it" is followed by default
+    assert at.selectbox(key=prompt_key("attn_follow", tuple(ids))).value == 7  # "it" is followed by default
     assert any("“·because”" in m.value for m in at.markdown)  # whatever the model does: measured
+    focus = attention.follow_token(ref.attentions, 7)
+    tops = [max(range(1, 7), key=lambda j: focus.mean_over_heads[l, j]) for l in range(ref.n_layer)]
+    reader = next(m.value for m in at.markdown if "A reader links" in m.value)
+    for position, word in ((1, "cat"), (5, "mat")):  # computed, whatever the numbers are
+        assert f"“·{word}” is its most attended earlier token in {tops.count(position)} of {ref.n_layer} layers" in reader
     kinds_table = at.dataframe[0].value
     assert list(kinds_table["kind"]) == list(attention.KIND_RULES)
     stats = attention.head_statistics(ref.attentions)
@@ -130,13 +136,27 @@ def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, r
     assert calls == []
 
 
-def test_preset_button_and_follow_head(cat_page):
+def test_preset_button_and_follow_head(cat_page, lm):
     at = cat_page
+    at.selectbox(key=prompt_key("attn_follow", tuple(tokens.encode(lm, CAT)))).set_value(4).run()
     at.button(key="attn_preset_Bank").click().run()
     assert not at.exception
     assert at.session_state["prompt"] == "I went to the bank to deposit my money."
+    bank = tuple(tokens.encode(lm, "I went to the bank to deposit my money."))
+    follow = at.selectbox(key=prompt_key("attn_follow", bank))  # a fresh control for the new prompt
+    assert follow.value == 4 and follow.options[4] == "4: ·bank"  # the preset's word, not the old choice
+    assert at.selectbox(key=prompt_key("attn_score_row", bank)).value == 4
     at.selectbox(key="attn_follow_head").set_value("head 2").run()
     assert not at.exception
+
+
+def test_a_two_token_prompt_labels_no_heads():
+    at = run_page("Hello world")
+    assert not at.exception
+    assert any("can't be told apart" in i.value for i in at.info)
+    assert not any("previous-token head" in m.value for m in at.markdown)
+    assert not any(re.search(r"head \d+ is a", m.value) for m in at.markdown)
+    assert not [d for d in at.dataframe if "kind" in d.value]  # no table of head kinds either
 
 
 def test_hostile_prompt_is_text_everywhere():
@@ -164,7 +184,7 @@ def test_hostile_prompt_is_text_everywhere():
 def test_one_token_prompt_is_friendly():
     at = run_page("Hello")
     assert not at.exception
-    assert any("at least two tokens" in i.value for i in at.info)
+    assert any("can't be told apart" in i.value for i in at.info)
     assert params_of(iframe_html(at))["attention"][0]["left_text"] == ["Hello"]
 
 

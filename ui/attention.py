@@ -7,6 +7,7 @@ renders a subset of HTML in tick labels and hover text.
 
 from __future__ import annotations
 
+import hashlib
 import html
 
 import numpy as np
@@ -61,6 +62,13 @@ def cached_model_view(model_name: str, ids: tuple[int, ...], labels: tuple[str, 
 
 # ---------------------------------------------------------------------------------------------
 # Labels
+
+
+def prompt_key(name: str, ids: tuple[int, ...]) -> str:
+    """A widget key that changes with the prompt, for controls that pick a token of the prompt:
+    a new prompt (a preset, the sidebar, a link) gets a fresh widget with its own default."""
+    digest = hashlib.blake2b(repr(ids).encode(), digest_size=6).hexdigest()
+    return f"{name}_{digest}"
 
 
 def token_label(piece: TokenPiece) -> str:
