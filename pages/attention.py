@@ -6,7 +6,7 @@ from explain import attention as attn
 from explain.bertviz_offline import OfflineAssetsMissing
 from ui import attention as view
 from ui import state
-from ui.presenter import show_chart
+from ui.presenter import iframe_zoom, show_chart
 
 PRESETS = {  # name -> (prompt, the token section 4 follows, the earlier words a reader links it to)
     "Where does “it” look?": ("The cat sat on the mat because it was warm.", "it", ("cat", "mat")),
@@ -86,8 +86,8 @@ try:
             "token on the left to see only its lines; the thicker a line, the larger the weight. "
             "Double-click a colour square to show only that head."
         )
-        document = view.cached_head_view(lm.name, ids, labels, layer)
-        st.iframe(document, height="content")
+        st.iframe(view.cached_head_view(lm.name, ids, labels, layer, iframe_zoom()), height="content")
+        document = view.cached_head_view(lm.name, ids, labels, layer)  # the saved page: unzoomed
         download_name = f"attention-head-view-layer-{layer}.html"
     else:
         starts = list(range(0, n_layer, 6))
