@@ -270,3 +270,58 @@ def test_attention_view_can_be_saved_as_a_standalone_offline_page():
     assert at.get("download_button"), "the bertviz view has a download button"
     srcdoc = at.get("iframe")[0].proto.srcdoc
     assert "cdnjs" not in srcdoc and "<script" in srcdoc  # the saved file is this same offline document
+
+
+def test_preset_button_moves_the_followed_token_into_the_new_prompt(warm_site, browser):
+    """Issue 20.1: after a preset the follow box must name a token of the NEW prompt."""
+    from tests.browser import ARTIFACTS, open_page, wait_until_idle
+
+    context, page, blocked = open_page(browser, f"{warm_site}/attention", width=1440, height=5000)
+    try:
+        follow = page.get_by_role("combobox", name="Token to follow")
+        before = follow.input_value()
+        assert before == "4: ·is"  # the default prompt, "The capital of France is", ends at token 4
+        page.get_by_role("button", name="Where does “it” look?").click()
+        page.get_by_text("A reader links").wait_for(timeout=120_000)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert follow.input_value() == "7: ·it"
+        assert page.get_by_role("combobox", name="Work through one row (query token)").input_value() == "7: ·it"
+        chart = page.locator('[data-testid="stPlotlyChart"]').nth(2)  # heatmap, gallery, follow
+        assert "7 ·it" in chart.locator(".xtick").all_text_contents()  # the chart follows "it" too
+        assert not blocked
+        page.locator('[data-testid="stSelectbox"]', has_text="Token to follow").screenshot(
+            path=str(ARTIFACTS / "attention-preset-follow.png")
+        )
+    finally:
+        context.close()
+
+
+def test_presenter_mode_enlarges_bertviz_and_keeps_heatmap_titles_inside(warm_site, browser):
+    """Issue 20.6: the head view's text is large in presenter mode; no heatmap title is clipped."""
+    from tests.browser import ARTIFACTS, open_page
+
+    heights = {}
+    for present in (False, True):
+        url = f"{warm_site}/attention?prompt={quote(CAT)}" + ("&present=true" if present else "")
+        context, page, _ = open_page(browser, url, width=1280, height=720)
+        try:
+            word = page.frame_locator("iframe").first.locator("svg text", has_text="because").first
+            word.wait_for(timeout=30_000)
+            heights[present] = word.bounding_box()["height"]
+            for index in (0, 3, 4):  # the heatmap and the two scores charts
+                chart = page.locator('[data-testid="stPlotlyChart"]').nth(index)
+                chart.scroll_into_view_if_needed()
+                frame = chart.bounding_box()
+                boxes = {sel: chart.locator(sel).first.bounding_box() for sel in ("text.gtitle", "text.xtitle", "text.ytitle")}
+                for sel, box in boxes.items():
+                    assert box is not None, sel
+                    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, sel
+                    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"] + 1, sel
+                title, axis = boxes["text.gtitle"], boxes["text.xtitle"]
+                assert title["y"] + title["height"] <= axis["y"]  # the title never sits on the axis title
+            if present:
+                page.screenshot(path=str(ARTIFACTS / "attention-presenter-1280.png"))
+        finally:
+            context.close()
+    assert heights[True] >= 1.5 * heights[False] and heights[True] >= 24  # ~27 px on a projector
