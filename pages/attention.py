@@ -147,10 +147,10 @@ else:
     )
     counts = {name: sum(row.count(name) for row in stats.kinds) for name in attn.KIND_RULES}
     st.dataframe(
-        {
+        {  # the count before the long rule, so a phone shows it without scrolling sideways
             "kind": list(attn.KIND_RULES),
-            "rule (checked in this order)": list(attn.KIND_RULES.values()),
             "heads": [counts[name] for name in attn.KIND_RULES],
+            "rule (checked in this order)": list(attn.KIND_RULES.values()),
         },
         hide_index=True, key="attn_kinds",
     )
@@ -199,7 +199,9 @@ else:
 
 # 5 · Scores before softmax -------------------------------------------------------------------
 st.header("5 · Before the softmax: query · key scores")
-st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right),\quad \text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
+# two formulas, not one line: on a 390 px phone one line clipped the mask's definition
+st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right)")
+st.latex(r"\text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
 try:
     scores = view.cached_scores(lm.name, ids, layer)
 except attn.ScoresUnavailable as err:

@@ -181,7 +181,7 @@ def follow_figure(focus: attention.TokenFocus, pieces: list[TokenPiece], head: i
 
 
 def scores_row_table(scores: attention.AttentionScores, head: int, row: int, pieces) -> dict:
-    """One query row, column by column: raw score, after the mask, exp, weight."""
+    """One query row, column by column: raw score, the mask added to it, exp, weight."""
     masked = scores.masked(head)[row]
     weights = scores.weights(head)[row]
     finite = np.isfinite(masked)
@@ -190,7 +190,7 @@ def scores_row_table(scores: attention.AttentionScores, head: int, row: int, pie
     return {
         "key token": [f"{j} {token_label(pieces[j])}" for j in range(t)],
         "q·k/√d": [float(scores.scores[head, row, j]) for j in range(t)],
-        "after mask": [f"{masked[j]:.3f}" if finite[j] else "−∞ (future)" for j in range(t)],
+        "+ mask": ["0" if finite[j] else "−∞ (future)" for j in range(t)],
         "e^(score − max)": [float(v) for v in exp],
         "weight": [float(w) for w in weights],
     }
