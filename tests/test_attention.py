@@ -308,3 +308,12 @@ def test_missing_assets_say_what_to_install(monkeypatch):
     monkeypatch.setattr(bertviz_offline.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(bertviz_offline.OfflineAssetsMissing, match="mpld3"):
         bertviz_offline._package_file("mpld3", "js/d3.v5.min.js", "mpld3==0.5.12")
+
+
+def test_head_view_zoom_scales_the_whole_drawing_only_when_asked():
+    a = random_causal(n_layer=2, n_head=2, T=4)
+    plain = bertviz_offline.head_view_html(a, list("abcd"), include_layers=[1], layer=1)
+    zoomed = bertviz_offline.head_view_html(a, list("abcd"), include_layers=[1], layer=1, zoom=1.6)
+    assert "body{zoom" not in plain and "body{zoom:1.6}" in zoomed
+    same_ids = lambda page: re.sub(r"bertviz-[0-9a-f]{32}", "bertviz-id", page)  # bertviz picks random ids
+    assert same_ids(zoomed.replace("body{zoom:1.6}", "")) == same_ids(plain)

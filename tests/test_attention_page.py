@@ -325,3 +325,22 @@ def test_presenter_mode_enlarges_bertviz_and_keeps_heatmap_titles_inside(warm_si
         finally:
             context.close()
     assert heights[True] >= 1.5 * heights[False] and heights[True] >= 24  # ~27 px on a projector
+
+
+def test_presenter_figures_grow_markers_and_labels_never_shrink_them():
+    import plotly.graph_objects as go
+
+    from explain.attention import head_statistics
+    from ui.attention import gallery_figure
+    from ui.presenter import presenter_figure
+
+    stats = head_statistics(np.tril(np.ones((1, 2, 5, 5))) / np.arange(1, 6)[:, None])
+    normal = gallery_figure(stats, "first", (0, 1))
+    big = presenter_figure(normal)
+    for before, after in zip(normal.data, big.data):  # the gallery squares and the chosen-head outline
+        assert after.marker.size > before.marker.size
+    words = go.Figure(go.Scatter(x=[0], y=[0], mode="markers+text", text=["king"], textfont=dict(size=14)))
+    words.update_layout(title=dict(text="t", font=dict(size=14)))
+    shown = presenter_figure(words)
+    assert shown.data[0].textfont.size >= 18 and shown.layout.title.font.size >= 20
+    assert shown.layout.xaxis.tickfont.size >= 17

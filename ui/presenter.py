@@ -43,7 +43,15 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
     # Streamlit's chart theme sets axis fonts of its own, so the layout font alone leaves them small.
     fig.update_xaxes(tickfont=dict(size=17), title_font=dict(size=20))
     fig.update_yaxes(tickfont=dict(size=17), title_font=dict(size=20))
-    fig.update_traces(selector=dict(type="scatter"), line=dict(width=4), marker=dict(size=12))
+    fig.update_traces(selector=dict(type="scatter"), line=dict(width=4))
+    for trace in fig.select_traces(selector=dict(type="scatter")):
+        size = trace.marker.size  # grow markers, never shrink them (a head-gallery square is 22)
+        if size is None or isinstance(size, (int, float)):
+            trace.marker.size = 12 if size is None else max(12, 1.3 * size)
+        if trace.mode and "text" in trace.mode:  # labels beside points, e.g. words on a map
+            trace.textfont.size = max(18, trace.textfont.size or 0)
+    if fig.layout.title.text:  # a title given its own small font stays small otherwise
+        fig.update_layout(title_font_size=22)
     if fig.layout.height:
         fig.update_layout(height=int(fig.layout.height * 1.35))
     return fig
