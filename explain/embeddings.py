@@ -463,10 +463,7 @@ class CurveSummary:
     lowest: float
     final: float  # the last index
     rise: tuple[int, int] | None  # (i, j), i < j: the largest increase values[j] − values[i], if > tolerance
-
-    def rise_values(self, values: np.ndarray) -> tuple[float, float]:
-        i, j = self.rise
-        return float(values[i]), float(values[j])
+    rise_values: tuple[float, float] | None  # (values[i], values[j]) for that rise
 
 
 def summarize_curve(values: np.ndarray, tolerance: float = RISE_TOLERANCE) -> CurveSummary:
@@ -480,4 +477,5 @@ def summarize_curve(values: np.ndarray, tolerance: float = RISE_TOLERANCE) -> Cu
         if values[j] - values[low_at] > max(best, tolerance):
             best, rise = values[j] - values[low_at], (low_at, j)
     lowest = int(np.argmin(values))
-    return CurveSummary(float(values[0]), lowest, float(values[lowest]), float(values[-1]), rise)
+    rise_values = None if rise is None else (float(values[rise[0]]), float(values[rise[1]]))
+    return CurveSummary(float(values[0]), lowest, float(values[lowest]), float(values[-1]), rise, rise_values)

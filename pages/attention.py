@@ -122,7 +122,7 @@ st.header("3 · Every head at once: each learns something different")
 try:
     stats = view.cached_statistics(lm.name, ids)
 except attn.PromptTooShort as err:
-    st.info(f"{err} The gallery names each head after the pattern it follows; it needs those three apart.")
+    st.info(str(err))
 else:
     statistic = st.radio(
         "Colour each head by", list(attn.STATISTICS), horizontal=True, key="attn_statistic",
@@ -134,9 +134,9 @@ else:
     )
     st.caption(
         f"Each square is one head: {attn.STATISTICS[statistic][1]}, measured on the {stats.n_rows} "
-        f"token{'s' if stats.n_rows != 1 else ''} from token 2 on (for tokens 0 and 1 the first and "
-        "the previous token are the same token). **Click a square** to show that head in the "
-        "heatmap above (outlined in orange)."
+        f"token{'s' if stats.n_rows != 1 else ''} from token 2 on (token 0 can only look at itself, "
+        "and for token 1 the previous token is the first token). **Click a square** to show that "
+        "head in the heatmap above (outlined in orange)."
     )
     kind = stats.kinds[layer][head]
     st.markdown(

@@ -144,7 +144,7 @@ def drift_sentence(drift: embeddings.ContextDrift, word: str) -> str:
     if summary.rise is None:
         text += f"; it never rises again by more than {embeddings.RISE_TOLERANCE}"
     else:
-        low, high = summary.rise_values(values)
+        low, high = summary.rise_values
         i, j = summary.rise
         text += (
             f". It does not move one way only: from {low:.3f} {where(i)} it rises again to "
