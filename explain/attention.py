@@ -17,11 +17,16 @@ from explain.models import LoadedModel
 
 # The statistics a learner can colour the head gallery by: key -> (label, what it measures).
 STATISTICS: dict[str, tuple[str, str]] = {
-    "first": ("attention to the first token", "mean weight each token (after the first) gives to token 0"),
-    "previous": ("attention to the previous token", "mean weight token i gives to token i−1 (i ≥ 1)"),
-    "self": ("attention to itself", "mean weight token i gives to itself (i ≥ 1)"),
-    "entropy": ("spread (entropy, bits)", "mean entropy of a row, in bits: 0 = one token gets everything"),
+    "first": ("attention to the first token", "mean weight token i gives to token 0 (i ≥ 2)"),
+    "previous": ("attention to the previous token", "mean weight token i gives to token i−1 (i ≥ 2)"),
+    "self": ("attention to itself", "mean weight token i gives to itself (i ≥ 2)"),
+    "entropy": ("spread (entropy, bits)", "mean entropy of a row (i ≥ 2), in bits: 0 = one token gets everything"),
 }
+# Rows 0 and 1 are left out of every statistic: for token 0 the first token, the previous one and
+# itself are all token 0; for token 1 the previous token IS the first token. From token 2 on the
+# three are different tokens, so a prompt needs at least 3 tokens before heads can be told apart.
+FIRST_ROW = 2
+MIN_TOKENS_FOR_KINDS = FIRST_ROW + 1
 KIND_THRESHOLD = 0.5  # a head is named after a pattern when more than half its weight follows it
 KIND_RULES: dict[str, str] = {
     "previous-token head": f"attention to the previous token > {KIND_THRESHOLD}",
@@ -34,15 +39,16 @@ KIND_RULES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class HeadStatistics:
-    """One number per head for each pattern; rows (queries) i ≥ 1 only, because token 0 can only
-    attend to itself (it would count as first, previous-free and self at once)."""
+    """One number per head for each pattern, over the rows (queries) i ≥ FIRST_ROW only: there
+    the first token, the previous token and the token itself are three different tokens."""
 
     first: np.ndarray  # (n_layer, n_head) mean weight to token 0
     previous: np.ndarray  # (n_layer, n_head) mean weight to token i−1
     self: np.ndarray  # (n_layer, n_head) mean weight on the diagonal
     entropy: np.ndarray  # (n_layer, n_head) mean row entropy in bits
-    max_entropy: float  # mean over rows i ≥ 1 of log2(i + 1): the entropy of a uniform row
+    max_entropy: float  # mean over rows i ≥ 2 of log2(i + 1): the entropy of a uniform row
     kinds: tuple[tuple[str, ...], ...]  # (n_layer, n_head) names from KIND_RULES
+    n_rows: int  # how many query rows were measured (T − 2)
 
     def values(self, statistic: str) -> np.ndarray:
         return getattr(self, statistic)
@@ -68,16 +74,25 @@ def head_kind(first: float, previous: float, self_: float, entropy: float, max_e
     return "mixed head"
 
 
+class PromptTooShort(ValueError):
+    """Fewer than MIN_TOKENS_FOR_KINDS tokens: first, previous and self can't be told apart."""
+
+
 def head_statistics(attentions: np.ndarray) -> HeadStatistics:
-    """attentions: (n_layer, n_head, T, T). Needs T ≥ 2 (with one token every head is trivial)."""
+    """attentions: (n_layer, n_head, T, T). Needs T ≥ MIN_TOKENS_FOR_KINDS (else PromptTooShort)."""
     n_layer, n_head, T, _ = attentions.shape
-    if T < 2:
-        raise ValueError("head statistics need at least two tokens")
-    rows = attentions[:, :, 1:, :].astype(np.float64)  # (L, H, T-1, T): queries 1..T-1
-    query = np.arange(1, T)
+    if T < MIN_TOKENS_FOR_KINDS:
+        raise PromptTooShort(
+            f"With {T} token{'s' if T != 1 else ''}, the first token, the previous token and the token "
+            "itself are never three different tokens (for token 1 the previous token is the first "
+            f"one), so head types can't be told apart: use a prompt of at least {MIN_TOKENS_FOR_KINDS} tokens."
+        )
+    query = np.arange(FIRST_ROW, T)  # (n_rows,)
+    rows = attentions[:, :, FIRST_ROW:, :].astype(np.float64)  # (L, H, n_rows, T)
+    at = np.arange(len(query))
     first = rows[..., 0].mean(-1)
-    previous = rows[:, :, query - 1, query - 1].mean(-1)
-    self_ = rows[:, :, query - 1, query].mean(-1)
+    previous = rows[:, :, at, query - 1].mean(-1)
+    self_ = rows[:, :, at, query].mean(-1)
     entropy = row_entropy_bits(rows).mean(-1)
     max_entropy = float(np.log2(query + 1).mean())
     kinds = tuple(
@@ -87,7 +102,7 @@ def head_statistics(attentions: np.ndarray) -> HeadStatistics:
         )
         for l in range(n_layer)
     )
-    return HeadStatistics(first, previous, self_, entropy, max_entropy, kinds)
+    return HeadStatistics(first, previous, self_, entropy, max_entropy, kinds, len(query))
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,12 @@ class TokenFocus:
             if position < weights.shape[1]:
                 weights[:, position] = -1.0
         return [int(i) for i in weights.argmax(axis=1)]
+
+    def layer_counts(self, excluded: set[int]) -> dict[int, int]:
+        """Earlier token -> in how many layers it is the most attended outside `excluded`,
+        most layers first (ties: earlier token first). Tokens that never win are absent."""
+        tops = self.top_excluding(excluded)
+        return dict(sorted(((i, tops.count(i)) for i in set(tops)), key=lambda kv: (-kv[1], kv[0])))
 
 
 def follow_token(attentions: np.ndarray, position: int) -> TokenFocus:

@@ -98,12 +98,19 @@ def _finish(raw_html: str, tokens: list[str], title: str, extra_css: str = "") -
 
 
 def head_view_html(
-    attentions: np.ndarray, tokens: list[str], include_layers: list[int], layer: int, heads: list[int] | None = None
+    attentions: np.ndarray,
+    tokens: list[str],
+    include_layers: list[int],
+    layer: int,
+    heads: list[int] | None = None,
+    zoom: float = 1.0,
 ) -> str:
     """bertviz's head view (lines from each token to the tokens it attends to), offline.
 
     attentions: (n_layer, n_head, T, T) rows summing to 1; tokens: T display strings (raw text:
-    they are escaped here); include_layers: the layers offered in the view's menu.
+    they are escaped here); include_layers: the layers offered in the view's menu; zoom: scales
+    the whole drawing (text, boxes and lines together: bertviz fixes its text at 15 px), e.g.
+    for a projector.
     """
     from bertviz import head_view
 
@@ -119,7 +126,8 @@ def head_view_html(
     ).data
     # With one layer, bertviz's own layer menu has a single entry: hide it (the page picks layers).
     hide_menu = "div[id^=bertviz-] > span{display:none}" if len(include_layers) == 1 else ""
-    return _finish(raw, tokens, "bertviz head view", hide_menu)
+    scale = f"body{{zoom:{float(zoom):g}}}" if zoom != 1.0 else ""
+    return _finish(raw, tokens, "bertviz head view", hide_menu + scale)
 
 
 def model_view_html(attentions: np.ndarray, tokens: list[str], include_layers: list[int]) -> str:

@@ -323,6 +323,19 @@ class Analogy:
     target_rank: int | None  # 1 = the nearest token that is not an input
 
 
+def word_forms(lm: LoadedModel, word: str) -> list[int]:
+    """Ids of the single tokens that are `word` with another case or with/without a leading space
+    ("Paris" → ' Paris', 'Paris', ' paris', 'PARIS', … whichever are one token in the vocabulary)."""
+    bare = word.strip()
+    cases = {bare, bare.lower(), bare.upper(), bare[:1].upper() + bare[1:], bare.title()}
+    found: list[int] = []
+    for text in sorted(cases) + sorted(" " + case for case in cases):
+        ids = encode(lm, text)
+        if len(ids) == 1 and ids[0] not in found:
+            found.append(ids[0])
+    return found
+
+
 def analogy(
     lm: LoadedModel,
     index: EmbeddingIndex,
@@ -332,16 +345,21 @@ def analogy(
     k: int = 10,
     target: WordVector | None = None,
 ) -> Analogy:
-    """Nearest tokens to a − b + c, excluding every piece of the three inputs (listed, not hidden).
+    """Nearest tokens to a − b + c, excluding every piece of the three inputs and every single
+    token that is an input word in another case or with/without its leading space (`word_forms`);
+    the excluded tokens are listed, not hidden.
 
     With a `target` word, also where it lands: its cosine with the result and its rank among
-    the tokens that are not inputs.
+    the tokens that are not excluded.
     """
     result = a.vector - b.vector + c.vector  # (d,)
     exclude: dict[int, str] = {}
     for role, word in (("a", a), ("b", b), ("c", c)):
         for token_id in word.ids:
             exclude.setdefault(token_id, f"input {role} ({word.word})")
+    for role, word in (("a", a), ("b", b), ("c", c)):
+        for token_id in word_forms(lm, word.word):
+            exclude.setdefault(token_id, f"another form of input {role} ({word.word})")
     neighbours = nearest_neighbours(lm, index, result, k, exclude)
     target_similarity = target_rank = None
     if target is not None:
@@ -431,3 +449,33 @@ def context_drift(
     )
     return ContextDrift(a=a, b=b, similarities=similarities, baseline=baseline, input_similarity=input_similarity)
 
+
+
+RISE_TOLERANCE = 0.02  # a rise in cosine smaller than this is read as no rise at all
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    """What a similarity curve over the layers does, in numbers a sentence can quote."""
+
+    start: float  # index 0
+    lowest_index: int
+    lowest: float
+    final: float  # the last index
+    rise: tuple[int, int] | None  # (i, j), i < j: the largest increase values[j] − values[i], if > tolerance
+    rise_values: tuple[float, float] | None  # (values[i], values[j]) for that rise
+
+
+def summarize_curve(values: np.ndarray, tolerance: float = RISE_TOLERANCE) -> CurveSummary:
+    """values: (n,) e.g. `ContextDrift.similarities`. The lowest point, the final value and the
+    largest rise anywhere (from a point to any later one), so no shape is assumed."""
+    values = np.asarray(values, dtype=np.float64)
+    best, low_at, rise = 0.0, 0, None
+    for j in range(1, len(values)):  # running minimum: the best rise ending at j starts at low_at
+        if values[j - 1] < values[low_at]:
+            low_at = j - 1
+        if values[j] - values[low_at] > max(best, tolerance):
+            best, rise = values[j] - values[low_at], (low_at, j)
+    lowest = int(np.argmin(values))
+    rise_values = None if rise is None else (float(values[rise[0]]), float(values[rise[1]]))
+    return CurveSummary(float(values[0]), lowest, float(values[lowest]), float(values[-1]), rise, rise_values)

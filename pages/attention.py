@@ -6,15 +6,15 @@ from explain import attention as attn
 from explain.bertviz_offline import OfflineAssetsMissing
 from ui import attention as view
 from ui import state
-from ui.presenter import show_chart
+from ui.presenter import iframe_zoom, show_chart
 
-PRESETS = {
-    "Where does “it” look?": "The cat sat on the mat because it was warm.",
-    "Pronouns": "He gave her a gift because she'd helped him.",
-    "Ambiguity": "The teacher taught the students with the book.",
-    "Bank": "I went to the bank to deposit my money.",
+PRESETS = {  # name -> (prompt, the token section 4 follows, the earlier words a reader links it to)
+    "Where does “it” look?": ("The cat sat on the mat because it was warm.", "it", ("cat", "mat")),
+    "Pronouns": ("He gave her a gift because she'd helped him.", "she", ("her",)),
+    "Ambiguity": ("The teacher taught the students with the book.", "with", ("taught", "students")),
+    "Bank": ("I went to the bank to deposit my money.", "bank", ()),
 }
-FOLLOW_DEFAULT = "it"
+FOLLOW_DEFAULT = "it"  # followed when the prompt is no preset and contains it; else the last token
 LAYER_KEY, HEAD_KEY, GALLERY_KEY = "attn_layer", "attn_head", "attn_gallery"
 
 
@@ -44,7 +44,7 @@ st.info(
     "information flows between positions, not why the model predicts what it does."
 )
 cols = st.columns(len(PRESETS))
-for col, (name, text) in zip(cols, PRESETS.items()):
+for col, (name, (text, _, _)) in zip(cols, PRESETS.items()):
     col.button(name, on_click=use_preset, args=(text,), width="stretch", help=text, key=f"attn_preset_{name}")
 
 lm = state.current_model()
@@ -86,8 +86,8 @@ try:
             "token on the left to see only its lines; the thicker a line, the larger the weight. "
             "Double-click a colour square to show only that head."
         )
-        document = view.cached_head_view(lm.name, ids, labels, layer)
-        st.iframe(document, height="content")
+        st.iframe(view.cached_head_view(lm.name, ids, labels, layer, iframe_zoom()), height="content")
+        document = view.cached_head_view(lm.name, ids, labels, layer)  # the saved page: unzoomed
         download_name = f"attention-head-view-layer-{layer}.html"
     else:
         starts = list(range(0, n_layer, 6))
@@ -119,10 +119,11 @@ st.caption(
 
 # 3 · Head gallery ----------------------------------------------------------------------------
 st.header("3 · Every head at once: each learns something different")
-if len(ids) < 2:
-    st.info("The gallery compares how heads spread attention; it needs a prompt of at least two tokens.")
-else:
+try:
     stats = view.cached_statistics(lm.name, ids)
+except attn.PromptTooShort as err:
+    st.info(str(err))
+else:
     statistic = st.radio(
         "Colour each head by", list(attn.STATISTICS), horizontal=True, key="attn_statistic",
         format_func=lambda key: attn.STATISTICS[key][0],
@@ -132,7 +133,9 @@ else:
         on_select=pick_from_gallery, selection_mode="points",
     )
     st.caption(
-        f"Each square is one head: {attn.STATISTICS[statistic][1]}. **Click a square** to show that "
+        f"Each square is one head: {attn.STATISTICS[statistic][1]}, measured on the {stats.n_rows} "
+        f"token{'s' if stats.n_rows != 1 else ''} from token 2 on (token 0 can only look at itself, "
+        "and for token 1 the previous token is the first token). **Click a square** to show that "
         "head in the heatmap above (outlined in orange)."
     )
     kind = stats.kinds[layer][head]
@@ -144,10 +147,10 @@ else:
     )
     counts = {name: sum(row.count(name) for row in stats.kinds) for name in attn.KIND_RULES}
     st.dataframe(
-        {
+        {  # the count before the long rule, so a phone shows it without scrolling sideways
             "kind": list(attn.KIND_RULES),
-            "rule (checked in this order)": list(attn.KIND_RULES.values()),
             "heads": [counts[name] for name in attn.KIND_RULES],
+            "rule (checked in this order)": list(attn.KIND_RULES.values()),
         },
         hide_index=True, key="attn_kinds",
     )
@@ -158,10 +161,13 @@ else:
 
 # 4 · Follow one token ------------------------------------------------------------------------
 st.header("4 · Follow one token through the layers")
-position_default = attn.find_token([p.text for p in pieces], FOLLOW_DEFAULT)
-position = st.selectbox(
+texts = [p.text for p in pieces]
+preset = next((p for p in PRESETS.values() if p[0] == state.current_prompt_text()), None)
+follow_word, expected = (preset[1], preset[2]) if preset else (FOLLOW_DEFAULT, ())
+position_default = attn.find_token(texts, follow_word)
+position = st.selectbox(  # keyed on the prompt: a new prompt starts from its own default token
     "Token to follow", list(range(shown)), index=shown - 1 if position_default is None else position_default,
-    format_func=lambda i: f"{i}: {labels[i]}", key="attn_follow",
+    format_func=lambda i: f"{i}: {labels[i]}", key=view.prompt_key("attn_follow", ids),
 )
 head_choice = st.selectbox(
     "Heads", ["average of all heads", *[f"head {h}" for h in range(n_head)]], key="attn_follow_head"
@@ -172,19 +178,30 @@ show_chart(view.follow_figure(focus, pieces, chosen_head), key="attn_follow_char
 if position == 0:
     st.caption("The first token has nothing before it: it can only attend to itself.")
 else:
-    tops = focus.top_excluding({0} | ({position} if position > 1 else set()))
-    counted = {i: tops.count(i) for i in set(tops)}
-    ranked = sorted(counted.items(), key=lambda kv: -kv[1])[:3]
+    counts = focus.layer_counts({0} | ({position} if position > 1 else set()))
     st.markdown(
         f"Leaving out the first token (the attention sink) and “{labels[position]}” itself, the "
         f"earlier token it attends to most is, layer by layer (heads averaged): "
-        + ", ".join(f"“{labels[i]}” in {n} of {n_layer} layers" for i, n in ranked)
+        + ", ".join(f"“{labels[i]}” in {n} of {n_layer} layers" for i, n in list(counts.items())[:3])
         + ". Circles mark the most attended token of each layer (sink included)."
     )
+    found = [(word, attn.find_token(texts[:position], word)) for word in expected]
+    found = [(word, i) for word, i in found if i is not None]
+    if position == position_default and found:
+        st.markdown(
+            f"**A reader links “{labels[position]}” to "
+            + " or ".join(f"“{word}”" for word, _ in found)
+            + ". This model doesn't have to:** "
+            + ", ".join(f"“{labels[i]}” is its most attended earlier token in {counts.get(i, 0)} of {n_layer} layers"
+                        for _, i in found)
+            + ". Attention weights show where information flows, not which word a pronoun means."
+        )
 
 # 5 · Scores before softmax -------------------------------------------------------------------
 st.header("5 · Before the softmax: query · key scores")
-st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right),\quad \text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
+# two formulas, not one line: on a 390 px phone one line clipped the mask's definition
+st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right)")
+st.latex(r"\text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
 try:
     scores = view.cached_scores(lm.name, ids, layer)
 except attn.ScoresUnavailable as err:
@@ -207,7 +224,7 @@ else:
         )
     row = st.selectbox(
         "Work through one row (query token)", list(range(shown)), index=position,
-        format_func=lambda i: f"{i}: {labels[i]}", key="attn_score_row",
+        format_func=lambda i: f"{i}: {labels[i]}", key=view.prompt_key("attn_score_row", ids),
     )
     st.dataframe(
         view.scores_row_table(scores, head, row, pieces), hide_index=True, key="attn_row_table",

@@ -129,7 +129,7 @@ if word is not None:
         + ". A single-token word finds itself first, with similarity 1 (angle 0°)."
     )
     st.dataframe(view.neighbours_table(neighbours), hide_index=True, key="emb_neighbours",
-                 height=view.table_height(k))
+                 height=view.table_height(k), column_config=view.NEIGHBOUR_COLUMNS)
     if neighbours.excluded:
         st.caption(view.excluded_note(neighbours))
     st.caption(
@@ -205,11 +205,13 @@ else:
     result = emb.analogy(lm, index, a, b, c, k=10, target=target)
     st.markdown(
         f"Take the vector of **{a.word}**, subtract **{b.word}**, add **{c.word}**: the tokens nearest "
-        "to the result are below. The three input words are left out (they are usually nearest "
-        "of all); this is shown, whatever it is — small models often miss, and that is part of the lesson."
+        "to the result are below. Left out: the three input words and every token that is one of "
+        "them in another case or with or without its leading space (to the model those are other "
+        "tokens, but not an answer) — they are usually nearest of all; the list is under the table. What remains "
+        "is shown, whatever it is: small models often miss, and that is part of the lesson."
     )
     st.dataframe(view.neighbours_table(result.neighbours), hide_index=True, key="emb_analogy",
-                 height=view.table_height(len(result.neighbours.ids)))
+                 height=view.table_height(len(result.neighbours.ids)), column_config=view.NEIGHBOUR_COLUMNS)
     st.caption(view.excluded_note(result.neighbours))
     if target is not None:
         verdict = "the nearest token — the arithmetic worked" if result.target_rank == 1 else (
@@ -221,8 +223,9 @@ else:
 st.header("6 · Same word, two contexts")
 st.markdown(
     "The input embedding of a token is the same everywhere: the row is looked up, whatever the "
-    "sentence. Then every layer mixes in information from the tokens around it, so the vector "
-    "of “bank” in *river bank* and in *bank account* drifts apart layer by layer."
+    "sentence. Then every layer mixes in information from the tokens around it, so the vectors "
+    "of “bank” in *river bank* and in *bank account* can differ after each layer: the chart "
+    "measures how similar they stay, layer by layer."
 )
 st.selectbox(
     "Examples", list(CONTEXT_PRESETS), index=None, key="emb_context_preset",
@@ -258,6 +261,7 @@ else:
     n_layer = len(drift.similarities) - 1
     layer = st.slider("Layer", 0, n_layer, n_layer // 2, key="emb_layer")
     show_chart(view.drift_figure(drift, in_a.found, layer), key="emb_drift")
+    st.markdown(view.drift_sentence(drift, in_a.found))
     cols = st.columns(3)
     cols[0].metric("Input embeddings", f"{drift.input_similarity:.3f}")
     cols[1].metric(f"After layer {layer}", f"{drift.similarities[layer]:.3f}",

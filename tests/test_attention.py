@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
@@ -65,12 +66,13 @@ def test_the_first_tokens_of_a_long_prompt_see_what_they_would_see_alone(lm):
 
 
 def loop_statistics(a: np.ndarray):
-    """The same four numbers with explicit loops (independent of the vectorised code)."""
+    """The same four numbers with explicit loops (independent of the vectorised code), over the
+    rows where first, previous and self are three different tokens (i ≥ 2)."""
     L, H, T, _ = a.shape
     out = {k: np.zeros((L, H)) for k in ("first", "previous", "self", "entropy")}
     for l in range(L):
         for h in range(H):
-            rows = range(1, T)
+            rows = range(2, T)
             out["first"][l, h] = np.mean([a[l, h, i, 0] for i in rows])
             out["previous"][l, h] = np.mean([a[l, h, i, i - 1] for i in rows])
             out["self"][l, h] = np.mean([a[l, h, i, i] for i in rows])
@@ -88,7 +90,8 @@ def test_head_statistics_match_plain_loops(which, cat):
     for key, values in expected.items():
         np.testing.assert_allclose(stats.values(key), values, atol=1e-6, err_msg=key)
     T = a.shape[-1]
-    assert stats.max_entropy == pytest.approx(np.mean([np.log2(i + 1) for i in range(1, T)]))
+    assert stats.max_entropy == pytest.approx(np.mean([np.log2(i + 1) for i in range(2, T)]))
+    assert stats.n_rows == T - 2
 
 
 def test_head_kinds_follow_their_rules():
@@ -107,8 +110,50 @@ def test_head_kinds_follow_their_rules():
 
 
 def test_one_token_has_no_statistics():
-    with pytest.raises(ValueError):
+    with pytest.raises(attention.PromptTooShort):
         attention.head_statistics(np.ones((2, 2, 1, 1)))
+
+
+def test_a_two_token_prompt_is_too_short_to_label_heads(lm):
+    """For token 1 the previous token IS token 0: every sink head would read as previous-token."""
+    ids = tokens.encode(lm, "Hello world")
+    assert len(ids) == 2
+    a = analysis.analyze_prompt(lm, ids).attentions
+    assert (a[:, :, 1, 0] > 0.5).sum() > 200  # the coincidence the old rule fell for
+    with pytest.raises(attention.PromptTooShort, match="at least 3 tokens"):
+        attention.head_statistics(a)
+
+
+def test_a_sink_head_is_not_a_previous_token_head_on_three_tokens():
+    sink = np.zeros((3, 3))
+    sink[:, 0] = 1
+    stats = attention.head_statistics(sink[None, None])
+    assert stats.previous[0, 0] == 0 and stats.first[0, 0] == 1 and stats.n_rows == 1
+    assert stats.kinds[0][0] == "first-token head"
+
+
+def reference_kind(a: np.ndarray) -> str:
+    """KIND_RULES applied with plain loops to one head (T, T), rows i ≥ 2."""
+    T = a.shape[0]
+    rows = range(2, T)
+    previous = sum(a[i, i - 1] for i in rows) / len(rows)
+    first = sum(a[i, 0] for i in rows) / len(rows)
+    itself = sum(a[i, i] for i in rows) / len(rows)
+    entropy = sum(-sum(w * math.log2(w) for w in a[i, : i + 1] if w > 0) for i in rows) / len(rows)
+    uniform = sum(math.log2(i + 1) for i in rows) / len(rows)
+    for name, value in (("previous-token head", previous), ("first-token head", first), ("self head", itself)):
+        if value > 0.5:
+            return name
+    return "spread-out head" if entropy > uniform / 2 else "mixed head"
+
+
+def test_head_kinds_on_a_real_prompt_equal_rules_applied_to_output_attentions(lm):
+    ids = tokens.encode(lm, CAT)
+    with torch.inference_mode():  # the model's own weights, not the shared analysis
+        reference = torch.stack(lm.model(torch.tensor([ids]), output_attentions=True).attentions)[:, 0].double().numpy()
+    stats = attention.head_statistics(analysis.analyze_prompt(lm, ids).attentions)
+    expected = [[reference_kind(reference[l, h]) for h in range(reference.shape[1])] for l in range(reference.shape[0])]
+    assert [list(row) for row in stats.kinds] == expected
 
 
 def test_the_live_model_has_sink_and_previous_token_heads(cat):
@@ -133,6 +178,13 @@ def test_follow_token_reads_the_right_row(lm, cat):
     assert focus.top_per_layer == [int(np.argmax(row)) for row in focus.mean_over_heads]
     without = focus.top_excluding({0})
     assert 0 not in without and all(0 < i <= position for i in without)
+    counts = focus.layer_counts({0, position})
+    assert sum(counts.values()) == result.n_layer and list(counts.values()) == sorted(counts.values(), reverse=True)
+    for token, n in counts.items():  # recounted from the raw rows, sink and "it" itself left out
+        assert n == sum(
+            1 for l in range(result.n_layer)
+            if max(range(1, position), key=lambda j: result.attentions[l, :, position, j].mean()) == token
+        )
     with pytest.raises(ValueError):
         attention.follow_token(result.attentions, len(ids))
 
@@ -256,3 +308,12 @@ def test_missing_assets_say_what_to_install(monkeypatch):
     monkeypatch.setattr(bertviz_offline.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(bertviz_offline.OfflineAssetsMissing, match="mpld3"):
         bertviz_offline._package_file("mpld3", "js/d3.v5.min.js", "mpld3==0.5.12")
+
+
+def test_head_view_zoom_scales_the_whole_drawing_only_when_asked():
+    a = random_causal(n_layer=2, n_head=2, T=4)
+    plain = bertviz_offline.head_view_html(a, list("abcd"), include_layers=[1], layer=1)
+    zoomed = bertviz_offline.head_view_html(a, list("abcd"), include_layers=[1], layer=1, zoom=1.6)
+    assert "body{zoom" not in plain and "body{zoom:1.6}" in zoomed
+    same_ids = lambda page: re.sub(r"bertviz-[0-9a-f]{32}", "bertviz-id", page)  # bertviz picks random ids
+    assert same_ids(zoomed.replace("body{zoom:1.6}", "")) == same_ids(plain)

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain import analysis, attention, tokens
+from ui.attention import prompt_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CAT = "The cat sat on the mat because it was warm."
@@ -83,8 +84,13 @@ def test_default_view_shows_every_part(cat_page, cat_reference):
     assert np.all(np.isnan(z[np.triu_indices(len(ids), k=1)]))  # the causal mask is visible
     np.testing.assert_allclose(np.nan_to_num(z), ref.attentions[layer, 0], atol=1e-6)
     assert "attends to" in heat["hovertemplate"]
-    assert at.selectbox(key="attn_follow").value == 7  # "it" is followed by default
+    assert at.selectbox(key=prompt_key("attn_follow", tuple(ids))).value == 7  # "it" is followed by default
     assert any("“·because”" in m.value for m in at.markdown)  # whatever the model does: measured
+    focus = attention.follow_token(ref.attentions, 7)
+    tops = [max(range(1, 7), key=lambda j: focus.mean_over_heads[l, j]) for l in range(ref.n_layer)]
+    reader = next(m.value for m in at.markdown if "A reader links" in m.value)
+    for position, word in ((1, "cat"), (5, "mat")):  # computed, whatever the numbers are
+        assert f"“·{word}” is its most attended earlier token in {tops.count(position)} of {ref.n_layer} layers" in reader
     kinds_table = at.dataframe[0].value
     assert list(kinds_table["kind"]) == list(attention.KIND_RULES)
     stats = attention.head_statistics(ref.attentions)
@@ -130,13 +136,27 @@ def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, r
     assert calls == []
 
 
-def test_preset_button_and_follow_head(cat_page):
+def test_preset_button_and_follow_head(cat_page, lm):
     at = cat_page
+    at.selectbox(key=prompt_key("attn_follow", tuple(tokens.encode(lm, CAT)))).set_value(4).run()
     at.button(key="attn_preset_Bank").click().run()
     assert not at.exception
     assert at.session_state["prompt"] == "I went to the bank to deposit my money."
+    bank = tuple(tokens.encode(lm, "I went to the bank to deposit my money."))
+    follow = at.selectbox(key=prompt_key("attn_follow", bank))  # a fresh control for the new prompt
+    assert follow.value == 4 and follow.options[4] == "4: ·bank"  # the preset's word, not the old choice
+    assert at.selectbox(key=prompt_key("attn_score_row", bank)).value == 4
     at.selectbox(key="attn_follow_head").set_value("head 2").run()
     assert not at.exception
+
+
+def test_a_two_token_prompt_labels_no_heads():
+    at = run_page("Hello world")
+    assert not at.exception
+    assert any("can't be told apart" in i.value for i in at.info)
+    assert not any("previous-token head" in m.value for m in at.markdown)
+    assert not any(re.search(r"head \d+ is a", m.value) for m in at.markdown)
+    assert not [d for d in at.dataframe if "kind" in d.value]  # no table of head kinds either
 
 
 def test_hostile_prompt_is_text_everywhere():
@@ -164,7 +184,7 @@ def test_hostile_prompt_is_text_everywhere():
 def test_one_token_prompt_is_friendly():
     at = run_page("Hello")
     assert not at.exception
-    assert any("at least two tokens" in i.value for i in at.info)
+    assert any("can't be told apart" in i.value for i in at.info)
     assert params_of(iframe_html(at))["attention"][0]["left_text"] == ["Hello"]
 
 
@@ -250,3 +270,77 @@ def test_attention_view_can_be_saved_as_a_standalone_offline_page():
     assert at.get("download_button"), "the bertviz view has a download button"
     srcdoc = at.get("iframe")[0].proto.srcdoc
     assert "cdnjs" not in srcdoc and "<script" in srcdoc  # the saved file is this same offline document
+
+
+def test_preset_button_moves_the_followed_token_into_the_new_prompt(warm_site, browser):
+    """Issue 20.1: after a preset the follow box must name a token of the NEW prompt."""
+    from tests.browser import ARTIFACTS, open_page, wait_until_idle
+
+    context, page, blocked = open_page(browser, f"{warm_site}/attention", width=1440, height=5000)
+    try:
+        follow = page.get_by_role("combobox", name="Token to follow")
+        before = follow.input_value()
+        assert before == "4: ·is"  # the default prompt, "The capital of France is", ends at token 4
+        page.get_by_role("button", name="Where does “it” look?").click()
+        page.get_by_text("A reader links").wait_for(timeout=120_000)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert follow.input_value() == "7: ·it"
+        assert page.get_by_role("combobox", name="Work through one row (query token)").input_value() == "7: ·it"
+        chart = page.locator('[data-testid="stPlotlyChart"]').nth(2)  # heatmap, gallery, follow
+        assert "7 ·it" in chart.locator(".xtick").all_text_contents()  # the chart follows "it" too
+        assert not blocked
+        page.locator('[data-testid="stSelectbox"]', has_text="Token to follow").screenshot(
+            path=str(ARTIFACTS / "attention-preset-follow.png")
+        )
+    finally:
+        context.close()
+
+
+def test_presenter_mode_enlarges_bertviz_and_keeps_heatmap_titles_inside(warm_site, browser):
+    """Issue 20.6: the head view's text is large in presenter mode; no heatmap title is clipped."""
+    from tests.browser import ARTIFACTS, open_page
+
+    heights = {}
+    for present in (False, True):
+        url = f"{warm_site}/attention?prompt={quote(CAT)}" + ("&present=true" if present else "")
+        context, page, _ = open_page(browser, url, width=1280, height=720)
+        try:
+            word = page.frame_locator("iframe").first.locator("svg text", has_text="because").first
+            word.wait_for(timeout=30_000)
+            heights[present] = word.bounding_box()["height"]
+            for index in (0, 3, 4):  # the heatmap and the two scores charts
+                chart = page.locator('[data-testid="stPlotlyChart"]').nth(index)
+                chart.scroll_into_view_if_needed()
+                frame = chart.bounding_box()
+                boxes = {sel: chart.locator(sel).first.bounding_box() for sel in ("text.gtitle", "text.xtitle", "text.ytitle")}
+                for sel, box in boxes.items():
+                    assert box is not None, sel
+                    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, sel
+                    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"] + 1, sel
+                title, axis = boxes["text.gtitle"], boxes["text.xtitle"]
+                assert title["y"] + title["height"] <= axis["y"]  # the title never sits on the axis title
+            if present:
+                page.screenshot(path=str(ARTIFACTS / "attention-presenter-1280.png"))
+        finally:
+            context.close()
+    assert heights[True] >= 1.5 * heights[False] and heights[True] >= 24  # ~27 px on a projector
+
+
+def test_presenter_figures_grow_markers_and_labels_never_shrink_them():
+    import plotly.graph_objects as go
+
+    from explain.attention import head_statistics
+    from ui.attention import gallery_figure
+    from ui.presenter import presenter_figure
+
+    stats = head_statistics(np.tril(np.ones((1, 2, 5, 5))) / np.arange(1, 6)[:, None])
+    normal = gallery_figure(stats, "first", (0, 1))
+    big = presenter_figure(normal)
+    for before, after in zip(normal.data, big.data):  # the gallery squares and the chosen-head outline
+        assert after.marker.size > before.marker.size
+    words = go.Figure(go.Scatter(x=[0], y=[0], mode="markers+text", text=["king"], textfont=dict(size=14)))
+    words.update_layout(title=dict(text="t", font=dict(size=14)))
+    shown = presenter_figure(words)
+    assert shown.data[0].textfont.size >= 18 and shown.layout.title.font.size >= 20
+    assert shown.layout.xaxis.tickfont.size >= 17

@@ -202,14 +202,25 @@ def test_two_words_make_a_line_and_one_word_no_map(lm):
 # --- analogy -----------------------------------------------------------------------------------
 
 
-def test_analogy_is_a_minus_b_plus_c_with_inputs_left_out_and_listed(lm, index, weight):
+@pytest.fixture(scope="module")
+def vocab_texts(lm) -> list[str]:
+    """Every token of the vocabulary decoded on its own (the reference for 'forms of a word')."""
+    return lm.tokenizer.batch_decode([[i] for i in range(len(lm.tokenizer))])
+
+
+def vocabulary_forms(texts: list[str], word: str) -> set[int]:
+    """Every token whose text is `word` up to case and one leading space (a full scan)."""
+    return {i for i, t in enumerate(texts) if (t[1:] if t.startswith(" ") else t).casefold() == word.casefold()}
+
+
+def test_analogy_is_a_minus_b_plus_c_with_inputs_left_out_and_listed(lm, index, weight, vocab_texts):
     a, b, c = (emb.word_vector(lm, w) for w in ("king", "man", "woman"))
     target = emb.word_vector(lm, "queen")
     got = emb.analogy(lm, index, a, b, c, k=10, target=target)
     result = weight[a.ids[0]] - weight[b.ids[0]] + weight[c.ids[0]]
     np.testing.assert_allclose(got.result, result.numpy(), atol=1e-6)
     sims = torch_cosines(weight, result)
-    inputs = {a.ids[0], b.ids[0], c.ids[0]}
+    inputs = {a.ids[0], b.ids[0], c.ids[0]} | set().union(*(vocabulary_forms(vocab_texts, w) for w in ("king", "man", "woman")))
     order = [int(i) for i in torch.argsort(sims, descending=True) if int(i) not in inputs][:10]
     assert_valid_top_k(got.neighbours.ids, sims, inputs)
     np.testing.assert_allclose(got.neighbours.similarities, sims[order].numpy(), atol=1e-5)
@@ -219,6 +230,25 @@ def test_analogy_is_a_minus_b_plus_c_with_inputs_left_out_and_listed(lm, index, 
     expected_rank = 1 + sum(1 for i in range(len(sims)) if i not in inputs and sims[i] > sims[target.ids[0]] + 1e-6)
     assert got.target_rank == expected_rank
     assert got.target_similarity == pytest.approx(float(sims[target.ids[0]]), abs=1e-5)
+
+
+def test_analogy_leaves_out_other_cases_and_spacings_of_its_inputs(lm, index, weight, vocab_texts):
+    words = ("Paris", "France", "Italy")
+    a, b, c = (emb.word_vector(lm, w) for w in words)
+    got = emb.analogy(lm, index, a, b, c, k=10)
+    forms = set().union(*(vocabulary_forms(vocab_texts, w) for w in words))
+    assert {lm.tokenizer.decode([i]) for i in forms} >= {"Paris", " Paris", "Italy", " Italy"}
+    assert not forms & set(got.neighbours.ids)  # no 'Italy', 'Paris' (no-space) variant comes back
+    assert forms <= {e.piece.id for e in got.neighbours.excluded}
+    assert any(e.reason.startswith("another form of input c") for e in got.neighbours.excluded)
+    # and the rest is still the plain top-k of torch's cosine, with those forms left out
+    result = weight[a.ids[0]] - weight[b.ids[0]] + weight[c.ids[0]]
+    assert_valid_top_k(got.neighbours.ids, torch_cosines(weight, result), forms | {a.ids[0], b.ids[0], c.ids[0]})
+
+
+@pytest.mark.parametrize("word", ["king", "man", "woman", "queen"])
+def test_word_forms_are_exactly_the_single_token_variants_in_the_vocabulary(lm, word, vocab_texts):
+    assert set(emb.word_forms(lm, word)) == vocabulary_forms(vocab_texts, word)
 
 
 def test_analogy_without_target_has_no_rank(lm, index):
@@ -273,6 +303,39 @@ def test_context_drift_uses_the_models_own_hidden_states(lm, weight):
         for layer in range(hidden_a.shape[0])
     ]
     np.testing.assert_allclose(drift.baseline, baseline, atol=1e-4)
+
+
+def brute_force_rise(values, tolerance):
+    """The largest values[j] − values[i] over all i < j, by trying every pair (None if ≤ tolerance)."""
+    pairs = [(values[j] - values[i], i, j) for i in range(len(values)) for j in range(i + 1, len(values))]
+    best = max(pairs, key=lambda p: (p[0], -p[1], -p[2]))
+    return (best[1], best[2]) if best[0] > tolerance else None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_curve_summary_equals_brute_force(seed):
+    values = np.random.default_rng(seed).random(12)
+    got = emb.summarize_curve(values)
+    assert got.lowest_index == int(np.argmin(values)) and got.lowest == values.min()
+    assert got.start == values[0] and got.final == values[-1]
+    expected = brute_force_rise(values, emb.RISE_TOLERANCE)
+    assert got.rise is not None and values[got.rise[1]] - values[got.rise[0]] == pytest.approx(
+        values[expected[1]] - values[expected[0]]
+    )
+
+
+def test_a_falling_curve_has_no_rise_and_the_bank_curve_does(lm):
+    assert emb.summarize_curve(np.linspace(1, 0.5, 31)).rise is None
+    assert emb.summarize_curve([1.0, 0.9, 0.91, 0.8]).rise is None  # +0.01 is below the tolerance
+    a, b = emb.locate_word(lm, RIVER, "bank"), emb.locate_word(lm, MONEY, "bank")
+    from explain.analysis import analyze_prompt
+
+    values = emb.context_drift(
+        lm, a, b, analyze_prompt(lm, a.ids).hidden_states, analyze_prompt(lm, b.ids).hidden_states
+    ).similarities
+    got = emb.summarize_curve(values)
+    assert got.rise == brute_force_rise(values, emb.RISE_TOLERANCE)
+    assert np.any(np.diff(values) > 0)  # not monotone: "drifts apart layer by layer" would be false
 
 
 def test_a_word_split_differently_is_flagged(lm):

@@ -98,6 +98,14 @@ def test_context_drift_chart_and_position_statement(default_page):
     similarities = values(drift[0]["y"])
     assert similarities.shape == (31,) and similarities[0] == pytest.approx(1.0, abs=1e-5)
     assert similarities[-1] < 0.8
+    # the sentence under the chart describes this curve, whatever its shape
+    sentence = next(m.value for m in default_page.markdown if "the two “bank” vectors" in m.value)
+    lowest = int(np.argmin(similarities))
+    assert f"lowest {'after the last layer' if lowest == 30 else f'after layer {lowest}'} (**{similarities[lowest]:.3f}**)" in sentence
+    rises = [(similarities[j] - similarities[i], i, j) for i in range(31) for j in range(i + 1, 31)]
+    rise, i, j = max(rises)
+    assert rise > 0.02 and f"from {similarities[i]:.3f} after layer {i} it rises again to {similarities[j]:.3f} after layer {j}" in sentence
+    assert "drifts apart layer by layer" not in texts(default_page)
     assert "rotary position embeddings" in texts(default_page)
     assert values(chart(default_page, "emb_sinusoids")["data"][0]["z"]).shape == (64, 128)
 
@@ -190,3 +198,21 @@ def test_crowded_map_labels_take_turns():
 
     crowded = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0]])
     assert label_positions(crowded) == ["top center", "bottom center", "middle left", "top center"]
+
+
+def test_analogy_page_leaves_out_case_and_space_forms_and_says_so(lm):
+    at = run_page(emb_a="Paris", emb_b="France", emb_c="Italy", emb_target="")
+    assert not at.exception
+    shown = list(at.dataframe[1].value["token"])
+    for word in ("Paris", "France", "Italy"):  # no form of an input comes back, with or without space
+        assert f"'{word}'" not in shown and f"'·{word}'" not in shown
+    assert "`Italy` (another form of input c (Italy)" in texts(at)
+    assert "another case or with or without its leading space" in texts(at)
+
+
+def test_tables_use_one_precision_per_column(default_page):
+    for table in default_page.dataframe[:2]:
+        columns = json.loads(table.proto.columns)
+        assert columns["cosine similarity"]["type_config"]["format"] == "%.3f"
+        assert columns["angle (°)"]["type_config"]["format"] == "%.1f"
+    assert chart(default_page, "emb_matrix")["data"][0]["texttemplate"] == "%{z:.2f}"

@@ -7,6 +7,7 @@ renders a subset of HTML in tick labels and hover text.
 
 from __future__ import annotations
 
+import hashlib
 import html
 
 import numpy as np
@@ -22,6 +23,9 @@ VIEW_CAP = 48  # tokens shown in bertviz, heatmaps and the scores view
 LABEL_CHARS = 14  # longer token labels are cut with "…"
 SEQUENTIAL = "Blues"
 HIGHLIGHT = "#D55E00"  # Okabe–Ito vermillion: the chosen head, the most attended token
+# Square heatmaps: the title sits just above the plot and the key axis (rotated labels and its
+# title) below it; automargin grows the margins to fit both, so presenter-size fonts never clip.
+TITLE_ABOVE_PLOT = dict(yref="paper", y=1, yanchor="bottom", automargin=True, pad=dict(b=10))
 GALLERY_SCALES = {"first": "Oranges", "previous": "Greens", "self": "Purples", "entropy": "Viridis"}
 
 
@@ -50,8 +54,10 @@ def cached_scores(model_name: str, ids: tuple[int, ...], layer: int) -> attentio
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_head_view(model_name: str, ids: tuple[int, ...], labels: tuple[str, ...], layer: int) -> str:
-    return bertviz_offline.head_view_html(view_attentions(model_name, ids), list(labels), [layer], layer)
+def cached_head_view(
+    model_name: str, ids: tuple[int, ...], labels: tuple[str, ...], layer: int, zoom: float = 1.0
+) -> str:
+    return bertviz_offline.head_view_html(view_attentions(model_name, ids), list(labels), [layer], layer, zoom=zoom)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -61,6 +67,13 @@ def cached_model_view(model_name: str, ids: tuple[int, ...], labels: tuple[str, 
 
 # ---------------------------------------------------------------------------------------------
 # Labels
+
+
+def prompt_key(name: str, ids: tuple[int, ...]) -> str:
+    """A widget key that changes with the prompt, for controls that pick a token of the prompt:
+    a new prompt (a preset, the sidebar, a link) gets a fresh widget with its own default."""
+    digest = hashlib.blake2b(repr(ids).encode(), digest_size=6).hexdigest()
+    return f"{name}_{digest}"
 
 
 def token_label(piece: TokenPiece) -> str:
@@ -95,8 +108,8 @@ def attention_heatmap(weights: np.ndarray, pieces: list[TokenPiece], title: str)
     )
     size = max(360, min(900, 60 + 22 * t))
     fig.update_layout(
-        title=dict(text=title, y=0.99, yanchor="top"), height=size + 130, margin=dict(l=10, r=10, t=140, b=10),
-        xaxis=dict(title="attends to (key)", side="top", tickangle=-60, type="category"),
+        title=dict(text=title, **TITLE_ABOVE_PLOT), height=size + 130, margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="attends to (key)", tickangle=-60, type="category", automargin=True),
         yaxis=dict(title="token that looks (query)", autorange="reversed", type="category"),
         plot_bgcolor="rgba(0,0,0,0)",
     )
@@ -168,7 +181,7 @@ def follow_figure(focus: attention.TokenFocus, pieces: list[TokenPiece], head: i
 
 
 def scores_row_table(scores: attention.AttentionScores, head: int, row: int, pieces) -> dict:
-    """One query row, column by column: raw score, after the mask, exp, weight."""
+    """One query row, column by column: raw score, the mask added to it, exp, weight."""
     masked = scores.masked(head)[row]
     weights = scores.weights(head)[row]
     finite = np.isfinite(masked)
@@ -177,7 +190,7 @@ def scores_row_table(scores: attention.AttentionScores, head: int, row: int, pie
     return {
         "key token": [f"{j} {token_label(pieces[j])}" for j in range(t)],
         "q·k/√d": [float(scores.scores[head, row, j]) for j in range(t)],
-        "after mask": [f"{masked[j]:.3f}" if finite[j] else "−∞ (future)" for j in range(t)],
+        "+ mask": ["0" if finite[j] else "−∞ (future)" for j in range(t)],
         "e^(score − max)": [float(v) for v in exp],
         "weight": [float(w) for w in weights],
     }
@@ -199,9 +212,9 @@ def scores_heatmap(scores: attention.AttentionScores, head: int, pieces: list[To
     )
     size = max(360, min(900, 60 + 22 * t))
     fig.update_layout(
-        title=dict(text=f"Before the softmax: q·k/√d, layer {layer}, head {head}", y=0.99, yanchor="top"),
-        height=size + 130, margin=dict(l=10, r=10, t=140, b=10), plot_bgcolor="rgba(0,0,0,0)",
-        xaxis=dict(title="key", side="top", tickangle=-60, type="category"),
+        title=dict(text=f"Before the softmax: q·k/√d<br>layer {layer}, head {head}", **TITLE_ABOVE_PLOT),
+        height=size + 130, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(title="key", tickangle=-60, type="category", automargin=True),
         yaxis=dict(title="query", autorange="reversed", type="category"),
     )
     return fig

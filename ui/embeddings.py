@@ -105,6 +105,13 @@ def neighbours_table(neighbours: embeddings.Neighbours) -> dict[str, list]:
     }
 
 
+# One precision per column (a rounded 1.0 would otherwise show as "1" beside "0.815").
+NEIGHBOUR_COLUMNS = {
+    "cosine similarity": st.column_config.NumberColumn(format="%.3f"),
+    "angle (°)": st.column_config.NumberColumn(format="%.1f"),
+}
+
+
 def table_height(n_rows: int) -> int:
     """Pixels for a dataframe that shows every row without scrolling (35 px rows + header)."""
     return 38 + 35 * n_rows
@@ -118,6 +125,34 @@ def excluded_note(neighbours: embeddings.Neighbours) -> str:
         f"`{piece_label(e.piece)}` ({e.reason}, similarity {e.similarity:.3f})" for e in neighbours.excluded
     ]
     return "Left out on purpose: " + "; ".join(parts) + "."
+
+
+def drift_sentence(drift: embeddings.ContextDrift, word: str) -> str:
+    """What the similarity curve does, in computed numbers (markdown; `word` escaped)."""
+    values = drift.similarities
+    summary = embeddings.summarize_curve(values)
+    last = len(values) - 1
+
+    def where(i: int) -> str:
+        return "at the input embeddings" if i == 0 else ("after the last layer" if i == last else f"after layer {i}")
+
+    text = (
+        f"Here the similarity of the two “{html.escape(visible_text(word))}” vectors is "
+        f"**{summary.start:.3f}** at the input embeddings and lowest {where(summary.lowest_index)} "
+        f"(**{summary.lowest:.3f}**)"
+    )
+    if summary.rise is None:
+        text += f"; it never rises again by more than {embeddings.RISE_TOLERANCE}"
+    else:
+        low, high = summary.rise_values
+        i, j = summary.rise
+        text += (
+            f". It does not move one way only: from {low:.3f} {where(i)} it rises again to "
+            f"{high:.3f} {where(j)}"
+        )
+    if summary.lowest_index != last:
+        text += f". After the last layer it is **{summary.final:.3f}**"
+    return text + "."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,8 +225,7 @@ def similarity_heatmap(matrix: embeddings.SimilarityMatrix) -> go.Figure:
             zmin=-1,
             zmax=1,
             colorscale=DIVERGING,
-            text=np.round(matrix.cosines, 2) if n <= 15 else None,
-            texttemplate="%{text}" if n <= 15 else None,
+            texttemplate="%{z:.2f}" if n <= 15 else None,  # "1.00", not "1", beside "0.35"
             hovertemplate="%{y} · %{x}<br>cosine %{z:.3f}<br>angle %{customdata:.1f}°<extra></extra>",
             colorbar=dict(title="cosine", thickness=12),
         )

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 PRESENT_KEY = "present"
+IFRAME_ZOOM = 1.6  # bertviz draws 15 px text inside its iframe, which the page's CSS can't reach
 
 _PRESENTER_CSS = """
 <style>
@@ -24,6 +25,11 @@ def presenter_mode() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
 
 
+def iframe_zoom() -> float:
+    """How much to scale HTML drawn in an iframe (which the page's CSS does not reach)."""
+    return IFRAME_ZOOM if presenter_mode() else 1.0
+
+
 def apply_presenter_style() -> None:
     """Call once per run (app.py): enlarges the whole page's type when presenter mode is on."""
     if presenter_mode():
@@ -34,7 +40,18 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
     """A copy of `fig` with large fonts and thick lines (for projection)."""
     fig = go.Figure(fig)
     fig.update_layout(font=dict(size=20), hoverlabel=dict(font_size=20))
-    fig.update_traces(selector=dict(type="scatter"), line=dict(width=4), marker=dict(size=12))
+    # Streamlit's chart theme sets axis fonts of its own, so the layout font alone leaves them small.
+    fig.update_xaxes(tickfont=dict(size=17), title_font=dict(size=20))
+    fig.update_yaxes(tickfont=dict(size=17), title_font=dict(size=20))
+    fig.update_traces(selector=dict(type="scatter"), line=dict(width=4))
+    for trace in fig.select_traces(selector=dict(type="scatter")):
+        size = trace.marker.size  # grow markers, never shrink them (a head-gallery square is 22)
+        if size is None or isinstance(size, (int, float)):
+            trace.marker.size = 12 if size is None else max(12, 1.3 * size)
+        if trace.mode and "text" in trace.mode:  # labels beside points, e.g. words on a map
+            trace.textfont.size = max(18, trace.textfont.size or 0)
+    if fig.layout.title.text:  # a title given its own small font stays small otherwise
+        fig.update_layout(title_font_size=22)
     if fig.layout.height:
         fig.update_layout(height=int(fig.layout.height * 1.35))
     return fig
