@@ -17,14 +17,14 @@ from ui import presenter, state  # noqa: E402
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="The whole journey", icon="🏠", default=True),
-    st.Page("pages/tokenization.py", title="Tokenization", icon="✂️"),
-    st.Page("pages/embeddings.py", title="Embeddings", icon="🧭"),
-    st.Page("pages/attention.py", title="Attention", icon="👀"),
-    st.Page("pages/inside_layer.py", title="Inside a layer", icon="🔬"),
-    st.Page("pages/softmax.py", title="Softmax", icon="🌡️"),
-    st.Page("pages/sampling.py", title="Sampling", icon="🎲"),
-    st.Page("pages/rnn_vs_transformer.py", title="RNN vs Transformer", icon="🔁"),
+    st.Page("views/home.py", title="The whole journey", icon="🏠", default=True),
+    st.Page("views/tokenization.py", title="Tokenization", icon="✂️"),
+    st.Page("views/embeddings.py", title="Embeddings", icon="🧭"),
+    st.Page("views/attention.py", title="Attention", icon="👀"),
+    st.Page("views/inside_layer.py", title="Inside a layer", icon="🔬"),
+    st.Page("views/softmax.py", title="Softmax", icon="🌡️"),
+    st.Page("views/sampling.py", title="Sampling", icon="🎲"),
+    st.Page("views/rnn_vs_transformer.py", title="RNN vs Transformer", icon="🔁"),
 ]
 navigation = st.navigation(pages)
 

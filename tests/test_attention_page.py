@@ -27,7 +27,7 @@ def run_page(prompt: str | None = CAT, **state) -> AppTest:
         at.session_state["prompt"] = prompt
     for key, value in state.items():
         at.session_state[key] = value
-    at.switch_page("pages/attention.py")
+    at.switch_page("views/attention.py")
     return at.run()
 
 
@@ -207,20 +207,7 @@ def test_empty_prompt_gets_the_hint():
 # Real Chromium, no internet
 
 
-@pytest.fixture(scope="module")
-def warm_site(site, browser):
-    """Visit Home once. Until app.py has called st.navigation in this process, Streamlit serves a
-    deep link such as /attention in its old pages/-folder mode, without app.py (no sidebar prompt).
-    """
-    from tests.browser import open_page
-
-    context, _, _ = open_page(browser, site)
-    context.close()
-    return site
-
-
-def test_head_view_draws_offline_in_chromium(warm_site, browser):
-    site = warm_site
+def test_head_view_draws_offline_in_chromium(site, browser):
     from tests.browser import ARTIFACTS, open_page
 
     context, page, blocked = open_page(browser, f"{site}/attention?prompt={quote(CAT)}", width=1440, height=3000)
@@ -238,8 +225,7 @@ def test_head_view_draws_offline_in_chromium(warm_site, browser):
         context.close()
 
 
-def test_hostile_prompt_in_chromium_runs_no_script(warm_site, browser):
-    site = warm_site
+def test_hostile_prompt_in_chromium_runs_no_script(site, browser):
     from tests.browser import ARTIFACTS, open_page
 
     context, page, blocked = open_page(browser, f"{site}/attention?prompt={quote(HOSTILE)}", width=390, height=2400)
@@ -264,7 +250,7 @@ def test_attention_view_can_be_saved_as_a_standalone_offline_page():
 
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["prompt"] = "The cat sat on the mat because it was warm."
-    at.switch_page("pages/attention.py")
+    at.switch_page("views/attention.py")
     at.run()
     assert not at.exception
     assert at.get("download_button"), "the bertviz view has a download button"
@@ -272,11 +258,11 @@ def test_attention_view_can_be_saved_as_a_standalone_offline_page():
     assert "cdnjs" not in srcdoc and "<script" in srcdoc  # the saved file is this same offline document
 
 
-def test_preset_button_moves_the_followed_token_into_the_new_prompt(warm_site, browser):
+def test_preset_button_moves_the_followed_token_into_the_new_prompt(site, browser):
     """Issue 20.1: after a preset the follow box must name a token of the NEW prompt."""
     from tests.browser import ARTIFACTS, open_page, wait_until_idle
 
-    context, page, blocked = open_page(browser, f"{warm_site}/attention", width=1440, height=5000)
+    context, page, blocked = open_page(browser, f"{site}/attention", width=1440, height=5000)
     try:
         follow = page.get_by_role("combobox", name="Token to follow")
         before = follow.input_value()
@@ -297,13 +283,13 @@ def test_preset_button_moves_the_followed_token_into_the_new_prompt(warm_site, b
         context.close()
 
 
-def test_presenter_mode_enlarges_bertviz_and_keeps_heatmap_titles_inside(warm_site, browser):
+def test_presenter_mode_enlarges_bertviz_and_keeps_heatmap_titles_inside(site, browser):
     """Issue 20.6: the head view's text is large in presenter mode; no heatmap title is clipped."""
     from tests.browser import ARTIFACTS, open_page
 
     heights = {}
     for present in (False, True):
-        url = f"{warm_site}/attention?prompt={quote(CAT)}" + ("&present=true" if present else "")
+        url = f"{site}/attention?prompt={quote(CAT)}" + ("&present=true" if present else "")
         context, page, _ = open_page(browser, url, width=1280, height=720)
         try:
             word = page.frame_locator("iframe").first.locator("svg text", has_text="because").first

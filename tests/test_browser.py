@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, open_page, serve_app, wait_until_idle
+from tests.browser import ARTIFACTS, open_page, serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +50,6 @@ def test_deep_link_to_a_page_on_a_fresh_server_gets_the_sidebar_and_the_prompt(b
     with serve_app() as fresh_site:
         context, page, _ = open_page(browser, f"{fresh_site}/tokenization?prompt={quote('Deep link works')}")
         try:
-            page.wait_for_timeout(2000)  # the page reloads itself once in a fresh process
-            wait_until_idle(page)
             assert page.locator("textarea").first.input_value() == "Deep link works"
             assert page.get_by_text("Presenter mode").count() == 1
             assert page.locator('[data-testid="stException"]').count() == 0

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.markup import tags_in
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/embeddings.py"
+PAGE = "views/embeddings.py"
 
 
 def run_page(**session_state) -> AppTest:

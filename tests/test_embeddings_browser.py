@@ -12,12 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def open_embeddings(browser, site: str, width: int, height: int = 6400, query: str = ""):
-    """Reach the page through the sidebar, as a visitor does, then return (context, page, blocked).
-
-    Going through the app's own entry first matters: until some session has run app.py's
-    `st.navigation`, Streamlit 1.67 treats a fresh deep link such as /embeddings as an old-style
-    `pages/` app (see the report); the link in the sidebar is the path every visitor has.
-    """
+    """Reach the page through the sidebar, as a visitor does, then return (context, page, blocked)."""
     # A blank prompt makes Home stop at once (its hint), so this first stop costs no model call.
     context, page, blocked = open_page(browser, f"{site}/?prompt=%20", width=width, height=height)
     if width < 700:  # the sidebar is collapsed on a phone: follow a shared link instead

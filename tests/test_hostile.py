@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = re.findall(r'st\.Page\(\s*"(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+PAGES = re.findall(r'st\.Page\(\s*"(views/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
 
 HOSTILE_PROMPTS = {
     "empty": "",
@@ -73,7 +73,7 @@ def test_page_survives_hostile_prompt(page, case):
 
 
 def test_page_list_is_found():
-    assert "pages/home.py" in PAGES
+    assert "views/home.py" in PAGES
 
 
 @pytest.mark.parametrize("params", [
@@ -91,12 +91,12 @@ def test_odd_url_parameters_are_harmless(params):
 
 
 @pytest.mark.parametrize("page, params, expected", [
-    ("pages/attention.py", {"attn_layer": "7", "attn_head": "3"}, {"attn_layer": 7, "attn_head": 3}),
-    ("pages/attention.py", {"attn_layer": "999", "attn_head": "-4"}, {"attn_layer": 15, "attn_head": 0}),
-    ("pages/softmax.py", {"softmax_temperature": "2.5", "softmax_top_n": "500"}, {"softmax_temperature": 2.5, "softmax_top_n": 15}),
-    ("pages/sampling.py", {"sampling_strategy": "Top-k", "sampling_top_k": "3", "sampling_seed": "7", "sampling_temperature": "nan"},
+    ("views/attention.py", {"attn_layer": "7", "attn_head": "3"}, {"attn_layer": 7, "attn_head": 3}),
+    ("views/attention.py", {"attn_layer": "999", "attn_head": "-4"}, {"attn_layer": 15, "attn_head": 0}),
+    ("views/softmax.py", {"softmax_temperature": "2.5", "softmax_top_n": "500"}, {"softmax_temperature": 2.5, "softmax_top_n": 15}),
+    ("views/sampling.py", {"sampling_strategy": "Top-k", "sampling_top_k": "3", "sampling_seed": "7", "sampling_temperature": "nan"},
      {"sampling_strategy": "Top-k", "sampling_top_k": 3, "sampling_seed": 7, "sampling_temperature": 1.0}),
-    ("pages/sampling.py", {"sampling_strategy": "<script>", "sampling_seed": "-1"}, {"sampling_strategy": "Top-p (nucleus)", "sampling_seed": 42}),
+    ("views/sampling.py", {"sampling_strategy": "<script>", "sampling_seed": "-1"}, {"sampling_strategy": "Top-p (nucleus)", "sampling_seed": 42}),
 ])
 def test_controls_come_from_the_url_and_out_of_range_values_are_ignored(page, params, expected):
     """Shared links reproduce the main controls; values beyond a control's range fall back to its default."""

@@ -16,8 +16,6 @@ CAT = "The cat sat on the mat because it was warm."
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_inside_layer_page_offline(site, browser, width):
-    warm, _, _ = open_page(browser, site, width=800, height=600)  # a fresh server must serve "/" first
-    warm.close()
     context, page, blocked = open_page(browser, f"{site}/inside_layer?prompt={quote(CAT)}",
                                        width=width, height=9000 if width > 800 else 16000)
     try:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from explain import analysis, generation, layer_parts, tokens, writing_attention
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/inside_layer.py"
+PAGE = "views/inside_layer.py"
 CAT = "The cat sat on the mat because it was warm."
 
 

@@ -13,7 +13,7 @@ from explain.small_models import compare, train
 from ui import rnn_vs_transformer as ui
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/rnn_vs_transformer.py"
+PAGE = "views/rnn_vs_transformer.py"
 
 pytestmark = pytest.mark.skipif(not train.METRICS_PATH.is_file(), reason="no shipped models")
 

@@ -7,14 +7,12 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser import ARTIFACTS, open_page, wait_until_idle
-from tests.test_softmax_browser import warm_up
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_sampling_page_offline(site, browser, width):
-    warm_up(browser, site)
     context, page, _ = open_page(browser, f"{site}/sampling?prompt={quote('The capital of France is')}",
                                  width=width, height=4200)
     try:

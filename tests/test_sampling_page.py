@@ -24,7 +24,7 @@ PROMPT = "The capital of France is"
 def sampling_page(prompt: str = PROMPT) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.session_state["prompt"] = prompt
-    at.switch_page("pages/sampling.py")
+    at.switch_page("views/sampling.py")
     return at.run()
 
 

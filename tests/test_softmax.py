@@ -65,7 +65,7 @@ class ForwardCounter:
 def softmax_page(prompt: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["prompt"] = prompt
-    at.switch_page("pages/softmax.py")
+    at.switch_page("views/softmax.py")
     return at.run()
 
 
@@ -126,7 +126,7 @@ def test_predict_then_reveal_hides_the_answer_until_revealed(lm):
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["prompt"] = "The capital of France is"
     at.query_params["softmax_game"] = "true"
-    at.switch_page("pages/softmax.py")
+    at.switch_page("views/softmax.py")
     at.run()
     assert not at.exception
     assert not at.get("plotly_chart"), "nothing may be revealed before the guess"
@@ -200,7 +200,7 @@ def test_the_guess_is_cleared_when_the_prompt_changes():
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["prompt"] = "The capital of France is"
     at.query_params["softmax_game"] = "true"
-    at.switch_page("pages/softmax.py")
+    at.switch_page("views/softmax.py")
     at.run()
     at.text_input(key="softmax_guess").set_value("Parisian").run()
     at.button(key="softmax_reveal").click().run()

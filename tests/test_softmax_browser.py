@@ -11,19 +11,12 @@ from tests.browser import ARTIFACTS, open_page, wait_until_idle
 pytestmark = pytest.mark.browser
 
 
-def warm_up(browser, site) -> None:
-    """A fresh server must serve "/" once before a page URL (else Streamlit runs pages/ directly)."""
-    context, _, _ = open_page(browser, site, width=800, height=600)
-    context.close()
-
-
 def temperature_slider(page):
     return page.locator('[data-testid="stSlider"]').filter(has_text="Temperature")
 
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_softmax_page_offline(site, browser, width):
-    warm_up(browser, site)
     context, page, blocked = open_page(browser, f"{site}/softmax?prompt={quote('The capital of France is')}",
                                        width=width, height=3000)
     try:
@@ -48,7 +41,6 @@ def test_softmax_page_offline(site, browser, width):
 @pytest.mark.parametrize(("width", "height", "present"), [(1440, 900, False), (390, 844, False), (1280, 720, True)])
 def test_temperature_slider_and_the_chart_it_drives_are_in_view_together(site, browser, width, height, present):
     """Issue 20.5: the slider sits beside (wide) or just above (phone) its probability chart."""
-    warm_up(browser, site)
     url = f"{site}/softmax?prompt={quote('The capital of France is')}" + ("&present=true" if present else "")
     context, page, _ = open_page(browser, url, width=width, height=height)
     try:

@@ -13,7 +13,7 @@ from tests.markup import tags_in
 from ui.tokenization import PAGE_PRESETS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/tokenization.py"
+PAGE = "views/tokenization.py"
 
 
 def run_page(prompt: str | None = None) -> AppTest:
@@ -134,11 +134,6 @@ def test_trainer_follows_the_corpus_and_the_vocabulary_slider():
 @pytest.mark.parametrize("width", [1440, 390])
 def test_page_renders_tokens_and_comparison_offline(site, browser, width):
     prompt = "Tokenization splits unbelievable words into pieces. 🍕 今天"
-    # Until one session has run app.py (and so st.navigation), Streamlit 1.67 treats the pages/
-    # folder as a v1 multipage app and would run pages/tokenization.py alone: open the root first
-    # (with a blank prompt, so Home stops at its hint instead of running the model).
-    warm, _, _ = open_page(browser, f"{site}/?prompt=%20", width=width, height=600)
-    warm.close()
     context, page, blocked = open_page(browser, f"{site}/tokenization?prompt={quote(prompt)}", width=width,
                                        height=4600 if width > 600 else 7_000)
     try:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 def render_ms(prompt: str) -> float:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["prompt"] = prompt
-    at.switch_page("pages/attention.py")
+    at.switch_page("views/attention.py")
     start = time.perf_counter()
     at.run()
     assert not at.exception, at.exception

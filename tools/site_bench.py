@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from tools.streamlit_session import open_page, page_query  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
-PAGES = re.findall(r'st\.Page\(\s*"pages/([a-z_]+)\.py"', (ROOT / "app.py").read_text())
+PAGES = re.findall(r'st\.Page\(\s*"views/([a-z_]+)\.py"', (ROOT / "app.py").read_text())
 PREDICTION_SELECTOR = '[data-testid="stPlotlyChart"] svg text'
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "30"))
 
@@ -171,7 +171,7 @@ def forwards_per_revisit() -> int:
         for name in PAGES:
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
             at.session_state["prompt"] = "The cat sat on the mat because it was"
-            at.switch_page(f"pages/{name}.py")
+            at.switch_page(f"views/{name}.py")
             at.run()
 
     lm.model.forward = counting_forward

@@ -58,7 +58,7 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
             },
             hide_index=True, key="layer_readout",
         )
-    st.page_link("pages/softmax.py", label="The same idea per layer, with a chart: the logit lens on the Softmax page →", icon="🌡️")
+    st.page_link("views/softmax.py", label="The same idea per layer, with a chart: the logit lens on the Softmax page →", icon="🌡️")
     return trace
 
 
@@ -143,7 +143,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
     st.header("4 · Rotary positions (RoPE), live")
     if scheme.kind != "rotary":
         st.info(f"{scheme.statement} So there is no rotation to show here: the position is in the vector itself.")
-        st.page_link("pages/embeddings.py", label="Position vectors on the Embeddings page →", icon="🧭")
+        st.page_link("views/embeddings.py", label="Position vectors on the Embeddings page →", icon="🧭")
         return
     T = len(pieces)
     layout = layer_parts.grouped_query_layout(lm)
@@ -185,7 +185,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
         "The original transformer instead *added* sine waves to the embeddings (see the Embeddings page), "
         "and GPT-2 adds learned position vectors: there, moving both tokens changes their score."
     )
-    st.page_link("pages/embeddings.py", label="Sinusoidal and learned positions on the Embeddings page →", icon="🧭")
+    st.page_link("views/embeddings.py", label="Sinusoidal and learned positions on the Embeddings page →", icon="🧭")
 
 
 @st.fragment

@@ -15,7 +15,7 @@ CONTINUATION_TOKENS = 20
 
 
 def explained_on(stem: str, title: str, icon: str) -> None:
-    st.page_link(f"pages/{stem}.py", label=f"Explained on the {title} page →", icon=icon)
+    st.page_link(f"views/{stem}.py", label=f"Explained on the {title} page →", icon=icon)
 
 
 st.title("🔎 How a language model picks its next word")
@@ -112,7 +112,7 @@ st.markdown(
     "Before transformers, recurrent networks read one word at a time and carried a fixed-size "
     "memory. Two small models trained by us show the difference side by side:"
 )
-st.page_link("pages/rnn_vs_transformer.py", label="RNN vs Transformer →", icon="🔁")
+st.page_link("views/rnn_vs_transformer.py", label="RNN vs Transformer →", icon="🔁")
 
 st.header("Model anatomy")
 st.markdown(
