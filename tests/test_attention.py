@@ -1,4 +1,4 @@
-"""explain.attention and explain.bertviz_offline against torch, transformers and plain loops."""
+"""explain.attention and ui.bertviz_offline against torch, transformers and plain loops."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from explain import analysis, attention, bertviz_offline, tokens
+from explain import analysis, attention, tokens
+from ui import bertviz_offline
 from explain.models import LoadedModel
 
 CAT = "The cat sat on the mat because it was warm."

@@ -14,8 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import attention, bertviz_offline
+from explain import attention
 from explain.tokens import TokenPiece
+from ui import bertviz_offline
 from ui.html import visible_text
 from ui.state import cached_analysis, get_model
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explain import attention as attn
-from explain.bertviz_offline import OfflineAssetsMissing
+from ui.bertviz_offline import OfflineAssetsMissing
 from ui import attention as view
 from ui import state
 from ui.presenter import iframe_zoom, show_chart
