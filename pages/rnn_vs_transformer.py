@@ -32,8 +32,9 @@ st.markdown(
     f"({counts['gpt']:,} parameters, {counts['lstm'] / counts['gpt'] - 1:+.1%} apart). Both read "
     f"the same vocabulary of **{corpus['vocab_size']:,} words**; both trained for "
     f"{cfg['steps']:,} steps × {cfg['batch_size']} windows × {cfg['block_size']} words with AdamW "
-    f"and one seed. Their training text: **{corpus['train_words']:,} words** of simple stories "
-    "written by the live SmolLM2 model (TinyStories-style). They are tiny, so expect child-like "
+    f"and one seed. Their training text: **{corpus['train_stories']:,} simple stories**, "
+    f"{corpus['train_words'] - corpus['train_stories']:,} words and punctuation marks, written "
+    "by the live SmolLM2 model (TinyStories-style). They are tiny, so expect child-like "
     "English — and compare them with each other, not with the big model."
 )
 
@@ -87,7 +88,7 @@ st.markdown("Each model's **10 most likely next words** with their probabilities
 show_chart(ui.mirrored_bars(lstm_next, gpt_next), key="rvt_bars")
 if n_unknown:
     st.caption(f"⚠️ These predictions follow what the models actually read: "
-               f"“{visible_text(' '.join(read_as))}” — {unknown_list} became ⟨unk⟩. Pick an "
+               f"“{' '.join(visible_text(w) for w in read_as)}” — {unknown_list} became ⟨unk⟩. Pick an "
                "example above for a prompt made only of words they know.")
 
 lm = state.current_model()
@@ -202,15 +203,15 @@ group = st.radio("Repeated word", list(ui.PROBE_LABELS), horizontal=True, key="r
 probe = {k: h[k]["distance_probe"][group] for k in ("lstm", "gpt")}
 beyond = cov["probe_repeats_beyond_context"][group]
 st.markdown(
-    f"Among the same predictions, every one of the **{sum(probe['gpt']['n']):,} places** where "
-    f"one of the story prompts' {ui.PROBE_LABELS[group]} comes back that was last mentioned "
-    f"*d* words earlier in the same story, with d ≤ {cov['context']} (so the earlier mention is "
-    f"inside both models' context; {beyond:,} more were further back and are left out). What "
+    f"Among the same predictions, all **{sum(probe['gpt']['n']):,} times** one of the story "
+    f"prompts' {ui.PROBE_LABELS[group]} comes back after being mentioned *d* words earlier in "
+    f"the same story, with d ≤ {cov['context']} (so the earlier mention is inside both models' "
+    f"context; {beyond:,} more were further back and are left out). What "
     "probability does each model give exactly that word? The further back, the more the answer "
     f"depends on memory. Top-1 right at {probe['gpt']['bucket'][0]} words back: transformer "
-    f"{probe['gpt']['accuracy'][0]:.1%}, LSTM {probe['lstm']['accuracy'][0]:.1%}; at "
-    f"{probe['gpt']['bucket'][-1]}: transformer {probe['gpt']['accuracy'][-1]:.1%}, LSTM "
-    f"{probe['lstm']['accuracy'][-1]:.1%}."
+    f"{ui.percent(probe['gpt']['accuracy'][0])}, LSTM {ui.percent(probe['lstm']['accuracy'][0])}; "
+    f"at {probe['gpt']['bucket'][-1]}: transformer {ui.percent(probe['gpt']['accuracy'][-1])}, "
+    f"LSTM {ui.percent(probe['lstm']['accuracy'][-1])}."
 )
 show_chart(ui.distance_probe_chart(m, group), key="rvt_probe")
 with st.expander("Show as table, and which words count"):

@@ -22,8 +22,8 @@ NAMES = {"lstm": "LSTM (recurrent)", "gpt": "Transformer"}
 # Every word of every preset is in the small models' vocabulary (tests/test_rnn_vs_transformer_page.py).
 PRESETS: dict[str, str] = {
     "I love …": "I love my little dog because he",
-    "Bark of a tree": "Tom touched the bark of the big old",
-    "Bark of a dog": "The dog saw a cat in the garden. It gave a loud bark and",
+    "The shiny key": "Ben found a shiny key in the garden. He picked up the shiny",
+    "The red ball": "Lily had a red ball. She played with the red",
     "The teacher": "The teacher said to the children that they should",
     "A name far back": (
         "Once upon a time, there was a little girl named Lily. She had a red ball. Every day "
@@ -234,8 +234,8 @@ def training_curves_chart(metrics: dict, window: int = 20) -> go.Figure:
                                  name=f"{NAMES[kind]} · held-out sample",
                                  marker=dict(color=colour, symbol="diamond")))
     fig.update_layout(xaxis=dict(title="training step"), yaxis=dict(title="loss (nats/word)"),
-                      height=360, margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", y=1.2))
+                      height=420, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.22, yanchor="top"))
     return fig
 
 
@@ -255,7 +255,7 @@ def distance_probe_chart(metrics: dict, group: str) -> go.Figure:
     top = max(p for probe in probes for p in probe["mean_prob"] if p is not None)
     for kind, colour, p in zip(("lstm", "gpt"), (LSTM_COLOUR, GPT_COLOUR), probes):
         fig.add_trace(go.Bar(
-            x=[f"{b} words back (n={n:,})" for b, n in zip(p["bucket"], p["n"])],
+            x=[f"{b}<br>(n={n:,})" for b, n in zip(p["bucket"], p["n"])],
             y=p["mean_prob"], name=NAMES[kind], marker_color=colour,
             marker_pattern_shape="" if kind == "lstm" else "/",
             customdata=[[a, n] for a, n in zip(p["accuracy"], p["n"])],
@@ -264,13 +264,15 @@ def distance_probe_chart(metrics: dict, group: str) -> go.Figure:
             hovertemplate="%{x}: mean probability %{y:.1%}, top-1 right "
                           "%{customdata[0]:.1%} of %{customdata[1]}<extra></extra>"))
     fig.update_layout(barmode="group",
+                      xaxis=dict(title="last mentioned this many words back", tickangle=0),
                       yaxis=dict(title="probability of the right word", **percent_axis(top * 1.25)),
                       height=340, margin=dict(l=10, r=10, t=10, b=40),
                       legend=dict(orientation="h", y=1.12))
     return fig
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """0.053 → "5.3%"; None (no cases) → "–"."""
     return "–" if value is None else f"{value:.1%}"
 
 
@@ -278,8 +280,8 @@ def distance_probe_rows(metrics: dict, group: str) -> list[dict]:
     """The probe as table rows (the chart's text equivalent)."""
     lstm, gpt = (metrics["heldout"][k]["distance_probe"][group] for k in ("lstm", "gpt"))
     return [{"last seen": f"{b} words back", "repeats": f"{n:,}",
-             "LSTM: mean probability": _pct(a), "LSTM: top-1 right": _pct(b_),
-             "transformer: mean probability": _pct(c), "transformer: top-1 right": _pct(d)}
+             "LSTM: mean probability": percent(a), "LSTM: top-1 right": percent(b_),
+             "transformer: mean probability": percent(c), "transformer: top-1 right": percent(d)}
             for b, n, a, b_, c, d in zip(lstm["bucket"], lstm["n"], lstm["mean_prob"],
                                          lstm["accuracy"], gpt["mean_prob"], gpt["accuracy"])]
 
@@ -294,6 +296,10 @@ def sequential_steps_chart(steps: compare.SequentialSteps) -> go.Figure:
                              line=dict(color=GPT_COLOUR, width=3, dash="dash"),
                              hovertemplate="%{x} words: %{y} steps in a row"
                                            "<extra>Transformer</extra>"))
+    for kind, ys, colour in (("LSTM", steps.lstm, LSTM_COLOUR), ("Transformer", steps.gpt, GPT_COLOUR)):
+        fig.add_annotation(x=steps.lengths[-1], y=ys[-1], text=f"{kind}: {ys[-1]} steps",
+                           xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(color=colour, size=13))
     fig.update_layout(xaxis=dict(title="words read", rangemode="tozero"),
                       yaxis=dict(title="steps one after another", rangemode="tozero"),
                       height=320, margin=dict(l=10, r=10, t=10, b=40),
