@@ -130,8 +130,11 @@ def mirrored_bars(lstm: compare.NextWords, gpt: compare.NextWords) -> go.Figure:
             hovertemplate="%{y}. %{customdata}: %{x:.2%}<extra></extra>"), row=1, col=col)
         fig.update_yaxes(autorange="reversed", showticklabels=col == 1, tickprefix="#",
                          ticks="", dtick=1, row=1, col=col)
-    fig.update_xaxes(range=[top, 0], tickformat=".0%", title="probability", row=1, col=1)
-    fig.update_xaxes(range=[0, top], tickformat=".0%", title="probability", row=1, col=2)
+    axis = percent_axis(min(top, 1.0), max_ticks=5)  # ticks never past 100 %
+    ticks = dict(tickvals=list(np.arange(0, min(top, 1.0) + 1e-9, axis["dtick"])),
+                 tickformat=axis["tickformat"], title="probability")
+    fig.update_xaxes(range=[top, 0], **ticks, row=1, col=1)
+    fig.update_xaxes(range=[0, top], **ticks, row=1, col=2)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), uniformtext_minsize=10)
     return fig
 

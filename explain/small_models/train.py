@@ -1,7 +1,7 @@
 """Train the LSTM and the transformer on the same words with the same budget; ship the results.
 
     python -m explain.small_models train                    # both models (3,000 steps each), then evaluate
-    python -m explain.small_models evaluate                 # re-measure the shipped checkpoints (~20 min)
+    python -m explain.small_models evaluate                 # re-measure the shipped checkpoints (~30 min on 2 busy cores)
 
 Same vocabulary, same training windows in the same order (one seed), same optimiser (AdamW, same
 learning-rate schedule, same gradient clipping), same budget (steps × batch × context). Writes
