@@ -207,6 +207,11 @@ def test_page_in_a_real_browser(site, browser, width):
         bars = page.locator('[data-testid="stPlotlyChart"]').first.text_content() or ""
         assert "LSTM (recurrent)" in bars and "Transformer" in bars and "%" in bars
         assert "lily" in page.locator('[data-testid="stHtml"]').first.text_content()
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        probe_ticks = charts.nth(6).locator(".ytick text").all_text_contents()
+        assert len(probe_ticks) >= 3 and len(set(probe_ticks)) == len(probe_ticks)  # not 0%,1%,1%
+        step_ticks = [int(t) for t in charts.nth(7).locator(".xtick text").all_text_contents()]
+        assert len({b - a for a, b in zip(step_ticks, step_ticks[1:])}) == 1  # a linear axis
         page.screenshot(path=str(ARTIFACTS / f"rnn_vs_transformer-{width}.png"), full_page=True)
         assert not [url for url in blocked if "/_stcore/" in url]
     finally:
