@@ -155,7 +155,10 @@ def test_greedy_and_sampled_continuations():
     html = "".join(h.proto.body for h in at.get("html"))
     from explain.small_models.vocab import join_words
 
-    assert join_words(sampled) in html
+    words = compare.prompt_words(models.vocab, "Once upon a time").words
+    tail = join_words(words + sampled)[len(join_words(words)):]
+    assert f">{tail}</b>" in html.replace("&quot;", '"').replace("&#x27;", "'")
+    assert join_words(words + sampled).startswith("Once upon a time")
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n "])

@@ -106,10 +106,12 @@ def continuation_html(prompt_words: list[str], new_words: list[str], colour: str
     """The last few prompt words (as the model read them) in grey, the model's words in its
     colour."""
     shown = prompt_words[-8:]
-    lead = ("… " if len(prompt_words) > 8 else "") + join_words(shown)
+    lead = join_words(shown)
+    tail = join_words(shown + new_words)[len(lead):]  # capitals and spaces as in one text
+    lead = ("… " if len(prompt_words) > 8 else "") + lead
     return (f'<div style="font-size:1.05em;line-height:1.5"><span style="color:#666">'
-            f"{html.escape(lead)}</span> <b style=\"color:{colour}\">"
-            f"{html.escape(join_words(new_words))}</b></div>")
+            f"{html.escape(lead)}</span><b style=\"color:{colour}\">"
+            f"{html.escape(tail)}</b></div>")
 
 
 # ---------------------------------------------------------------------------------------------
