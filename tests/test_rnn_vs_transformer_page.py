@@ -10,7 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain.small_models import compare, train
+from explain.small_models.vocab import split_words_keep
 from ui import rnn_vs_transformer as ui
+from ui.state import DEFAULT_PROMPT
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/rnn_vs_transformer.py"
@@ -45,9 +47,93 @@ def test_default_story_prompt_shows_both_models_and_the_big_one():
     assert metrics["LSTM's top word"] == f"{lstm.words[0]} · {lstm.probs[0]:.0%}"
     assert metrics["Transformer's top word"] == f"{gpt.words[0]} · {gpt.probs[0]:.0%}"
     assert "The live SmolLM2's next token" in metrics
-    assert len(at.get("plotly_chart")) == 8  # bars, hidden, attention, occlusion, 3 shipped, timing
+    assert len(at.get("plotly_chart")) == 8  # bars, hidden, attention, occlusion, 3 shipped, steps
     p = models.metrics["parameters"]
     assert f"{p['lstm']:,} parameters" in text_of(at) and f"{p['gpt']:,} parameters" in text_of(at)
+
+
+def vocabulary() -> set[str]:
+    return set(json.loads(train.VOCAB_PATH.read_text())["itos"])
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("preset", list(ui.PRESETS))
+def test_presets_use_only_words_in_the_small_models_vocabulary(preset):
+    words = split_words_keep(ui.PRESETS[preset])
+    assert words and [w for w in words if w not in vocabulary()] == []
+
+
+def test_default_prompt_says_which_words_are_read_as_unknown_next_to_the_result():
+    unknown = [w for w in split_words_keep(DEFAULT_PROMPT) if w not in vocabulary()]
+    assert unknown  # 'capital', 'france': the site's default prompt is not a story prompt
+    at = run_page(DEFAULT_PROMPT)
+    assert not at.exception
+    near_result = [c.value for c in at.caption if "actually read" in c.value]
+    assert len(near_result) == 1 and all(f"'{w}'" in near_result[0] for w in unknown)
+    read = " ".join("⟨unk⟩" if w in unknown else w for w in split_words_keep(DEFAULT_PROMPT))
+    assert read in near_result[0]
+    html = "".join(h.proto.body for h in at.get("html"))
+    assert html.count("⟨unk⟩") >= 2 * len(unknown)  # both continuations start from what was read
+
+
+def test_measured_lesson_states_what_was_measured():
+    at = run_page(ui.PRESETS["A name far back"])
+    assert not at.exception
+    text = text_of(at)
+    m = json.loads(train.METRICS_PATH.read_text())
+    cov, h = m["heldout"]["coverage"], m["heldout"]
+    assert f"all {cov['stories']} held-out stories" in text
+    assert f"{cov['targets']:,} predictions per model" in text
+    assert f"{cov['context']} words before it" in text
+    for kind in ("lstm", "gpt"):
+        assert f"**{h[kind]['heldout_loss']:.3f}**" in text
+        assert f"top-1 right {h[kind]['heldout_accuracy']:.1%}" in text
+    assert "Honest note" not in text and "Only " not in text and "hover" not in text
+    assert "**320 numbers** in all" in text
+    assert f"{m['corpus']['curve_sample']['first_ids']:,} words (and story markers)" in text
+
+
+@pytest.mark.parametrize("group", list(ui.PROBE_LABELS))
+def test_probe_chart_shows_the_chosen_group_with_readable_ticks(group):
+    at = run_page("Lily had a red ball", rvt_probe_group=group)
+    assert not at.exception
+    m = json.loads(train.METRICS_PATH.read_text())
+    probe = next(c for c in charts(at) if "probability of the right word" in json.dumps(c["layout"]))
+    for trace, kind in zip(probe["data"], ("lstm", "gpt")):
+        assert trace["y"] == m["heldout"][kind]["distance_probe"][group]["mean_prob"]
+    axis = probe["layout"]["yaxis"]
+    assert max(y for t in probe["data"] for y in t["y"] if y is not None) <= axis["range"][1]
+    assert len(set(tick_labels(axis))) == len(tick_labels(axis)) >= 3
+
+
+def tick_labels(axis: dict) -> list[str]:
+    """The labels Plotly prints for a linear axis with tick0 = 0, dtick and a d3 '.N%' format."""
+    decimals = int(axis["tickformat"].strip(".%"))
+    n = int(axis["range"][1] / axis["dtick"] + 1e-9) + 1
+    return [f"{i * axis['dtick']:.{decimals}%}" for i in range(n)]
+
+
+@pytest.mark.parametrize("top", [0.004, 0.012, 0.02, 0.06, 0.13, 0.5, 1.0])
+def test_percent_axis_ticks_are_distinct_and_cover_the_range(top):
+    axis = ui.percent_axis(top)
+    labels = tick_labels(axis)
+    assert 2 <= len(labels) <= 7 and len(set(labels)) == len(labels)
+    assert labels[0].startswith("0")
+
+
+def test_sequential_steps_chart_is_linear_and_counts_steps():
+    at = run_page("Once upon a time")
+    assert not at.exception
+    steps = compare.sequential_steps(compare.load_small_models())
+    chart = next(c for c in charts(at) if "steps one after another" in json.dumps(c["layout"]))
+    assert chart["layout"]["xaxis"].get("type", "linear") == "linear"
+    assert chart["data"][0]["x"] == steps.lengths == list(range(1, 65))
+    assert chart["data"][0]["y"] == steps.lstm and chart["data"][1]["y"] == steps.gpt
+    assert f"**{steps.lstm[-1]} steps one after another**" in text_of(at)
+    assert " ms" not in text_of(at)  # no wall-clock timing on the page
 
 
 @pytest.mark.parametrize("preset", list(ui.PRESETS))
@@ -69,7 +155,10 @@ def test_greedy_and_sampled_continuations():
     html = "".join(h.proto.body for h in at.get("html"))
     from explain.small_models.vocab import join_words
 
-    assert join_words(sampled) in html
+    words = compare.prompt_words(models.vocab, "Once upon a time").words
+    tail = join_words(words + sampled)[len(join_words(words)):]
+    assert f">{tail}</b>" in html.replace("&quot;", '"').replace("&#x27;", "'")
+    assert join_words(words + sampled).startswith("Once upon a time")
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n "])
@@ -121,6 +210,11 @@ def test_page_in_a_real_browser(site, browser, width):
         bars = page.locator('[data-testid="stPlotlyChart"]').first.text_content() or ""
         assert "LSTM (recurrent)" in bars and "Transformer" in bars and "%" in bars
         assert "lily" in page.locator('[data-testid="stHtml"]').first.text_content()
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        probe_ticks = charts.nth(6).locator(".ytick text").all_text_contents()
+        assert len(probe_ticks) >= 3 and len(set(probe_ticks)) == len(probe_ticks)  # not 0%,1%,1%
+        step_ticks = [int(t) for t in charts.nth(7).locator(".xtick text").all_text_contents()]
+        assert len({b - a for a, b in zip(step_ticks, step_ticks[1:])}) == 1  # a linear axis
         page.screenshot(path=str(ARTIFACTS / f"rnn_vs_transformer-{width}.png"), full_page=True)
         assert not [url for url in blocked if "/_stcore/" in url]
     finally:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from explain.small_models import compare, corpus, train
+from explain.small_models import compare, corpus, heldout, train
 from explain.small_models.gpt import GPT, GPTConfig
 from explain.small_models.rnn import LSTMLM, RNNConfig
 from explain.small_models.vocab import WordVocab, build_vocab, join_words, split_words
@@ -88,7 +88,7 @@ def _train_tiny_models():
     tr, held = train.split_stories(stories)
     vocab = build_vocab(tr, min_count=1)
     ids = train.stream_ids(vocab, tr)
-    windows = train.eval_windows(train.stream_ids(vocab, held), block=16)
+    windows = train.training_sample_windows(train.stream_ids(vocab, held), block=16)
     cfg = train.TrainConfig(steps=40, batch_size=8, block_size=16, lr=1e-2, warmup=5,
                             eval_every=40)
     for model in (LSTMLM(RNNConfig(len(vocab), n_embd=32, n_hidden=48, n_layer=1)),
@@ -241,45 +241,218 @@ def test_continuations_are_reproducible_and_never_unknown(shipped):
         assert "<unk>" not in greedy + sampled
 
 
+# --- the shipped held-out measurements, recomputed independently ------------------------------
+# Independent of heldout.py: the held-out stories are re-selected, re-split into words and read
+# as a plain ring here, and every loss comes from a plain forward + log_softmax.
+
+CONTEXT = 64
+BUCKETS = ((1, 4), (5, 8), (9, 16), (17, 32), (33, 64))
+
+
+@pytest.fixture(scope="module")
+def held_stories(shipped) -> list[list[int]]:
+    """Per held-out story: its word ids (every 8th story of the corpus, counting from 1)."""
+    stories = corpus.load_stories()
+    return [shipped.vocab.encode_words(split_words(s)) for i, s in enumerate(stories)
+            if (i + 1) % 8 == 0]
+
+
+def ring_of(stories: list[list[int]], eos: int) -> tuple[list[int], list[list[int]]]:
+    """The held-out text as one ring of ids (<eos> before each story) and, per story, the ring
+    positions it is scored on: its words and the <eos> that ends it (the next story's)."""
+    ring, starts = [], []
+    for words in stories:
+        starts.append(len(ring))
+        ring += [eos] + words
+    scored = [list(range(st + 1, st + 1 + len(w))) + [(st + 1 + len(w)) % len(ring)]
+              for st, w in zip(starts, stories)]
+    return ring, scored
+
+
+def losses_at(model, ring: list[int], positions: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Loss (nats) and top-1 hit of ring[p] predicted from the k ring ids before it."""
+    ctx = torch.tensor([[ring[(p - k + j) % len(ring)] for j in range(k)] for p in positions])
+    with torch.inference_mode():
+        logp = F.log_softmax(model(ctx)[0][:, -1].double(), -1)
+    target = torch.tensor([ring[p] for p in positions])
+    return (-logp[torch.arange(len(positions)), target]).numpy(), (logp.argmax(-1) == target).numpy()
+
+
 @needs_shipped
-def test_shipped_metrics_match_a_recomputation(shipped):
-    """Recompute held-out numbers independently: loss given k words = feed only k words."""
-    windows = train.held_out_windows(shipped.vocab)
-    assert len(windows) == shipped.metrics["corpus"]["eval_windows"]
-    picked = np.arange(0, len(windows), 10)[:120]  # a small spread-out held-out slice
-    subset = windows[picked]
+def test_shipped_metrics_cover_every_held_out_story_and_word(shipped, held_stories):
+    cov = shipped.metrics["heldout"]["coverage"]
+    words = sum(len(w) for w in held_stories)
+    assert cov["stories"] == len(held_stories) == shipped.metrics["corpus"]["heldout_stories"]
+    assert cov["words"] == words and cov["story_ends"] == len(held_stories)
+    assert cov["targets"] == words + len(held_stories) == shipped.metrics["corpus"]["heldout_words"]
+    assert cov["story_targets"] == [len(w) + 1 for w in held_stories]
+    assert cov["unknown"] == sum(w.count(shipped.vocab.unk_id) for w in held_stories)
+    assert cov["context"] == CONTEXT == shipped.gpt.config.block_size
     for kind in ("lstm", "gpt"):
-        shipped_curve = shipped.metrics["heldout"][kind]["context_curve"]
-        model = shipped.model(kind)
-        losses, _ = train.per_position_losses(model, windows)
-        assert float(losses.mean()) == pytest.approx(
-            shipped.metrics["heldout"][kind]["heldout_loss"], abs=2e-3)
-        for k in (1, 8, 64):
-            with torch.inference_mode():
-                logits = model(torch.from_numpy(subset[:, :k]))[0][:, -1]
-                mine = F.cross_entropy(logits, torch.from_numpy(subset[:, k])).item()
-            assert mine == pytest.approx(float(losses[picked, k - 1].mean()), abs=1e-3)
-            full_k = shipped_curve["loss"][shipped_curve["context"].index(k)]
-            assert float(losses[:, k - 1].mean()) == pytest.approx(full_k, abs=2e-3)
-            assert mine == pytest.approx(full_k, abs=0.5)  # the slice vs all held-out windows
+        h = shipped.metrics["heldout"][kind]
+        assert len(h["story_loss_sum"]) == len(h["story_hits"]) == len(held_stories)
+        # the headline numbers are the mean over every story's predictions, not a slice
+        assert sum(h["story_loss_sum"]) / cov["targets"] == pytest.approx(h["heldout_loss"], abs=1e-4)
+        assert sum(h["story_hits"]) / cov["targets"] == pytest.approx(h["heldout_accuracy"], abs=1e-4)
+        assert h["heldout_perplexity"] == pytest.approx(np.exp(h["heldout_loss"]), abs=0.01)
+        assert h["context_curve"]["loss"][-1] == h["heldout_loss"]
 
 
 @needs_shipped
-def test_distance_probe_targets_are_repeated_names(shipped):
-    windows = train.held_out_windows(shipped.vocab)[:60]
-    names = {shipped.vocab.encode_words([n])[0] for n in train.PROBE_WORDS}
-    for n, t, d in train.probe_targets(shipped.vocab, windows):
-        target = windows[n][t + 1]
-        assert target in names and windows[n][t + 1 - d] == target
-        assert target not in windows[n][t + 2 - d : t + 1]
+@pytest.mark.parametrize("kind", ["lstm", "gpt"])
+def test_shipped_story_losses_match_a_recomputation_on_sampled_stories(shipped, held_stories, kind):
+    ring, scored = ring_of(held_stories, shipped.vocab.eos_id)
+    h = shipped.metrics["heldout"][kind]
+    picked = [0, len(held_stories) - 1, *np.random.default_rng(7).choice(
+        np.arange(1, len(held_stories) - 1), 3, replace=False)]  # both ends of the ring too
+    for j in picked:
+        loss, hit = losses_at(shipped.model(kind), ring, scored[j], CONTEXT)
+        assert loss.sum() == pytest.approx(h["story_loss_sum"][j], abs=0.01)
+        assert int(hit.sum()) == h["story_hits"][j]
 
 
 @needs_shipped
-def test_reading_times_are_measured(shipped):
-    times = compare.reading_times(shipped, lengths=(4, 16), repeats=1)
-    assert times.lengths == [4, 16] and min(times.rnn_ms + times.gpt_ms) > 0
+@pytest.mark.parametrize("kind", ["lstm", "gpt"])
+def test_shipped_one_word_context_loss_matches_a_recomputation_on_everything(shipped, held_stories,
+                                                                              kind):
+    ring, scored = ring_of(held_stories, shipped.vocab.eos_id)
+    positions = [p for story in scored for p in story]
+    assert sorted(positions) == list(range(len(ring)))  # every id of the ring, once
+    model, total = shipped.model(kind), 0.0
+    for s in range(0, len(positions), 4096):
+        total += losses_at(model, ring, positions[s : s + 4096], 1)[0].sum()
+    curve = shipped.metrics["heldout"][kind]["context_curve"]
+    assert curve["context"][0] == 1
+    assert total / len(positions) == pytest.approx(curve["loss"][0], abs=1e-3)
 
 
+def repeats(stories: list[list[int]], word_ids: set[int], limit: int) -> list[tuple[int, int, int]]:
+    """(story, position in story, distance) of every word of `word_ids` seen earlier in the same
+    story, at most `limit` ids back: scanning backwards from each occurrence."""
+    out = []
+    for j, words in enumerate(stories):
+        for t, w in enumerate(words):
+            if w in word_ids:
+                back = next((d for d in range(1, t + 1) if words[t - d] == w), None)
+                if back is not None and back <= limit:
+                    out.append((j, t, back))
+    return out
+
+
+@needs_shipped
+def test_shipped_probe_counts_every_repeat_in_the_held_out_text(shipped, held_stories):
+    probes = shipped.metrics["heldout"]["gpt"]["distance_probe"]
+    assert set(probes) == {"names", "places", "objects"}
+    words = shipped.metrics["heldout"]["coverage"]["probe_words"]
+    assert words["names"] == sorted(n.lower() for n in corpus.NAMES)
+    assert "park" in words["places"] and "ball" in words["objects"] and "bear" not in words["objects"]
+    for group, probe in probes.items():
+        ids = set(shipped.vocab.encode_words(words[group]))
+        found = repeats(held_stories, ids, CONTEXT)
+        counts = [sum(lo <= d <= hi for _, _, d in found) for lo, hi in BUCKETS]
+        assert probe["n"] == counts == shipped.metrics["heldout"]["lstm"]["distance_probe"][group]["n"]
+        beyond = len(repeats(held_stories, ids, 10**6)) - len(found)
+        assert shipped.metrics["heldout"]["coverage"]["probe_repeats_beyond_context"][group] == beyond
+    assert sum(probes["names"]["n"]) > 1000  # the audit found 1,269 repeated names
+
+
+@needs_shipped
+@pytest.mark.parametrize("kind", ["lstm", "gpt"])
+def test_shipped_name_probe_matches_a_recomputation(shipped, held_stories, kind):
+    ring, scored = ring_of(held_stories, shipped.vocab.eos_id)
+    names = shipped.metrics["heldout"]["coverage"]["probe_words"]["names"]
+    found = repeats(held_stories, set(shipped.vocab.encode_words(names)), CONTEXT)
+    loss, hit = losses_at(shipped.model(kind), ring, [scored[j][t] for j, t, _ in found], CONTEXT)
+    probe = shipped.metrics["heldout"][kind]["distance_probe"]["names"]
+    for b, (lo, hi) in enumerate(BUCKETS):
+        sel = np.array([lo <= d <= hi for _, _, d in found])
+        assert probe["mean_prob"][b] == pytest.approx(np.exp(-loss[sel]).mean(), abs=1e-4)
+        assert probe["accuracy"][b] == pytest.approx(hit[sel].mean(), abs=1e-4)
+
+
+@needs_shipped
+def test_training_curves_were_measured_on_the_sample_the_page_names(shipped):
+    text = heldout.held_out_text(shipped.vocab)
+    sample = train.training_sample_windows(text.ids)
+    assert shipped.metrics["corpus"]["curve_sample"] == train.curve_sample(sample)
+    assert train.curve_sample(sample) == {"windows": 200, "first_ids": 2055}
+    assert sample[-1, -1] == text.ids[2054]
+    for kind in ("lstm", "gpt"):  # the last point was measured on the same (unrounded) weights
+        assert train.heldout_loss(shipped.model(kind), sample) == pytest.approx(
+            shipped.metrics["curves"][kind]["heldout_loss"][-1], abs=2e-3)
+
+
+class FirstSeen(torch.nn.Module):
+    """A toy 'model' that predicts, with near certainty, the first id of its context."""
+
+    lm_head = torch.nn.Identity()
+
+    def features(self, idx):
+        return F.one_hot(idx[:, :1].expand_as(idx), 10).float() * 50, None
+
+
+def test_context_losses_give_every_id_exactly_k_ids_before_it():
+    # id i read from the k ids before it sees ring position i − k first: with a period-2 ring
+    # that is the same id exactly when k is even
+    ids = np.array([7, 8, 7, 8, 7, 8])
+    losses, hits = heldout.context_losses(FirstSeen(), ids, contexts=(1, 2, 3, 4), batch=3)
+    assert losses.shape == hits.shape == (4, 6)
+    assert hits.tolist() == [[False] * 6, [True] * 6, [False] * 6, [True] * 6]
+    _, hits = heldout.context_losses(FirstSeen(), np.arange(10), contexts=(1, 5, 9), batch=4)
+    assert not hits.any()  # no two ids alike: never right
+
+
+# --- memory and sequential steps ---------------------------------------------------------
+
+
+@needs_shipped
+def test_the_lstm_carries_exactly_its_h_and_c_and_nothing_else(shipped):
+    lstm = shipped.lstm
+    sizes = [p.shape[1] for name, p in lstm.lstm.named_parameters()
+             if name.startswith("weight_hh")]  # weight_hh_l{k}: (4·H, H)
+    mem = compare.memory(shipped)
+    assert mem.lstm_state == 2 * sum(sizes) == 320 and mem.lstm_layers == len(sizes) == 2
+    ids = compare.prompt_words(shipped.vocab, SENTENCE).ids
+    with torch.inference_mode():  # the rest of the text read from (h, c) alone = read in one go
+        whole = lstm(torch.tensor([ids]))[0][0, -1]
+        state = lstm(torch.tensor([ids[:6]]))[3]
+        resumed = lstm(torch.tensor([ids[6:]]), state=state)[0][0, -1]
+    torch.testing.assert_close(resumed, whole)
+    qkv = shipped.gpt.blocks[0].attn.c_attn.weight.shape  # (3·C, C): query, key, value
+    assert mem.gpt_per_word == len(shipped.gpt.blocks) * 2 * qkv[1] == 256
+
+
+def longest_chain(nodes: list, parents) -> int:
+    """Nodes on the longest path of a DAG (nodes listed so that parents come first)."""
+    depth = {}
+    for node in nodes:
+        depth[node] = 1 + max((depth[p] for p in parents(node)), default=0)
+    return max(depth.values())
+
+
+def lstm_parents(cell):  # (layer, t) needs (layer, t − 1) and (layer − 1, t)
+    layer, t = cell
+    return [p for p in ((layer, t - 1), (layer - 1, t)) if min(p) >= 0]
+
+
+def gpt_parents(cell):  # (layer, t) needs layer − 1 at every position up to t
+    layer, t = cell
+    return [(layer - 1, s) for s in range(t + 1)] if layer else []
+
+
+@needs_shipped
+def test_sequential_steps_are_the_longest_dependency_chain(shipped):
+    steps = compare.sequential_steps(shipped, lengths=[1, 2, 5, 64])
+    n_lstm, n_gpt = shipped.lstm.config.n_layer, shipped.gpt.config.n_layer
+    for n, lstm_steps, gpt_steps in zip(steps.lengths, steps.lstm, steps.gpt):
+        lstm_cells = [(layer, t) for layer in range(n_lstm) for t in range(n)]
+        gpt_cells = [(layer, t) for layer in range(n_gpt) for t in range(n)]
+        assert lstm_steps == longest_chain(lstm_cells, lstm_parents)
+        assert gpt_steps == longest_chain(gpt_cells, gpt_parents)
+    assert steps.lstm[-1] == 65 and steps.gpt[-1] == 2
+
+
+@needs_shipped
 def test_guess_score_equals_rank_by_sorting(shipped):
     ids = compare.prompt_words(shipped.vocab, "the little girl was very").ids
     predicted = compare.next_words(shipped, "gpt", ids)

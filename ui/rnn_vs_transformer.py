@@ -19,10 +19,11 @@ from explain.small_models.vocab import join_words
 LSTM_COLOUR, GPT_COLOUR = "#D55E00", "#0072B2"  # Okabe–Ito vermillion and blue
 NAMES = {"lstm": "LSTM (recurrent)", "gpt": "Transformer"}
 
+# Every word of every preset is in the small models' vocabulary (tests/test_rnn_vs_transformer_page.py).
 PRESETS: dict[str, str] = {
-    "I love RNNs": "I love RNNs because they",
-    "The bank by the river": "Tom sat on the bank of the river and watched the",
-    "The bank and the money": "Mom went to the bank to get some money. She gave the",
+    "I love …": "I love my little dog because he",
+    "The shiny key": "Ben found a shiny key in the garden. He picked up the shiny",
+    "The red ball": "Lily had a red ball. She played with the red",
     "The teacher": "The teacher said to the children that they should",
     "A name far back": (
         "Once upon a time, there was a little girl named Lily. She had a red ball. Every day "
@@ -32,6 +33,7 @@ PRESETS: dict[str, str] = {
     ),
     "Story opening": "Once upon a time, there was a little",
 }
+PROBE_LABELS = {"names": "names of characters", "places": "places", "objects": "objects"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,11 +75,6 @@ def cached_occlusion(kind: str, ids: tuple[int, ...]) -> compare.Occlusion:
     return compare.occlusion(small_models(), kind, list(ids))
 
 
-@st.cache_data(ttl=600, show_spinner=False)
-def cached_reading_times() -> compare.ReadingTimes:
-    return compare.reading_times(small_models())
-
-
 def apply_preset() -> None:
     """Widget callback: copy the chosen preset into the shared sidebar prompt."""
     choice = st.session_state.get("rvt_preset")
@@ -106,12 +103,15 @@ def word_chips(words: list[str], known: list[bool]) -> str:
 
 
 def continuation_html(prompt_words: list[str], new_words: list[str], colour: str) -> str:
-    """The last few prompt words in grey, the model's words in its colour."""
+    """The last few prompt words (as the model read them) in grey, the model's words in its
+    colour."""
     shown = prompt_words[-8:]
-    lead = ("… " if len(prompt_words) > 8 else "") + join_words(shown)
+    lead = join_words(shown)
+    tail = join_words(shown + new_words)[len(lead):]  # capitals and spaces as in one text
+    lead = ("… " if len(prompt_words) > 8 else "") + lead
     return (f'<div style="font-size:1.05em;line-height:1.5"><span style="color:#666">'
-            f"{html.escape(lead)}</span> <b style=\"color:{colour}\">"
-            f"{html.escape(join_words(new_words))}</b></div>")
+            f"{html.escape(lead)}</span><b style=\"color:{colour}\">"
+            f"{html.escape(tail)}</b></div>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,8 +132,11 @@ def mirrored_bars(lstm: compare.NextWords, gpt: compare.NextWords) -> go.Figure:
             hovertemplate="%{y}. %{customdata}: %{x:.2%}<extra></extra>"), row=1, col=col)
         fig.update_yaxes(autorange="reversed", showticklabels=col == 1, tickprefix="#",
                          ticks="", dtick=1, row=1, col=col)
-    fig.update_xaxes(range=[top, 0], tickformat=".0%", title="probability", row=1, col=1)
-    fig.update_xaxes(range=[0, top], tickformat=".0%", title="probability", row=1, col=2)
+    axis = percent_axis(min(top, 1.0), max_ticks=5)  # ticks never past 100 %
+    ticks = dict(tickvals=list(np.arange(0, min(top, 1.0) + 1e-9, axis["dtick"])),
+                 tickformat=axis["tickformat"], title="probability")
+    fig.update_xaxes(range=[top, 0], **ticks, row=1, col=1)
+    fig.update_xaxes(range=[0, top], **ticks, row=1, col=2)
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=40), uniformtext_minsize=10)
     return fig
 
@@ -146,20 +149,19 @@ def _short(words: list[str]) -> list[str]:
     return out
 
 
-def hidden_strip(words: list[str], trace: compare.RNNTrace, n_units: int = 48) -> go.Figure:
-    """Top: how much the memory changed at each step. Bottom: the first n_units hidden values."""
+def hidden_strip(words: list[str], trace: compare.RNNTrace) -> go.Figure:
+    """Top: how much the top layer's h changed at each step. Bottom: all of its values."""
     labels = _short(["⟨start⟩"] + words)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.3, 0.7],
                         vertical_spacing=0.05)
     fig.add_trace(go.Bar(x=labels, y=trace.change, marker_color=LSTM_COLOUR, showlegend=False,
                          hovertemplate="after %{x}: change %{y:.2f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=trace.hidden[:, :n_units].T, x=labels, colorscale="RdBu_r",
+    fig.add_trace(go.Heatmap(z=trace.hidden.T, x=labels, colorscale="RdBu_r",
                              zmid=0, zmin=-1, zmax=1, showscale=False,
                              hovertemplate="after %{x}<br>unit %{y}: %{z:.2f}<extra></extra>"),
                   row=2, col=1)
     fig.update_yaxes(title="change", row=1, col=1)
-    fig.update_yaxes(title=f"memory (first {n_units} of {trace.hidden.shape[1]})",
-                     row=2, col=1)
+    fig.update_yaxes(title=f"top layer's h ({trace.hidden.shape[1]})", row=2, col=1)
     fig.update_xaxes(tickangle=-60, row=2, col=1)
     fig.update_layout(height=430, margin=dict(l=10, r=10, t=10, b=80))
     return fig
@@ -198,20 +200,31 @@ def occlusion_heatmap(words: list[str], lstm: compare.Occlusion, gpt: compare.Oc
 
 
 def context_curve_chart(metrics: dict) -> go.Figure:
+    """Held-out loss given exactly k words of context, per model (log-scale k axis, labelled)."""
     fig = go.Figure()
     for kind, colour in (("lstm", LSTM_COLOUR), ("gpt", GPT_COLOUR)):
         c = metrics["heldout"][kind]["context_curve"]
         fig.add_trace(go.Scatter(x=c["context"], y=c["loss"], mode="lines+markers",
                                  name=NAMES[kind], line=dict(color=colour),
+                                 marker=dict(symbol="circle" if kind == "lstm" else "diamond"),
                                  customdata=c["accuracy"],
                                  hovertemplate="%{x} words: loss %{y:.3f}, top-1 accuracy "
                                                "%{customdata:.1%}<extra></extra>"))
-    fig.update_layout(xaxis=dict(type="log", title="words of context given", tickvals=
-                                 metrics["heldout"]["gpt"]["context_curve"]["context"]),
-                      yaxis=dict(title="held-out loss (nats / word), lower is better"),
+    fig.update_layout(xaxis=dict(type="log", title="words of context given (log scale)",
+                                 tickvals=metrics["heldout"]["gpt"]["context_curve"]["context"]),
+                      yaxis=dict(title="held-out loss (nats/word)"),
                       height=360, margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", y=1.08))
+                      legend=dict(orientation="h", y=1.12))
     return fig
+
+
+def context_curve_rows(metrics: dict) -> list[dict]:
+    """The context curve as table rows (the chart's text equivalent)."""
+    lstm, gpt = (metrics["heldout"][k]["context_curve"] for k in ("lstm", "gpt"))
+    return [{"words of context": k, "LSTM loss": f"{a:.3f}", "LSTM top-1": f"{b:.1%}",
+             "transformer loss": f"{c:.3f}", "transformer top-1": f"{d:.1%}"}
+            for k, a, b, c, d in zip(lstm["context"], lstm["loss"], lstm["accuracy"],
+                                     gpt["loss"], gpt["accuracy"])]
 
 
 def training_curves_chart(metrics: dict, window: int = 20) -> go.Figure:
@@ -223,44 +236,77 @@ def training_curves_chart(metrics: dict, window: int = 20) -> go.Figure:
         fig.add_trace(go.Scatter(x=c["step"][window - 1:], y=smooth, mode="lines",
                                  name=f"{NAMES[kind]} · training", line=dict(color=colour)))
         fig.add_trace(go.Scatter(x=c["eval_step"], y=c["heldout_loss"], mode="markers",
-                                 name=f"{NAMES[kind]} · held-out", marker=dict(color=colour,
-                                                                              symbol="diamond")))
-    fig.update_layout(xaxis=dict(title="training step"), yaxis=dict(title="loss (nats / word)"),
-                      height=360, margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", y=1.15))
+                                 name=f"{NAMES[kind]} · held-out sample",
+                                 marker=dict(color=colour, symbol="diamond")))
+    fig.update_layout(xaxis=dict(title="training step"), yaxis=dict(title="loss (nats/word)"),
+                      height=420, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.22, yanchor="top"))
     return fig
 
 
-def distance_probe_chart(metrics: dict) -> go.Figure:
-    """Mean probability each model gave the right name, by how far back it was last seen."""
+def percent_axis(top: float, max_ticks: int = 6) -> dict:
+    """A y-axis from 0 to `top` with round percent ticks, each printed with enough decimals to
+    tell it from its neighbours (0.5 % steps read 0.0 %, 0.5 %, 1.0 %, never 0 %, 1 %, 1 %)."""
+    steps = [m * 10.0 ** e for e in range(-4, 1) for m in (1, 2, 5)]
+    dtick = next(d for d in steps if top / d <= max_ticks)
+    decimals = max(0, -int(np.floor(np.log10(dtick * 100) + 1e-9)))
+    return dict(range=[0, top], dtick=dtick, tick0=0, tickformat=f".{decimals}%")
+
+
+def distance_probe_chart(metrics: dict, group: str) -> go.Figure:
+    """Mean probability each model gave the repeated word, by how far back it was last seen."""
     fig = go.Figure()
-    for kind, colour in (("lstm", LSTM_COLOUR), ("gpt", GPT_COLOUR)):
-        p = metrics["heldout"][kind]["distance_probe"]
+    probes = [metrics["heldout"][kind]["distance_probe"][group] for kind in ("lstm", "gpt")]
+    top = max(p for probe in probes for p in probe["mean_prob"] if p is not None)
+    for kind, colour, p in zip(("lstm", "gpt"), (LSTM_COLOUR, GPT_COLOUR), probes):
         fig.add_trace(go.Bar(
-            x=[f"{b} words back (n={n})" for b, n in zip(p["bucket"], p["n"])],
+            x=[f"{b}<br>(n={n:,})" for b, n in zip(p["bucket"], p["n"])],
             y=p["mean_prob"], name=NAMES[kind], marker_color=colour,
+            marker_pattern_shape="" if kind == "lstm" else "/",
             customdata=[[a, n] for a, n in zip(p["accuracy"], p["n"])],
             text=[None if a is None else f"{a:.1%}" for a in p["mean_prob"]],
-            textposition="outside",
+            textposition="outside", cliponaxis=False,
             hovertemplate="%{x}: mean probability %{y:.1%}, top-1 right "
-                          "%{customdata[0]:.0%} of %{customdata[1]}<extra></extra>"))
-    fig.update_layout(barmode="group", yaxis=dict(title="probability given to the right name",
-                                                  tickformat=".0%", rangemode="tozero"),
+                          "%{customdata[0]:.1%} of %{customdata[1]}<extra></extra>"))
+    fig.update_layout(barmode="group",
+                      xaxis=dict(title="last mentioned this many words back", tickangle=0),
+                      yaxis=dict(title="probability of the right word", **percent_axis(top * 1.25)),
                       height=340, margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", y=1.1))
+                      legend=dict(orientation="h", y=1.12))
     return fig
 
 
-def reading_times_chart(times: compare.ReadingTimes) -> go.Figure:
+def percent(value: float | None) -> str:
+    """0.053 → "5.3%"; None (no cases) → "–"."""
+    return "–" if value is None else f"{value:.1%}"
+
+
+def distance_probe_rows(metrics: dict, group: str) -> list[dict]:
+    """The probe as table rows (the chart's text equivalent)."""
+    lstm, gpt = (metrics["heldout"][k]["distance_probe"][group] for k in ("lstm", "gpt"))
+    return [{"last seen": f"{b} words back", "repeats": f"{n:,}",
+             "LSTM: mean probability": percent(a), "LSTM: top-1 right": percent(b_),
+             "transformer: mean probability": percent(c), "transformer: top-1 right": percent(d)}
+            for b, n, a, b_, c, d in zip(lstm["bucket"], lstm["n"], lstm["mean_prob"],
+                                         lstm["accuracy"], gpt["mean_prob"], gpt["accuracy"])]
+
+
+def sequential_steps_chart(steps: compare.SequentialSteps) -> go.Figure:
+    """Steps that must run one after another vs words read, on plain linear axes."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=times.lengths, y=times.rnn_ms, mode="lines+markers",
-                             name="LSTM: one word per step", line=dict(color=LSTM_COLOUR)))
-    fig.add_trace(go.Scatter(x=times.lengths, y=times.gpt_ms, mode="lines+markers",
-                             name="Transformer: all words in one pass",
-                             line=dict(color=GPT_COLOUR)))
-    fig.update_layout(xaxis=dict(title="sequence length (words)", type="log",
-                                 tickvals=times.lengths),
-                      yaxis=dict(title="wall time on this server (ms)", rangemode="tozero"),
+    fig.add_trace(go.Scatter(x=steps.lengths, y=steps.lstm, mode="lines", name="LSTM",
+                             line=dict(color=LSTM_COLOUR, width=3),
+                             hovertemplate="%{x} words: %{y} steps in a row<extra>LSTM</extra>"))
+    fig.add_trace(go.Scatter(x=steps.lengths, y=steps.gpt, mode="lines", name="Transformer",
+                             line=dict(color=GPT_COLOUR, width=3, dash="dash"),
+                             hovertemplate="%{x} words: %{y} steps in a row"
+                                           "<extra>Transformer</extra>"))
+    for kind, ys, colour in (("LSTM", steps.lstm, LSTM_COLOUR), ("Transformer", steps.gpt, GPT_COLOUR)):
+        fig.add_annotation(x=steps.lengths[-1], y=ys[-1], text=f"{kind}: {ys[-1]} steps",
+                           xanchor="right", yanchor="bottom", showarrow=False,
+                           font=dict(color=colour, size=13))
+    fig.update_layout(xaxis=dict(title="words read", rangemode="tozero"),
+                      yaxis=dict(title="steps one after another", rangemode="tozero"),
                       height=320, margin=dict(l=10, r=10, t=10, b=40),
                       legend=dict(orientation="h", y=1.12))
     return fig

@@ -2,12 +2,12 @@
 
 Each function takes a loaded model (or both) and word ids and returns plain data: the next-word
 table, a continuation, the LSTM's hidden state at every step, the transformer's attention, the
-influence of each earlier word (occlusion), and live timings of sequential vs parallel reading.
+influence of each earlier word (occlusion), what each model keeps in memory, and how many steps
+of each must run one after another.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,7 +141,7 @@ def continue_words(models: SmallModels, kind: str, ids: list[int], n: int = 15,
 class RNNTrace:
     """The LSTM's memory after each word (top layer)."""
 
-    hidden: np.ndarray  # (T, n_hidden): h after reading word t (t = 0 is the start marker)
+    hidden: np.ndarray  # (T, n_hidden): top layer's h after reading word t (t = 0: start marker)
     change: np.ndarray  # (T,): ||h_t − h_{t−1}||, with h_{−1} = 0
 
 
@@ -195,32 +195,41 @@ def occlusion(models: SmallModels, kind: str, ids: list[int]) -> Occlusion:
 
 
 @dataclass(frozen=True)
-class ReadingTimes:
-    lengths: list[int]
-    rnn_ms: list[float]  # one word per step, state carried forward
-    gpt_ms: list[float]  # all words in one pass
+class Memory:
+    """What each model keeps from the words it has read, counted from the models themselves."""
+
+    lstm_state: int  # numbers in the LSTM's state (h and c of every layer), whatever the length
+    lstm_layers: int
+    lstm_hidden: int  # size of h (and of c) in one layer
+    gpt_per_word: int  # numbers the transformer keeps per word read: a key and a value per layer
+    gpt_layers: int
+    gpt_embd: int
 
 
-def reading_times(models: SmallModels, lengths=(4, 8, 16, 32, 64), repeats: int = 5) -> ReadingTimes:
-    """Median wall time on this machine to read a sequence of each length (no output layer
-    difference: both produce logits at every position)."""
-    rng = np.random.default_rng(0)
-    rnn_ms, gpt_ms = [], []
+def memory(models: SmallModels) -> Memory:
+    """The LSTM's (h, c) after one word, counted; the transformer's keys and values per word."""
     with torch.inference_mode():
-        for n in lengths:
-            x = torch.from_numpy(rng.integers(2, len(models.vocab), size=(1, n)))
-            r, g = [], []
-            for attempt in range(repeats + 1):  # the first round warms up and is not kept
-                t0 = time.perf_counter()
-                state = None
-                for t in range(n):
-                    _, _, _, state = models.lstm(x[:, t : t + 1], state=state)
-                rnn_s = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                models.gpt(x)
-                if attempt:
-                    r.append(rnn_s)
-                    g.append(time.perf_counter() - t0)
-            rnn_ms.append(1000 * float(np.median(r)))
-            gpt_ms.append(1000 * float(np.median(g)))
-    return ReadingTimes(list(lengths), rnn_ms, gpt_ms)
+        h, c = models.lstm(torch.tensor([[models.vocab.eos_id]]))[3]  # each (n_layer, 1, H)
+    gpt = models.gpt
+    qkv = gpt.blocks[0].attn.c_attn.out_features  # query, key and value, side by side
+    per_layer = qkv // 3 * 2  # a key and a value
+    return Memory(h.numel() + c.numel(), h.shape[0], h.shape[2], per_layer * len(gpt.blocks),
+                  len(gpt.blocks), gpt.config.n_embd)
+
+
+@dataclass(frozen=True)
+class SequentialSteps:
+    """The longest chain of layer steps that must wait for one another, per length."""
+
+    lengths: list[int]
+    lstm: list[int]  # layer l at word t needs layer l at word t−1 and layer l−1 at word t
+    gpt: list[int]  # layer l needs layer l−1 (at every position), nothing else
+
+
+def sequential_steps(models: SmallModels, lengths=range(1, train.BLOCK + 1)) -> SequentialSteps:
+    """Reading n words: an LSTM with L layers has a chain of n + L − 1 dependent steps (layer 2
+    can start word t as soon as layer 1 has finished it); a transformer with L layers has L,
+    each computing all n positions at once."""
+    lengths = list(lengths)
+    n_lstm, n_gpt = models.lstm.config.n_layer, models.gpt.config.n_layer
+    return SequentialSteps(lengths, [n + n_lstm - 1 for n in lengths], [n_gpt] * len(lengths))

@@ -103,9 +103,9 @@ class GPT(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())  # the tied matrix counts once
 
-    def forward(self, idx, targets=None):
-        """idx: (B, T) with T ≤ block_size → logits (B, T, V), loss (or None),
-        attentions (n_layer, B, n_head, T, T)."""
+    def features(self, idx):
+        """idx: (B, T) with T ≤ block_size → what the output layer reads (B, T, C), after the
+        final LayerNorm, and attentions (n_layer, B, n_head, T, T)."""
         B, T = idx.size()
         if T > self.config.block_size:
             raise ValueError(f"at most {self.config.block_size} words of context, got {T}")
@@ -115,8 +115,14 @@ class GPT(nn.Module):
         for block in self.blocks:
             x, att = block(x)
             atts.append(att)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
+        return self.ln_f(x), torch.stack(atts)
+
+    def forward(self, idx, targets=None):
+        """idx: (B, T) with T ≤ block_size → logits (B, T, V), loss (or None),
+        attentions (n_layer, B, n_head, T, T)."""
+        x, atts = self.features(idx)
+        logits = self.lm_head(x)  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-        return logits, loss, torch.stack(atts)
+        return logits, loss, atts

@@ -44,14 +44,20 @@ class LSTMLM(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())  # the tied matrix counts once
 
+    def features(self, idx, state=None):
+        """idx: (B, T) → what the output layer reads (B, T, C) (before the output dropout),
+        the top layer's h (B, T, n_hidden) and the final state (h, c), each (n_layer, B, H)."""
+        x = self.drop(self.wte(idx))  # (B, T, C)
+        hidden, state = self.lstm(x, state)  # (B, T, H); state = (h, c), each (L, B, H)
+        return self.proj(hidden), hidden, state
+
     def forward(self, idx, targets=None, state=None):
         """idx: (B, T) word ids → logits (B, T, V), loss (or None), hidden (B, T, n_hidden), state.
 
         `hidden` is the top layer's h at every step: what the network remembers after each word.
         """
-        x = self.drop(self.wte(idx))  # (B, T, C)
-        hidden, state = self.lstm(x, state)  # (B, T, H); state = (h, c), each (L, B, H)
-        logits = self.lm_head(self.drop(self.proj(hidden)))  # (B, T, V)
+        features, hidden, state = self.features(idx, state)
+        logits = self.lm_head(self.drop(features))  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))

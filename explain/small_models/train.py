@@ -1,12 +1,14 @@
 """Train the LSTM and the transformer on the same words with the same budget; ship the results.
 
     python -m explain.small_models train                    # both models (3,000 steps each), then evaluate
-    python -m explain.small_models evaluate                 # re-measure the shipped checkpoints
+    python -m explain.small_models evaluate                 # re-measure the shipped checkpoints (~30 min on 2 busy cores)
 
 Same vocabulary, same training windows in the same order (one seed), same optimiser (AdamW, same
 learning-rate schedule, same gradient clipping), same budget (steps × batch × context). Writes
-fp16 checkpoints, the vocabulary and `metrics.json` (loss curves, held-out loss vs context
-length, name-recall vs distance probe) into `data/small_models/`. The app only loads these.
+fp16 checkpoints, the vocabulary and `metrics.json` (loss curves, and from `heldout.py` the
+measurements on the whole held-out text: loss vs context length, the repeated-word probe) into
+`data/small_models/`. `evaluate` re-measures the shipped checkpoints without retraining and
+rewrites only those measurements. The app only loads these files.
 """
 
 from __future__ import annotations
@@ -22,21 +24,18 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from explain.small_models import corpus
+from explain.small_models import corpus, heldout
+from explain.small_models.heldout import split_stories, stream_ids
 from explain.small_models.gpt import GPT, GPTConfig
 from explain.small_models.rnn import LSTMLM, RNNConfig
-from explain.small_models.vocab import WordVocab, build_vocab, split_words
+from explain.small_models.vocab import WordVocab, build_vocab
 
 DATA_DIR = corpus.DATA_DIR
 VOCAB_PATH = DATA_DIR / "vocab.json"
 METRICS_PATH = DATA_DIR / "metrics.json"
 CHECKPOINTS = {"lstm": DATA_DIR / "lstm.pt", "gpt": DATA_DIR / "gpt.pt"}
 SEED = 1337
-BLOCK = 64
-CONTEXT_LENGTHS = (1, 2, 4, 8, 16, 32, 64)
-DISTANCE_BUCKETS = ((1, 4), (5, 8), (9, 16), (17, 32), (33, 63))
-HELDOUT_EVERY = 8  # every 8th story is held out
-PROBE_WORDS = tuple(n.lower() for n in corpus.NAMES)  # characters' names
+BLOCK = heldout.BLOCK
 
 
 @dataclass(frozen=True)
@@ -56,27 +55,11 @@ class TrainConfig:
 # Data
 
 
-def split_stories(stories: list[str]) -> tuple[list[str], list[str]]:
-    """(train, held-out): every HELDOUT_EVERY-th story is held out."""
-    held = [s for i, s in enumerate(stories) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1]
-    train = [s for i, s in enumerate(stories) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
-    return train, held
-
-
-def stream_ids(vocab: WordVocab, stories: list[str]) -> np.ndarray:
-    """All stories as one id stream, each preceded by <eos> (the start-of-story marker)."""
-    ids: list[int] = []
-    for s in stories:
-        ids.append(vocab.eos_id)
-        ids.extend(vocab.encode_words(split_words(s)))
-    return np.asarray(ids, dtype=np.int64)
-
-
-def eval_windows(heldout: np.ndarray, n: int = 2000, block: int = BLOCK, stride: int = 1) -> np.ndarray:
-    """(≤n, block+1) held-out windows starting every `stride` words: input = w[:, :-1],
-    target = w[:, 1:]. Overlapping windows let every held-out word be predicted with every
-    context length from 1 to block, so the loss-vs-context curve averages over many words."""
-    starts = range(0, len(heldout) - block, stride)[:n]
+def training_sample_windows(heldout: np.ndarray, block: int = BLOCK) -> np.ndarray:
+    """The quick held-out sample the training curves were measured on every `eval_every` steps:
+    200 windows of block+1 ids, starting 10 ids apart at the very start of the held-out stream
+    (so they cover only its first 2,055 ids). Input = w[:, :-1], target = w[:, 1:]."""
+    starts = range(0, min(2000, len(heldout) - block), 10)
     return np.stack([heldout[s : s + block + 1] for s in starts])
 
 
@@ -136,7 +119,7 @@ def train_model(model, train_ids: np.ndarray, held_windows: np.ndarray, cfg: Tra
         curve["step"].append(step + 1)
         curve["train_loss"].append(round(loss.item(), 4))
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            held = heldout_loss(model, held_windows[::10])  # a spread-out tenth, for speed
+            held = heldout_loss(model, held_windows)
             curve["eval_step"].append(step + 1)
             curve["heldout_loss"].append(round(held, 4))
             log(f"  step {step + 1}/{cfg.steps}: train {curve['train_loss'][-1]:.3f} "
@@ -146,80 +129,19 @@ def train_model(model, train_ids: np.ndarray, held_windows: np.ndarray, cfg: Tra
 
 
 # ---------------------------------------------------------------------------------------------
-# Held-out measurements (all with the saved fp16-rounded weights)
+# The quick held-out loss of the training curves (the full measurement is in heldout.py)
 
 
 @torch.inference_mode()
-def per_position_losses(model, windows: np.ndarray, batch: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """(N, T) cross-entropy (nats) and top-1 correctness of every position of every window.
-
-    Position j is predicted from exactly j+1 words of context (both models start fresh at the
-    start of each window), so column j is "loss given j+1 words of context".
-    """
+def heldout_loss(model, windows: np.ndarray, batch: int = 50) -> float:
+    """Mean cross-entropy (nats) over every position of (N, T + 1) windows, each read afresh."""
     model.eval()
-    losses, correct = [], []
+    total = 0.0
     for i in range(0, len(windows), batch):
         w = torch.from_numpy(windows[i : i + batch])
         logits = logits_of(model, w[:, :-1]).float()
-        losses.append(F.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none"))
-        correct.append(logits.argmax(-1) == w[:, 1:])
-    return torch.cat(losses).numpy(), torch.cat(correct).numpy()
-
-
-def heldout_loss(model, windows: np.ndarray) -> float:
-    return float(per_position_losses(model, windows)[0].mean())
-
-
-def context_curve(losses: np.ndarray, correct: np.ndarray) -> dict:
-    """Mean held-out loss and accuracy given k = 1, 2, 4 … 64 words of context."""
-    return {
-        "context": list(CONTEXT_LENGTHS),
-        "loss": [round(float(losses[:, k - 1].mean()), 4) for k in CONTEXT_LENGTHS],
-        "accuracy": [round(float(correct[:, k - 1].mean()), 4) for k in CONTEXT_LENGTHS],
-    }
-
-
-def probe_targets(vocab: WordVocab, windows: np.ndarray, stride: int = 1) -> list[tuple[int, int, int]]:
-    """(window, position, distance) for every character name in a window that is a repeat:
-    the same name occurred `distance` words earlier (its latest earlier occurrence) in the same
-    window, so a model can only predict it by remembering that far back. Each held-out word
-    counts once, in the first (= longest-context) window that holds it; `stride` is the
-    windows' spacing in the held-out stream."""
-    probe_ids = {vocab.encode_words([w])[0] for w in PROBE_WORDS} - {vocab.unk_id}
-    found, seen = [], set()
-    for n, w in enumerate(windows):
-        last: dict[int, int] = {}
-        for t, tok in enumerate(w):
-            tok = int(tok)
-            if tok in probe_ids:
-                if tok in last and t >= 1 and n * stride + t not in seen:
-                    seen.add(n * stride + t)  # overlapping windows: count each word once
-                    found.append((n, t - 1, t - last[tok]))  # predicted at input position t-1
-                last[tok] = t
-            if tok == vocab.eos_id:
-                last = {}  # a new story: earlier names don't count
-    return found
-
-
-@torch.inference_mode()
-def distance_probe(model, vocab: WordVocab, windows: np.ndarray) -> dict:
-    """Top-1 accuracy and mean probability of a repeated name vs how far back it was last seen."""
-    model.eval()
-    targets = probe_targets(vocab, windows)
-    probs = {}
-    for n in sorted({t[0] for t in targets}):
-        w = torch.from_numpy(windows[n : n + 1])
-        probs[n] = torch.softmax(logits_of(model, w[:, :-1]).float()[0], -1).numpy()
-    rows = {"bucket": [], "n": [], "accuracy": [], "mean_prob": []}
-    for lo, hi in DISTANCE_BUCKETS:
-        sel = [(n, t) for n, t, d in targets if lo <= d <= hi]
-        hits = [probs[n][t].argmax() == windows[n][t + 1] for n, t in sel]
-        p = [probs[n][t][windows[n][t + 1]] for n, t in sel]
-        rows["bucket"].append(f"{lo}–{hi}")
-        rows["n"].append(len(sel))
-        rows["accuracy"].append(round(float(np.mean(hits)), 4) if sel else None)
-        rows["mean_prob"].append(round(float(np.mean(p)), 4) if sel else None)
-    return rows
+        total += F.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="sum").item()
+    return total / windows[:, 1:].size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,36 +167,15 @@ def load_checkpoint(path: Path):
     return model
 
 
-def held_out_windows(vocab: WordVocab, stories: list[str] | None = None) -> np.ndarray:
-    """The evaluation windows the shipped metrics were measured on (deterministic)."""
-    stories = corpus.load_stories() if stories is None else stories
-    return eval_windows(stream_ids(vocab, split_stories(stories)[1]))
-
-
-def evaluate(models: dict, vocab: WordVocab, windows: np.ndarray) -> dict:
-    """Held-out loss, perplexity, accuracy, loss vs context and the distance probe per model."""
-    out = {}
-    for kind, model in models.items():
-        losses, correct = per_position_losses(model, windows)
-        out[kind] = {
-            "heldout_loss": round(float(losses.mean()), 4),
-            "heldout_perplexity": round(float(np.exp(losses.mean())), 2),
-            "heldout_accuracy": round(float(correct.mean()), 4),
-            "context_curve": context_curve(losses, correct),
-            "distance_probe": distance_probe(model, vocab, windows),
-        }
-    return out
-
-
 def run_training(cfg: TrainConfig, threads: int) -> dict:
     torch.set_num_threads(threads)
     stories = corpus.load_stories()
     train_stories, held_stories = split_stories(stories)
     vocab = build_vocab(train_stories)
     train_ids, held_ids = stream_ids(vocab, train_stories), stream_ids(vocab, held_stories)
-    windows = eval_windows(held_ids)
+    windows = training_sample_windows(held_ids)
     print(f"{len(stories)} stories, vocab {len(vocab)}, train {len(train_ids)} words, "
-          f"held-out {len(held_ids)} words, {len(windows)} eval windows")
+          f"held-out {len(held_ids)} words, {len(windows)} windows for the training curves")
     torch.manual_seed(cfg.seed)
     models = make_models(len(vocab))
     counts = {k: m.num_params() for k, m in models.items()}
@@ -298,13 +199,36 @@ def run_training(cfg: TrainConfig, threads: int) -> dict:
             "heldout_stories": len(held_stories), "train_words": int(len(train_ids)),
             "heldout_words": int(len(held_ids)), "vocab_size": len(vocab),
             "heldout_unk_rate": round(float((held_ids == vocab.unk_id).mean()), 4),
-            "eval_windows": int(len(windows)),
+            "curve_sample": curve_sample(windows),
         },
         "curves": curves,
-        "heldout": evaluate(loaded, vocab, windows),
+        "heldout": heldout.evaluate(loaded, vocab, stories),
     }
     METRICS_PATH.write_text(json.dumps(metrics, indent=1))
     for kind in models:
+        h = metrics["heldout"][kind]
+        print(f"{kind}: held-out loss {h['heldout_loss']}, accuracy {h['heldout_accuracy']}")
+    return metrics
+
+
+def curve_sample(windows: np.ndarray) -> dict:
+    """What the training curves' held-out points were measured on."""
+    return {"windows": int(len(windows)), "first_ids": int(windows.shape[1] + 10 * (len(windows) - 1))}
+
+
+def evaluate_shipped() -> dict:
+    """Re-measure the shipped checkpoints on the whole held-out text and update metrics.json
+    (the training curves, configs and parameter counts stay as they were written at training)."""
+    vocab = WordVocab.load(VOCAB_PATH)
+    loaded = {k: load_checkpoint(p) for k, p in CHECKPOINTS.items()}
+    metrics = json.loads(METRICS_PATH.read_text())
+    stories = corpus.load_stories()
+    metrics["corpus"].pop("eval_windows", None)
+    held_ids = stream_ids(vocab, split_stories(stories)[1])
+    metrics["corpus"]["curve_sample"] = curve_sample(training_sample_windows(held_ids))
+    metrics["heldout"] = heldout.evaluate(loaded, vocab, stories)
+    METRICS_PATH.write_text(json.dumps(metrics, indent=1))
+    for kind in CHECKPOINTS:
         h = metrics["heldout"][kind]
         print(f"{kind}: held-out loss {h['heldout_loss']}, accuracy {h['heldout_accuracy']}")
     return metrics
@@ -324,9 +248,8 @@ def main(argv: list[str] | None = None) -> None:
         run_training(TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr),
                      args.threads)
     else:
-        vocab = WordVocab.load(VOCAB_PATH)
-        loaded = {k: load_checkpoint(p) for k, p in CHECKPOINTS.items()}
-        print(json.dumps(evaluate(loaded, vocab, held_out_windows(vocab)), indent=1))
+        torch.set_num_threads(args.threads)
+        evaluate_shipped()
 
 
 if __name__ == "__main__":
