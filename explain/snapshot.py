@@ -1,17 +1,17 @@
 """A precomputed Home page for the default prompt, shown while the live model is still loading.
 
 A Space waking up or a first start converting the GGUF file takes seconds to tens of seconds; a
-clearly labelled snapshot (written by `python -m explain.snapshot`, checked against the live
+clearly labelled snapshot (written by `python -m tools.build_snapshot`, checked against the live
 model by the tests) gives the learner something real to read meanwhile.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-SNAPSHOT_PATH = Path(__file__).with_name("data") / "home_snapshot.json"
+SNAPSHOT_PATH = Path(__file__).resolve().parents[1] / "data" / "home_snapshot.json"
 CONTINUATION_TOKENS = 20
 DEFAULT_PROMPT = "The capital of France is"  # the site's default prompt (ui.state uses it)
 
@@ -64,17 +64,3 @@ def load_snapshot(path: Path = SNAPSHOT_PATH) -> HomeSnapshot | None:
         return HomeSnapshot(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
-
-
-def main() -> int:
-    from explain.models import load_model
-
-    snapshot = build_snapshot(load_model(), DEFAULT_PROMPT)
-    SNAPSHOT_PATH.parent.mkdir(exist_ok=True)
-    SNAPSHOT_PATH.write_text(json.dumps(asdict(snapshot), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {SNAPSHOT_PATH}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain.small_models import compare, train
+from explain.small_models import checkpoints, compare
 from explain.small_models.vocab import split_words_keep
 from ui import rnn_vs_transformer as ui
 from ui.state import DEFAULT_PROMPT
@@ -17,7 +17,7 @@ from ui.state import DEFAULT_PROMPT
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/rnn_vs_transformer.py"
 
-pytestmark = pytest.mark.skipif(not train.METRICS_PATH.is_file(), reason="no shipped models")
+pytestmark = pytest.mark.skipif(not checkpoints.METRICS_PATH.is_file(), reason="no shipped models")
 
 
 def run_page(prompt: str, **state) -> AppTest:
@@ -53,7 +53,7 @@ def test_default_story_prompt_shows_both_models_and_the_big_one():
 
 
 def vocabulary() -> set[str]:
-    return set(json.loads(train.VOCAB_PATH.read_text())["itos"])
+    return set(json.loads(checkpoints.VOCAB_PATH.read_text())["itos"])
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -83,7 +83,7 @@ def test_measured_lesson_states_what_was_measured():
     at = run_page(ui.PRESETS["A name far back"])
     assert not at.exception
     text = text_of(at)
-    m = json.loads(train.METRICS_PATH.read_text())
+    m = json.loads(checkpoints.METRICS_PATH.read_text())
     cov, h = m["heldout"]["coverage"], m["heldout"]
     assert f"all {cov['stories']} held-out stories" in text
     assert f"{cov['targets']:,} predictions per model" in text
@@ -100,7 +100,7 @@ def test_measured_lesson_states_what_was_measured():
 def test_probe_chart_shows_the_chosen_group_with_readable_ticks(group):
     at = run_page("Lily had a red ball", rvt_probe_group=group)
     assert not at.exception
-    m = json.loads(train.METRICS_PATH.read_text())
+    m = json.loads(checkpoints.METRICS_PATH.read_text())
     probe = next(c for c in charts(at) if "probability of the right word" in json.dumps(c["layout"]))
     for trace, kind in zip(probe["data"], ("lstm", "gpt")):
         assert trace["y"] == m["heldout"][kind]["distance_probe"][group]["mean_prob"]

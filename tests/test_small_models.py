@@ -11,14 +11,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from explain.small_models import compare, corpus, heldout, train
+from explain.small_models import checkpoints, compare
+from tools.small_models import corpus, heldout, train
 from explain.small_models.gpt import GPT, GPTConfig
 from explain.small_models.rnn import LSTMLM, RNNConfig
 from explain.small_models.vocab import WordVocab, build_vocab, join_words, split_words
 
-SHIPPED = all(p.is_file() for p in [train.VOCAB_PATH, train.METRICS_PATH,
-                                   *train.CHECKPOINTS.values()])
-needs_shipped = pytest.mark.skipif(not SHIPPED, reason="run `python -m explain.small_models train`")
+SHIPPED = all(p.is_file() for p in [checkpoints.VOCAB_PATH, checkpoints.METRICS_PATH,
+                                   *checkpoints.CHECKPOINTS.values()])
+needs_shipped = pytest.mark.skipif(not SHIPPED, reason="run `python -m tools.small_models train`")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def test_checkpoints_and_vocab_round_trip(tmp_path):
             for p in model.parameters():
                 p.copy_(p.half().float())
         train.save_checkpoint(model, kind, tmp_path / f"{kind}.pt")
-        loaded = train.load_checkpoint(tmp_path / f"{kind}.pt")
+        loaded = checkpoints.load_checkpoint(tmp_path / f"{kind}.pt")
         assert type(loaded) is type(model) and loaded.config == model.config
         with torch.inference_mode():
             assert torch.equal(loaded(x)[0], model(x)[0])
@@ -224,7 +225,7 @@ def test_one_word_prompt_and_all_unknown_prompt(shipped):
 @needs_shipped
 def test_long_prompts_keep_the_last_words_within_the_context(shipped):
     words = compare.prompt_words(shipped.vocab, "the dog ran . " * 40)
-    assert words.dropped == 160 - compare.MAX_WORDS and len(words.ids) == train.BLOCK
+    assert words.dropped == 160 - compare.MAX_WORDS and len(words.ids) == checkpoints.BLOCK
     compare.next_words(shipped, "gpt", words.ids)  # fits the transformer's context
 
 

@@ -5,7 +5,7 @@ from explain.snapshot import DEFAULT_PROMPT, build_snapshot, load_snapshot
 
 def test_shipped_snapshot_matches_the_live_model(lm):
     shipped = load_snapshot()
-    assert shipped is not None, "run `python -m explain.snapshot` to write it"
+    assert shipped is not None, "run `python -m tools.build_snapshot` to write it"
     live = build_snapshot(lm, DEFAULT_PROMPT)
     assert shipped.prompt == DEFAULT_PROMPT
     assert (shipped.tokens, shipped.ids, shipped.top_tokens) == (live.tokens, live.ids, live.top_tokens)

@@ -161,7 +161,7 @@ show_chart(ui.occlusion_heatmap(words.words, lstm_occ, gpt_occ), key="rvt_occlus
 st.header("4 · The measured lesson")
 h, cov = m["heldout"], m["heldout"]["coverage"]
 st.markdown(
-    f"Measured offline (`python -m explain.small_models evaluate`) on **all {cov['stories']} "
+    f"Measured offline (`python -m tools.small_models evaluate`) on **all {cov['stories']} "
     f"held-out stories**, which neither model trained on: {cov['words']:,} words and punctuation "
     f"marks plus {cov['story_ends']} end-of-story markers, so **{cov['targets']:,} predictions "
     f"per model**, each word predicted once from the **{cov['context']} words before it** (the "
@@ -236,7 +236,7 @@ st.markdown(
 show_chart(ui.sequential_steps_chart(steps), key="rvt_steps")
 with st.expander("How these two models were made"):
     st.markdown(
-        "- **Training text**: `python -m explain.small_models.corpus` prompted SmolLM2 (chat "
+        "- **Training text**: `python -m tools.small_models.corpus` prompted SmolLM2 (chat "
         "template, sampled) for short simple stories with varied characters, places, objects "
         f"and feelings; cleaned and de-duplicated: {corpus['stories']:,} stories, of which "
         f"{corpus['heldout_stories']} are held out (never trained on).\n"
@@ -247,5 +247,5 @@ with st.expander("How these two models were made"):
         "learning-rate schedule and clipping, steps × batch × context, tied input/output "
         "embeddings, dropout. Each keeps its own customary initialisation (nanoGPT's for the "
         "transformer, PyTorch's word-language-model example for the LSTM). "
-        "`python -m explain.small_models train` rebuilds everything."
+        "`python -m tools.small_models train` rebuilds everything."
     )

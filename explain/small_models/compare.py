@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from explain.next_token import softmax
-from explain.small_models import train
+from explain.small_models import checkpoints
 from explain.small_models.gpt import GPT
 from explain.small_models.rnn import LSTMLM
 from explain.small_models.vocab import WordVocab, split_words_keep
 
-MAX_WORDS = train.BLOCK - 1  # plus the start-of-story marker = the transformer's whole context
+MAX_WORDS = checkpoints.BLOCK - 1  # plus the start-of-story marker = the transformer's whole context
 START = "<eos>"
 
 
@@ -40,20 +40,20 @@ class SmallModels:
 
 def load_small_models() -> SmallModels:
     """The shipped checkpoints, vocabulary and metrics (never trains)."""
-    paths = [train.VOCAB_PATH, train.METRICS_PATH, *train.CHECKPOINTS.values()]
+    paths = [checkpoints.VOCAB_PATH, checkpoints.METRICS_PATH, *checkpoints.CHECKPOINTS.values()]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
         raise SmallModelsMissing(
             f"Missing {', '.join(missing)} in data/small_models. Train them with "
-            "`python -m explain.small_models train`."
+            "`python -m tools.small_models train`."
         )
     import json
 
     return SmallModels(
-        vocab=WordVocab.load(train.VOCAB_PATH),
-        lstm=train.load_checkpoint(train.CHECKPOINTS["lstm"]),
-        gpt=train.load_checkpoint(train.CHECKPOINTS["gpt"]),
-        metrics=json.loads(train.METRICS_PATH.read_text()),
+        vocab=WordVocab.load(checkpoints.VOCAB_PATH),
+        lstm=checkpoints.load_checkpoint(checkpoints.CHECKPOINTS["lstm"]),
+        gpt=checkpoints.load_checkpoint(checkpoints.CHECKPOINTS["gpt"]),
+        metrics=json.loads(checkpoints.METRICS_PATH.read_text()),
     )
 
 
@@ -126,7 +126,7 @@ def continue_words(models: SmallModels, kind: str, ids: list[int], n: int = 15,
     gen = None if seed is None else torch.Generator().manual_seed(seed)
     ids, out = list(ids), []
     for _ in range(n):
-        logits = _logits(model, ids[-train.BLOCK :])[-1].clone()
+        logits = _logits(model, ids[-checkpoints.BLOCK :])[-1].clone()
         logits[models.vocab.unk_id] = float("-inf")
         if gen is None:
             nxt = int(logits.argmax())
@@ -226,7 +226,7 @@ class SequentialSteps:
     gpt: list[int]  # layer l needs layer l−1 (at every position), nothing else
 
 
-def sequential_steps(models: SmallModels, lengths=range(1, train.BLOCK + 1)) -> SequentialSteps:
+def sequential_steps(models: SmallModels, lengths=range(1, checkpoints.BLOCK + 1)) -> SequentialSteps:
     """Reading n words: an LSTM with L layers has a chain of n + L − 1 dependent steps (layer 2
     can start word t as soon as layer 1 has finished it); a transformer with L layers has L,
     each computing all n positions at once."""

@@ -1,7 +1,7 @@
 """Train the LSTM and the transformer on the same words with the same budget; ship the results.
 
-    python -m explain.small_models train                    # both models (3,000 steps each), then evaluate
-    python -m explain.small_models evaluate                 # re-measure the shipped checkpoints (~30 min on 2 busy cores)
+    python -m tools.small_models train                    # both models (3,000 steps each), then evaluate
+    python -m tools.small_models evaluate                 # re-measure the shipped checkpoints (~30 min on 2 busy cores)
 
 Same vocabulary, same training windows in the same order (one seed), same optimiser (AdamW, same
 learning-rate schedule, same gradient clipping), same budget (steps × batch × context). Writes
@@ -24,18 +24,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from explain.small_models import corpus, heldout
-from explain.small_models.heldout import split_stories, stream_ids
+from explain.small_models.checkpoints import BLOCK, CHECKPOINTS, DATA_DIR, METRICS_PATH, VOCAB_PATH, load_checkpoint
 from explain.small_models.gpt import GPT, GPTConfig
 from explain.small_models.rnn import LSTMLM, RNNConfig
 from explain.small_models.vocab import WordVocab, build_vocab
+from tools.small_models import corpus, heldout
+from tools.small_models.heldout import split_stories, stream_ids
 
-DATA_DIR = corpus.DATA_DIR
-VOCAB_PATH = DATA_DIR / "vocab.json"
-METRICS_PATH = DATA_DIR / "metrics.json"
-CHECKPOINTS = {"lstm": DATA_DIR / "lstm.pt", "gpt": DATA_DIR / "gpt.pt"}
 SEED = 1337
-BLOCK = heldout.BLOCK
 
 
 @dataclass(frozen=True)
@@ -152,19 +148,6 @@ def save_checkpoint(model, kind: str, path: Path) -> None:
     """fp16 weights + the config: a few MB each."""
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     torch.save({"kind": kind, "config": asdict(model.config), "state_dict": state}, path)
-
-
-def load_checkpoint(path: Path):
-    """A model in float32, eval mode, no gradients."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if ckpt["kind"] == "lstm":
-        model = LSTMLM(RNNConfig(**ckpt["config"]))
-    else:
-        model = GPT(GPTConfig(**ckpt["config"]))
-    model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
-    model.eval()
-    model.requires_grad_(False)
-    return model
 
 
 def run_training(cfg: TrainConfig, threads: int) -> dict:

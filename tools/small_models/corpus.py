@@ -7,8 +7,8 @@ template with varied characters, places, objects and feelings, samples in batche
 member, so a stopped run keeps everything already written and a new run continues (resumable).
 Cleaning and deduplication happen in `load_stories`, so they are the same for every reader.
 
-    python -m explain.small_models.corpus --minutes 40          # append for 40 minutes
-    python -m explain.small_models.corpus --target-words 500000 # or until this many words
+    python -m tools.small_models.corpus --minutes 40          # append for 40 minutes
+    python -m tools.small_models.corpus --target-words 500000 # or until this many words
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "small_models"
+from explain.small_models.checkpoints import DATA_DIR
+
 STORIES_PATH = DATA_DIR / "stories.jsonl.gz"
 CORPUS_META_PATH = DATA_DIR / "corpus_meta.json"
 

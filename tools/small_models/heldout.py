@@ -5,7 +5,7 @@ story's end marker) is predicted once from exactly k ids before it, for each k i
 The stream is read as a circle, so even its first ids have k ids before them (the end of the
 last held-out story). Both models start fresh on every context, so "k words of context" means
 the same for both. The probe picks out the repeated names (and places, objects) among the
-same predictions. `python -m explain.small_models evaluate` writes the result into metrics.json;
+same predictions. `python -m tools.small_models evaluate` writes the result into metrics.json;
 the app only reads that file.
 """
 
@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from explain.small_models import corpus
+from explain.small_models.checkpoints import BLOCK
+from tools.small_models import corpus
 from explain.small_models.vocab import WordVocab, split_words
 
-BLOCK = 64  # the transformer's context limit: the longest context both models are measured at
 CONTEXTS = (1, 2, 4, 8, 16, 32, BLOCK)  # the context lengths of the loss-vs-context curve
 DISTANCE_BUCKETS = ((1, 4), (5, 8), (9, 16), (17, 32), (33, BLOCK))
 HELDOUT_EVERY = 8  # every 8th story is held out

@@ -1,0 +1,5 @@
+"""`python -m tools.small_models train|evaluate|corpus …`"""
+
+from tools.small_models.train import main
+
+main()
