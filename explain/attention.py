@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.engine import FamilyUnknown, family_of
 from explain.models import LoadedModel
 
 # The statistics a learner can colour the head gallery by: key -> (label, what it measures).
@@ -178,26 +179,6 @@ class AttentionScores:
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def _llama_qk(module, hidden_states: torch.Tensor, position_embeddings) -> tuple[torch.Tensor, torch.Tensor]:
-    """Llama/SmolLM2: project, rotate by position (RoPE) as the module does, repeat shared keys."""
-    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-
-    shape = (*hidden_states.shape[:-1], -1, module.head_dim)
-    q = module.q_proj(hidden_states).view(shape).transpose(1, 2)  # (1, n_head, T, d)
-    k = module.k_proj(hidden_states).view(shape).transpose(1, 2)  # (1, n_kv_head, T, d)
-    cos, sin = position_embeddings
-    q, k = apply_rotary_pos_emb(q, k, cos, sin)
-    k = k.repeat_interleave(module.num_key_value_groups, dim=1)  # grouped-query attention
-    return q, k
-
-
-def _gpt2_qk(module, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """GPT-2: one projection gives q, k, v; learned absolute positions were added to the input."""
-    q, k, _ = module.c_attn(hidden_states).split(module.split_size, dim=2)
-    shape = (*hidden_states.shape[:-1], -1, module.head_dim)
-    return q.view(shape).transpose(1, 2), k.view(shape).transpose(1, 2)
-
-
 def attention_scores(lm: LoadedModel, layer_input: np.ndarray, layer: int) -> AttentionScores:
     """q·k × scale for every head of `layer`, with no new forward pass over the network.
 
@@ -209,24 +190,16 @@ def attention_scores(lm: LoadedModel, layer_input: np.ndarray, layer: int) -> At
     """
     model = lm.model
     architecture = type(model).__name__
+    try:
+        family = family_of(model)
+    except FamilyUnknown as err:
+        raise ScoresUnavailable(
+            f"Scores before the softmax can't be recomputed for {architecture} (only Llama-style "
+            "and GPT-2 attention are supported)."
+        ) from err
     x = torch.from_numpy(np.ascontiguousarray(layer_input, dtype=np.float32))[None]  # (1, T, d_model)
     with torch.inference_mode():
-        if architecture.startswith("Llama"):
-            block = model.model.layers[layer]
-            h = block.input_layernorm(x)
-            positions = torch.arange(x.shape[1])[None]  # (1, T)
-            q, k = _llama_qk(block.self_attn, h, model.model.rotary_emb(h, positions))
-            scale = float(block.self_attn.scaling)
-        elif architecture.startswith("GPT2"):
-            block = model.transformer.h[layer]
-            q, k = _gpt2_qk(block.attn, block.ln_1(x))
-            scale = 1 / block.attn.head_dim**0.5 if block.attn.scale_attn_weights else 1.0
-            if block.attn.scale_attn_by_inverse_layer_idx:
-                scale /= float(layer + 1)
-        else:
-            raise ScoresUnavailable(
-                f"Scores before the softmax can't be recomputed for {architecture} (only Llama-style "
-                "and GPT-2 attention are supported)."
-            )
+        q, k = family.queries_keys(model, layer, family.blocks(model)[layer].norm_attn(x))
+        scale = family.attention_scale(model, layer)
         scores = (q @ k.transpose(-1, -2))[0] * scale  # (n_head, T, T)
     return AttentionScores(layer, scores.float().numpy().copy(), int(q.shape[-1]), scale, architecture)

@@ -13,21 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.engine import family_of
 from explain.models import LoadedModel
 from explain.tokens import TokenPiece, token_piece
 
 
 def final_norm(model: torch.nn.Module) -> torch.nn.Module:
     """The norm a decoder applies before its output head (Llama-style `model.norm`, GPT-2 `ln_f`)."""
-    for path in ("model.norm", "transformer.ln_f"):
-        module = model
-        for name in path.split("."):
-            module = getattr(module, name, None)
-            if module is None:
-                break
-        if module is not None:
-            return module
-    raise ValueError(f"don't know where {type(model).__name__} keeps its final norm")
+    return family_of(model).final_norm(model)
 
 
 def head_logits(lm: LoadedModel, hidden_states: np.ndarray, already_normed: bool) -> np.ndarray:

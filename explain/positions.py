@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from explain.engine import FamilyUnknown, family_of
 from explain.models import LoadedModel
 
 SINUSOID_BASE = 10_000.0
-_LEARNED_POSITION_MODULES = ("wpe", "embed_positions", "position_embeddings")
 
 
 def sinusoidal_encoding(n_positions: int, d_model: int, base: float = SINUSOID_BASE) -> np.ndarray:
@@ -40,19 +39,11 @@ class PositionScheme:
     learned: np.ndarray | None  # (n_positions, d_model) learned position vectors, if any
 
 
-def _rope_theta(config) -> float | None:
-    params = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None)
-    if isinstance(params, dict) and params.get("rope_theta"):
-        return float(params["rope_theta"])
-    theta = getattr(config, "rope_theta", None)
-    return float(theta) if theta else None
-
-
-def _learned_positions(model: torch.nn.Module) -> tuple[str, np.ndarray] | None:
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Embedding) and name.split(".")[-1] in _LEARNED_POSITION_MODULES:
-            return name, module.weight.detach().float().numpy()
-    return None
+def _family(lm: LoadedModel):
+    try:
+        return family_of(lm.model)
+    except FamilyUnknown:
+        return None
 
 
 def position_scheme(lm: LoadedModel) -> PositionScheme:
@@ -60,7 +51,8 @@ def position_scheme(lm: LoadedModel) -> PositionScheme:
     and its modules (a learned position table such as GPT-2's `wpe`)."""
     config = lm.config
     max_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    theta = _rope_theta(config)
+    family = _family(lm)
+    theta = family.rope_theta(config) if family else None
     if theta is not None:
         return PositionScheme(
             kind="rotary",
@@ -74,9 +66,10 @@ def position_scheme(lm: LoadedModel) -> PositionScheme:
             max_positions=max_positions,
             learned=None,
         )
-    learned = _learned_positions(lm.model)
+    learned = family.learned_positions(lm.model) if family else None
     if learned is not None:
-        name, table = learned
+        name, weights = learned
+        table = weights.detach().float().numpy()
         return PositionScheme(
             kind="learned absolute",
             statement=(

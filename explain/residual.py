@@ -14,38 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explain.engine import BlockParts, family_of
 from explain.logit_lens import head_logits
 from explain.models import LoadedModel
 from explain.tokens import TokenPiece, token_piece
 
 
-class ArchitectureUnknown(ValueError):
-    """The model's blocks are not laid out like Llama's or GPT-2's."""
-
-
-@dataclass(frozen=True)
-class BlockParts:
-    """The modules of one decoder layer, under the same names for every supported family."""
-
-    norm_attn: torch.nn.Module  # the norm before attention (Llama input_layernorm, GPT-2 ln_1)
-    attention: torch.nn.Module
-    norm_ffn: torch.nn.Module  # the norm before the feed-forward (post_attention_layernorm, ln_2)
-    feed_forward: torch.nn.Module
-    down: torch.nn.Module  # the feed-forward's last projection: its input is the hidden units
-
-
 def block_parts(model: torch.nn.Module) -> list[BlockParts]:
-    """Every decoder layer's parts, first layer first."""
-    inner = getattr(model, "model", None)
-    if inner is not None and hasattr(inner, "layers"):  # Llama family
-        return [
-            BlockParts(b.input_layernorm, b.self_attn, b.post_attention_layernorm, b.mlp, b.mlp.down_proj)
-            for b in inner.layers
-        ]
-    transformer = getattr(model, "transformer", None)
-    if transformer is not None and hasattr(transformer, "h"):  # GPT-2 family
-        return [BlockParts(b.ln_1, b.attn, b.ln_2, b.mlp, b.mlp.c_proj) for b in transformer.h]
-    raise ArchitectureUnknown(f"don't know how the layers of {type(model).__name__} are laid out")
+    """Every decoder layer's parts, first layer first (the engine knows each family's layout)."""
+    return family_of(model).blocks(model)
 
 
 @dataclass(frozen=True)
