@@ -85,7 +85,8 @@ PUBLISHED_PRE_TOKENIZER = {
     ],
 }
 DIGIT_TEXTS = ["2024", " 2024", "In 2024, 3.14 people", "abc123def", "x 12 y", "1,000,000", " 007", "v2.0"]
-# llama.cpp's pre-tokenizer "smollm" (llama-vocab.cpp): every number character alone, then GPT-2's pattern.
+# llama.cpp's pre-tokenizer "smollm" (llama-vocab.cpp): every number character alone, then GPT-2's pattern
+# (written here as the `tokenizers` ByteLevel step has it, with the trailing-whitespace branch).
 _GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from explain.tokens import TokenPiece
+from explain.tokens import CharacterGroup, TokenPiece, character_groups
 
 # Okabe–Ito colours, lightened: distinguishable with colour-blindness, dark text readable on all.
 SPAN_COLOURS = ("#CDE6F7", "#FBE3B5", "#C9EBDD", "#F6D2E4", "#E9E4B0", "#D9D2EE")
@@ -24,9 +24,27 @@ def visible_text(text: str) -> str:
     return "".join(out)
 
 
+def grouped(chips: list[str], groups: list[CharacterGroup]) -> list[str]:
+    """Chips of tokens that only together form a character, framed together under that character."""
+    out, position = [], 0
+    for group in groups:
+        out += chips[position:group.start]
+        formed = visible_text(group.text)
+        out.append(
+            f'<span title="{html.escape(f"these {group.stop - group.start} tokens together form {formed}", quote=True)}" '
+            'style="display:inline-flex;flex-direction:column;align-items:center;vertical-align:bottom;'
+            'border:1px dashed currentColor;border-radius:6px;padding:0 2px;margin:2px 2px;line-height:1.3">'
+            f'<span style="font-size:1.15em">{html.escape(formed)}</span>'
+            f'<span style="white-space:nowrap">{"".join(chips[group.start:group.stop])}</span></span>'
+        )
+        position = group.stop
+    return out + chips[position:]
+
+
 def token_spans(pieces: list[TokenPiece], show_ids: bool = True, highlight_from: int | None = None) -> str:
     """Coloured spans, one per token, with the id under each. Pieces from `highlight_from` on
-    get a thick border (used for generated tokens)."""
+    get a thick border (used for generated tokens). Byte tokens that together form a character
+    (an emoji, most Chinese characters) are framed together under the character they form."""
     spans = []
     for piece in pieces:
         colour = SPAN_COLOURS[piece.index % len(SPAN_COLOURS)]
@@ -39,4 +57,5 @@ def token_spans(pieces: list[TokenPiece], show_ids: bool = True, highlight_from:
             f'margin:2px 1px;font-family:monospace;white-space:pre;text-align:center">'
             f"{label}{token_id}</span>"
         )
+    spans = grouped(spans, character_groups([piece.piece_bytes for piece in pieces]))
     return f'<div style="line-height:2.2;word-break:break-all" dir="ltr">{"".join(spans)}</div>'

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explain import bpe, tokenizer_compare, tokens
-from ui.html import SPAN_COLOURS, visible_text
+from ui.html import SPAN_COLOURS, grouped, visible_text
 from ui.state import get_model
 
 PAGE_PRESETS: dict[str, str] = {
@@ -91,7 +91,7 @@ def _chip(label: str, colour: str, title: str = "", below: str = "", border: str
 
 
 def _wrap(chips: list[str], more: int = 0) -> str:
-    tail = f'<span style="color:#555;font-style:italic"> … and {more:,} more</span>' if more > 0 else ""
+    tail = f'<span style="opacity:0.75;font-style:italic"> … and {more:,} more</span>' if more > 0 else ""
     return f'<div style="line-height:2.3;word-break:break-all" dir="ltr">{"".join(chips)}{tail}</div>'
 
 
@@ -101,7 +101,10 @@ def readable_label(text: str) -> str:
 
 
 def count_cards(counts: tokenizer_compare.TextCounts) -> str:
-    """The counts as small cards that wrap on a phone (numbers only: nothing to escape)."""
+    """The counts as small cards that wrap on a phone (numbers only: nothing to escape).
+
+    Text colours are the theme's own (inherited, dimmed by opacity), so the cards read in dark mode.
+    """
     cards = [
         ("Characters", f"{counts.n_chars:,}", f"{counts.n_bytes:,} bytes in UTF-8"),
         ("Words", f"{counts.n_words:,}", "runs of text between spaces"),
@@ -112,17 +115,19 @@ def count_cards(counts: tokenizer_compare.TextCounts) -> str:
          f"rule of thumb ≈ {tokenizer_compare.RULE_OF_THUMB_CHARS_PER_TOKEN:.0f}"),
     ]
     boxes = "".join(
-        f'<div style="flex:1 1 9rem;border:1px solid #0002;border-radius:8px;padding:6px 10px">'
-        f'<div style="font-size:0.85em;color:#444">{label}</div>'
+        f'<div style="flex:1 1 9rem;border:1px solid color-mix(in srgb, currentColor 25%, transparent);'
+        f'border-radius:8px;padding:6px 10px">'
+        f'<div style="font-size:0.85em;opacity:0.8">{label}</div>'
         f'<div style="font-size:1.8em;font-weight:600;line-height:1.2">{value}</div>'
-        f'<div style="font-size:0.75em;color:#555">{hint}</div></div>'
+        f'<div style="font-size:0.75em;opacity:0.7">{hint}</div></div>'
         for label, value, hint in cards
     )
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px">{boxes}</div>'
 
 
 def span_chips(spans: list[tokens.TokenSpan]) -> str:
-    """The prompt's tokens, alternating colours, spaces as ·, the id under each, details on hover."""
+    """The prompt's tokens, alternating colours, spaces as ·, the id under each, details on hover;
+    byte tokens that together form a character are framed under that character."""
     chips = []
     for span in spans:
         hover = f"token #{span.index} · id {span.id} · stored as {span.raw!r} · bytes {span.piece_bytes.hex(' ').upper()}"
@@ -137,7 +142,7 @@ def span_chips(spans: list[tokens.TokenSpan]) -> str:
                 border="1px dashed #D55E00" if span.is_partial_character else "1px solid #0003",
             )
         )
-    return _wrap(chips)
+    return _wrap(grouped(chips, tokens.character_groups([span.piece_bytes for span in spans])))
 
 
 def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int] | None = None) -> str:
