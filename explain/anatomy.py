@@ -46,6 +46,7 @@ class ModelAnatomy:
     tied_embeddings: bool  # the output head reuses the embedding matrix
     architecture: str
     position_encoding: str  # "rope" (rotation inside attention), "learned" (vectors added) or "none"
+    dtype: str  # what the loaded weights are computed in, e.g. 'float32'
 
 
 def part_of(parameter_name: str, markers: tuple[tuple[str, tuple[str, ...]], ...] = _PART_MARKERS) -> str:
@@ -90,6 +91,7 @@ def model_anatomy(lm: LoadedModel) -> ModelAnatomy:
         tied_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
         architecture=(config.architectures or [type(lm.model).__name__])[0],
         position_encoding=position_encoding(lm),
+        dtype=str(next(lm.model.parameters()).dtype).removeprefix("torch."),
     )
 
 
@@ -130,3 +132,26 @@ def storage_by_part(summary: GgufSummary) -> list[PartStorage]:
         for (part, type_name), tensors in groups.items()
     ]
     return sorted(rows, key=lambda row: -row.n_elements)
+
+
+@dataclass(frozen=True)
+class TypeStorage:
+    """All tensors of one storage type in a GGUF file."""
+
+    type_name: str
+    n_tensors: int
+    n_elements: int
+    parts: tuple[str, ...]  # the model parts stored this way, largest first
+
+
+def storage_by_type(rows: list[PartStorage]) -> list[TypeStorage]:
+    """`storage_by_part` rows summed per storage type, the type holding the most tensors first."""
+    types: dict[str, list[PartStorage]] = {}
+    for row in rows:  # rows come largest first, so parts stay in that order
+        types.setdefault(row.type_name, []).append(row)
+    summary = [
+        TypeStorage(name, sum(r.n_tensors for r in group), sum(r.n_elements for r in group),
+                    tuple(r.part for r in group))
+        for name, group in types.items()
+    ]
+    return sorted(summary, key=lambda t: -t.n_tensors)

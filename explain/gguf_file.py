@@ -7,6 +7,7 @@ GGUFReader, never typed in. Reading the header takes a few seconds, so it happen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,3 +60,22 @@ def read_gguf(path: str) -> GgufSummary:
         if len(field.data) == 1:  # scalars and strings; arrays (tokens, merges) are skipped
             metadata[key] = str(field.contents())
     return GgufSummary(path=path, tensors=tuple(tensors), metadata=metadata)
+
+
+# What ggml's storage types mean (the file format's definitions, not measurements of this model).
+TYPE_DESCRIPTIONS = {
+    "F32": "32-bit floats (not quantized)",
+    "F16": "16-bit floats",
+    "BF16": "bfloat16",
+    "Q8_0": "8-bit integers, one scale per block of 32",
+    "Q4_0": "4-bit integers, one scale per block of 32",
+    "Q4_1": "4-bit integers, a scale and a minimum per block of 32",
+    "Q5_0": "5-bit integers, one scale per block of 32",
+    "Q5_1": "5-bit integers, a scale and a minimum per block of 32",
+}
+
+
+def nominal_bits(type_name: str) -> int | None:
+    """The bit width a storage type is named after ('Q4_1' → 4, 'F32' → 32), or None."""
+    match = re.match(r"^(?:IQ|Q|BF|F)(\d+)", type_name)
+    return int(match.group(1)) if match else None

@@ -75,3 +75,13 @@ def test_small_parts_never_read_as_zero():
     assert anatomy.millions(28_311_552) == "28.3 M"
     assert anatomy.share(35_136, 134_515_008) == "<0.1%"
     assert anatomy.share(5_000_000, 134_515_008) == "4%" and anatomy.share(1_000_000, 134_515_008) == "0.7%"
+
+
+def test_readme_states_the_files_own_storage_counts(lm):
+    from collections import Counter
+    from pathlib import Path
+
+    types = Counter(t.type_name for t in gguf_file.read_gguf(str(gguf_file.gguf_of(lm))).tensors)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"{types['Q4_1']} of its\n{sum(types.values())} tensors" in readme
+    assert gguf_file.nominal_bits("Q4_1") == 4 and gguf_file.nominal_bits("F32") == 32

@@ -7,13 +7,12 @@ visitor-derived text is escaped before it goes into HTML.
 from __future__ import annotations
 
 import html
-import re
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from explain import bpe, tokenizer_compare, tokens
-from ui.html import SPAN_COLOURS, grouped, visible_text
+from ui.html import SPAN_COLOURS, grouped, readable_label
 from ui.state import get_model
 
 PAGE_PRESETS: dict[str, str] = {
@@ -37,7 +36,6 @@ CLASSIC_CORPUS = (
     "newest newest newest newest newest newest widest widest widest"
 )
 BYTE_LEVEL_MARKERS = {"Ġ": "a space", "Ċ": "a line break", "ĉ": "a tab"}
-_HEX_GROUP = re.compile(r"(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,11 +93,6 @@ def _wrap(chips: list[str], more: int = 0) -> str:
     return f'<div style="line-height:2.3;word-break:break-all" dir="ltr">{"".join(chips)}{tail}</div>'
 
 
-def readable_label(text: str) -> str:
-    """Whitespace made visible (· ↵ ⇥), except inside byte groups like <F0 9F>."""
-    return "".join(part if _HEX_GROUP.fullmatch(part) else visible_text(part) for part in _HEX_GROUP.split(text))
-
-
 def count_cards(counts: tokenizer_compare.TextCounts) -> str:
     """The counts as small cards that wrap on a phone (numbers only: nothing to escape).
 
@@ -125,9 +118,10 @@ def count_cards(counts: tokenizer_compare.TextCounts) -> str:
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px">{boxes}</div>'
 
 
-def span_chips(spans: list[tokens.TokenSpan]) -> str:
+def span_chips(spans: list[tokens.TokenSpan], more: int = 0) -> str:
     """The prompt's tokens, alternating colours, spaces as ·, the id under each, details on hover;
-    byte tokens that together form a character are framed under that character."""
+    byte tokens that together form a character are framed under that character; `more` counts
+    tokens left out."""
     chips = []
     for span in spans:
         hover = f"token #{span.index} · id {span.id} · stored as {span.raw!r} · bytes {span.piece_bytes.hex(' ').upper()}"
@@ -142,7 +136,7 @@ def span_chips(spans: list[tokens.TokenSpan]) -> str:
                 border="1px dashed #D55E00" if span.is_partial_character else "1px solid #0003",
             )
         )
-    return _wrap(grouped(chips, tokens.character_groups([span.piece_bytes for span in spans])))
+    return _wrap(grouped(chips, tokens.character_groups([span.piece_bytes for span in spans])), more)
 
 
 def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int] | None = None) -> str:
