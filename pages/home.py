@@ -179,20 +179,19 @@ cols[1].metric("Context window (tokens)", f"{anatomy.context_length:,}")
 cols[2].metric("Feed-forward width", f"{anatomy.d_ff:,}")
 show_chart(anatomy_bars(anatomy), key="anatomy")
 parts = sorted(anatomy.params_by_part.items(), key=lambda item: -item[1])
-table = {
-    "part": [part for part, _ in parts],
-    "parameters": [f"{count:,}" for _, count in parts],
-    "millions": [millions(count) for _, count in parts],
-    "share": [share(count, anatomy.n_params) for _, count in parts],
-}
-if storage:
+table = {"part": [part for part, _ in parts]}
+if storage:  # right after the part, so a phone shows it without scrolling sideways
     table["stored in the model file as"] = [
         "; ".join(
-            f"{row.type_name} ({row.n_tensors} tensors, {row.bits_per_weight:g} bits per weight)"
+            f"{row.type_name}, {row.bits_per_weight:g} bits/weight, {row.n_tensors} "
+            + ("tensor" if row.n_tensors == 1 else "tensors")
             for row in storage if row.part == part
         )
         for part, _ in parts
     ]
+table["millions"] = [millions(count) for _, count in parts]
+table["share"] = [share(count, anatomy.n_params) for _, count in parts]
+table["parameters"] = [f"{count:,}" for _, count in parts]
 st.dataframe(table, hide_index=True, key="anatomy_table")
 st.caption(
     ("The output head reuses the embedding matrix (tied weights), so it adds no parameters. "

@@ -64,7 +64,7 @@ if counts.n_words:
     st.markdown(
         f"**Rule of thumb:** English text takes about **{RULE_OF_THUMB_TOKENS_PER_WORD} tokens per "
         f"word** (≈ {RULE_OF_THUMB_CHARS_PER_TOKEN:.0f} characters per token). For your "
-        f"{counts.n_words:,} words it predicts ≈ {counts.rule_of_thumb_tokens:.0f} tokens; the "
+        f"{counts.n_words:,} word{'' if counts.n_words == 1 else 's'} it predicts ≈ {counts.rule_of_thumb_tokens:.0f} tokens; the "
         f"tokenizer used **{counts.n_tokens:,}** ({counts.vs_rule_of_thumb:.1f}× the rule). Other "
         "languages, emoji and code cost more — and that matters: services bill per token, and the "
         "context window is counted in tokens."
@@ -109,7 +109,8 @@ for view in views:
     vocab = f"vocabulary {view.vocab_size:,}" if view.vocab_size else "no fixed vocabulary"
     unknown = f" · **{view.n_unknown} unknown**" if view.n_unknown else ""
     named = f"**{view.method}**" + ("" if view.name == view.method else f" — {view.name}")
-    st.markdown(f"{named} ({view.source}; {vocab}): **{view.n_tokens:,} tokens**{unknown}")
+    plural = "" if view.n_tokens == 1 else "s"
+    st.markdown(f"{named} ({view.source}; {vocab}): **{view.n_tokens:,} token{plural}**{unknown}")
     if view.key == "live":  # the prompt's own spans: byte tokens framed under the character they form
         shown = spans[:len(view.pieces)]
         st.html(ui.span_chips(shown, more=view.n_tokens - len(shown)))
@@ -191,7 +192,8 @@ else:
         merged_at = set()
         if step:
             merged_at = {i for i, p in enumerate(pieces) if p == replay.steps[step - 1].merged}
-        st.html(ui.piece_chips([bpe.readable_piece(p) for p in pieces], highlight=merged_at))
+        st.html(ui.piece_chips([bpe.readable_piece(p) for p in pieces], highlight=merged_at,
+                               chunks=[bpe.piece_bytes(p) for p in pieces]))
         if replay.differs_by_digit_split:
             st.warning(
                 "Here the digit split changes the result: the live tokenizer, rebuilt from the GGUF "

@@ -199,3 +199,11 @@ def test_page_ends_with_the_next_step_of_the_walk():
     at = run_page()
     links = at.get("page_link")
     assert links and "Embeddings" in links[-1].proto.label
+
+
+def test_bpe_replay_of_an_emoji_frames_its_bytes_under_it():
+    at = run_page("pizza")
+    at.text_input(key="bpe_word").set_value("🍕").run()
+    assert not at.exception
+    replay_chips = next(body for body in html_bodies(at) if "<F0>" in body.replace("&lt;", "<").replace("&gt;", ">"))
+    assert "🍕" in replay_chips and "together form" in replay_chips

@@ -139,8 +139,12 @@ def span_chips(spans: list[tokens.TokenSpan], more: int = 0) -> str:
     return _wrap(grouped(chips, tokens.character_groups([span.piece_bytes for span in spans])), more)
 
 
-def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int] | None = None) -> str:
-    """Any tokenizer's own piece strings as chips; `highlight` outlines pieces by position."""
+def piece_chips(
+    pieces: list[str], total: int | None = None, highlight: set[int] | None = None,
+    chunks: list[bytes | None] | None = None,
+) -> str:
+    """Any tokenizer's own piece strings as chips; `highlight` outlines pieces by position.
+    Given each piece's bytes (`chunks`), pieces that together form a character are framed under it."""
     chips = [
         _chip(
             readable_label(piece),
@@ -150,6 +154,8 @@ def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int]
         )
         for i, piece in enumerate(pieces)
     ]
+    if chunks is not None:
+        chips = grouped(chips, tokens.character_groups(chunks))
     return _wrap(chips, (total or len(pieces)) - len(pieces))
 
 
