@@ -248,3 +248,9 @@ def test_vocab_size_limits_the_number_of_merges():
 def test_empty_corpus_is_refused(corpus):
     with pytest.raises(bpe.EmptyCorpus):
         bpe.train_bpe(corpus, 20)
+
+
+def test_no_merge_touches_an_ascii_digit_so_the_split_keeps_their_ids(lm):
+    """Why the README can say ASCII digits get the same ids with or without the digit split."""
+    tables = bpe.bpe_tables(lm.tokenizer)
+    assert not [pair for pair in tables.ranks if any(ch.isascii() and ch.isdigit() for ch in "".join(pair))]

@@ -4,6 +4,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.walk import WALK, next_step
@@ -64,3 +65,25 @@ def test_walk_follows_the_navigation_in_app_py():
     assert [(s.stem, s.title, s.icon) for s in WALK] == pages
     assert next_step("home").stem == "tokenization"
     assert next_step(WALK[-1].stem) is WALK[0]
+
+
+@pytest.mark.browser
+def test_path_diagram_is_a_row_on_a_laptop_and_a_column_on_a_phone(site, browser):
+    from urllib.parse import quote
+
+    from tests.browser import open_page
+
+    for width, height in ((1440, 2400), (390, 5000)):
+        context, page, _ = open_page(browser, f"{site}/?prompt={quote('I love pizza 🍕')}", width=width, height=height)
+        try:
+            assert page.locator('[data-testid="stException"]').count() == 0
+            boxes = [b.bounding_box() for b in page.locator(".llmx-path .box").all()]
+            assert len(boxes) == 4
+            if width > 600:
+                assert len({round(b["y"]) for b in boxes}) == 1  # one row
+            else:
+                assert all(b["x"] + b["width"] <= width for b in boxes)
+                assert [b["y"] for b in boxes] == sorted(b["y"] for b in boxes) and boxes[0]["y"] < boxes[1]["y"]
+            assert page.get_by_text("Next step: Tokenization").is_visible()
+        finally:
+            context.close()

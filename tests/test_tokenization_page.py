@@ -207,3 +207,28 @@ def test_bpe_replay_of_an_emoji_frames_its_bytes_under_it():
     assert not at.exception
     replay_chips = next(body for body in html_bodies(at) if "<F0>" in body.replace("&lt;", "<").replace("&gt;", ">"))
     assert "🍕" in replay_chips and "together form" in replay_chips
+
+
+@pytest.mark.browser
+def test_count_cards_and_character_groups_read_in_dark_mode_on_a_phone(site, browser):
+    from tests.browser import block_the_internet
+
+    warm, _, _ = open_page(browser, f"{site}/?prompt=%20", width=390, height=600)
+    warm.close()
+    context = browser.new_context(viewport={"width": 390, "height": 3000}, color_scheme="dark")
+    block_the_internet(context)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/tokenization?prompt={quote(PAGE_PRESETS['Emoji'])}")
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        html = page.locator('[data-testid="stMain"] [data-testid="stHtml"]')
+        # the card labels take the theme's (light) text colour, not a fixed dark grey
+        label_rgb = html.nth(0).locator("div div div").first.evaluate("e => getComputedStyle(e).color")
+        assert sum(int(c) for c in label_rgb[label_rgb.index("(") + 1:label_rgb.index(")")].split(",")[:3]) > 450
+        groups = html.nth(1).locator('span[title*="together form"]')
+        assert groups.count() >= 3 and "🍕" in groups.first.text_content()
+        box = groups.first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # a group fits on the phone
+    finally:
+        context.close()
