@@ -155,3 +155,25 @@ def storage_by_type(rows: list[PartStorage]) -> list[TypeStorage]:
         for name, group in types.items()
     ]
     return sorted(summary, key=lambda t: -t.n_tensors)
+
+
+def anatomy_table(anatomy: ModelAnatomy, storage: list[PartStorage]) -> dict[str, list[str]]:
+    """One row per part, largest first: how the model file stores it (if `storage`), its size.
+
+    The storage column comes right after the part, so a phone shows it without scrolling sideways.
+    """
+    parts = sorted(anatomy.params_by_part.items(), key=lambda item: -item[1])
+    table = {"part": [part for part, _ in parts]}
+    if storage:
+        table["stored in the model file as"] = [
+            "; ".join(
+                f"{row.type_name}, {row.bits_per_weight:g} bits/weight, {row.n_tensors} "
+                + ("tensor" if row.n_tensors == 1 else "tensors")
+                for row in storage if row.part == part
+            )
+            for part, _ in parts
+        ]
+    table["millions"] = [millions(count) for _, count in parts]
+    table["share"] = [share(count, anatomy.n_params) for _, count in parts]
+    table["parameters"] = [f"{count:,}" for _, count in parts]
+    return table

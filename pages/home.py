@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explain.anatomy import millions, model_anatomy, share, storage_by_part, storage_by_type
+from explain.anatomy import anatomy_table, model_anatomy, storage_by_part, storage_by_type
 from explain.gguf_file import TYPE_DESCRIPTIONS, gguf_of, nominal_bits, read_gguf
 from explain.next_token import distribution_from_logits
 from ui import state
@@ -178,21 +178,7 @@ cols[0].metric("Vocabulary", f"{anatomy.vocab_size:,}")
 cols[1].metric("Context window (tokens)", f"{anatomy.context_length:,}")
 cols[2].metric("Feed-forward width", f"{anatomy.d_ff:,}")
 show_chart(anatomy_bars(anatomy), key="anatomy")
-parts = sorted(anatomy.params_by_part.items(), key=lambda item: -item[1])
-table = {"part": [part for part, _ in parts]}
-if storage:  # right after the part, so a phone shows it without scrolling sideways
-    table["stored in the model file as"] = [
-        "; ".join(
-            f"{row.type_name}, {row.bits_per_weight:g} bits/weight, {row.n_tensors} "
-            + ("tensor" if row.n_tensors == 1 else "tensors")
-            for row in storage if row.part == part
-        )
-        for part, _ in parts
-    ]
-table["millions"] = [millions(count) for _, count in parts]
-table["share"] = [share(count, anatomy.n_params) for _, count in parts]
-table["parameters"] = [f"{count:,}" for _, count in parts]
-st.dataframe(table, hide_index=True, key="anatomy_table")
+st.dataframe(anatomy_table(anatomy, storage), hide_index=True, key="anatomy_table")
 st.caption(
     ("The output head reuses the embedding matrix (tied weights), so it adds no parameters. "
      if anatomy.tied_embeddings else "")

@@ -85,3 +85,15 @@ def test_readme_states_the_files_own_storage_counts(lm):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"{types['Q4_1']} of its\n{sum(types.values())} tensors" in readme
     assert gguf_file.nominal_bits("Q4_1") == 4 and gguf_file.nominal_bits("F32") == 32
+
+
+def test_anatomy_table_rows_follow_the_parts_and_the_file(lm, tiny_gpt2):
+    smol = anatomy.model_anatomy(lm)
+    table = anatomy.anatomy_table(smol, anatomy.storage_by_part(gguf_file.read_gguf(str(gguf_file.gguf_of(lm)))))
+    assert list(table)[:2] == ["part", "stored in the model file as"]
+    rows = dict(zip(table["part"], table["stored in the model file as"]))
+    assert rows["embeddings"] == "Q8_0, 8.5 bits/weight, 1 tensor"
+    assert rows["norms"] == f"F32, 32 bits/weight, {2 * smol.n_layer + 1} tensors"  # two per layer + the final one
+    assert [int(p.replace(",", "")) for p in table["parameters"]] == sorted(smol.params_by_part.values(), reverse=True)
+    hub = anatomy.anatomy_table(anatomy.model_anatomy(tiny_gpt2), [])
+    assert "stored in the model file as" not in hub and len(hub["part"]) == len(hub["share"])
