@@ -77,6 +77,7 @@ def test_path_diagram_is_a_row_on_a_laptop_and_a_column_on_a_phone(site, browser
         context, page, _ = open_page(browser, f"{site}/?prompt={quote('I love pizza 🍕')}", width=width, height=height)
         try:
             assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_selector(".llmx-path .box", timeout=180_000)  # drawn once the model has loaded
             boxes = [b.bounding_box() for b in page.locator(".llmx-path .box").all()]
             assert len(boxes) == 4
             if width > 600:
