@@ -50,6 +50,7 @@ class BpeTables:
     ranks: dict[tuple[str, str], int]  # (left, right) → position in the merge list (0 = first learned)
     vocab: dict[str, int]  # piece (byte-level string) → id
     ignore_merges: bool  # a whole pre-token found in the vocabulary skips the merges
+    splits_digits: bool  # the pre-tokenizer has a Digits step of its own
 
     @property
     def n_merges(self) -> int:
@@ -87,6 +88,7 @@ def bpe_tables(tokenizer, lock: threading.Lock | None = None) -> BpeTables:
         ranks={pair: rank for rank, pair in reversed(list(enumerate(merges)))},
         vocab=dict(model["vocab"]),
         ignore_merges=bool(model.get("ignore_merges", False)),
+        splits_digits="Digits" in json.dumps(spec.get("pre_tokenizer")),
     )
     with _TABLES_LOCK:
         _TABLES[tokenizer] = tables
@@ -181,13 +183,13 @@ def apply_merges(groups: list[tuple[str, ...]], ranks: dict[tuple[str, str], int
         steps.append(BpeStep(rank, left, right, tuple(groups)))
 
 
-def restores_digit_split(lm) -> bool:
+def restores_digit_split(lm, tables: BpeTables) -> bool:
     """Whether `lm`'s tokenizer was rebuilt from a GGUF whose named pre-tokenizer splits digits,
     while the rebuilt one does not (the `tokenizer.ggml.pre` field is read from the file)."""
     path = gguf_of(lm)
-    if path is None or read_gguf(str(path)).metadata.get("tokenizer.ggml.pre") not in GGUF_PRE_SPLITTING_DIGITS:
+    if path is None or tables.splits_digits:
         return False
-    return "Digits" not in lm.tokenizer.backend_tokenizer.to_str()
+    return read_gguf(str(path)).metadata.get("tokenizer.ggml.pre") in GGUF_PRE_SPLITTING_DIGITS
 
 
 def _split(pre_tokenizer, text: str) -> list[str]:
@@ -205,7 +207,7 @@ def replay_bpe(lm, word: str) -> BpeReplay:
 
     word = word[:MAX_WORD_CHARS]
     tables = bpe_tables(lm.tokenizer, lm.tokenizer_lock)
-    restore = restores_digit_split(lm)
+    restore = restores_digit_split(lm, tables)
     backend = lm.tokenizer.backend_tokenizer
     with lm.tokenizer_lock:
         normalized = backend.normalizer.normalize_str(word) if backend.normalizer else word

