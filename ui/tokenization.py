@@ -7,13 +7,12 @@ visitor-derived text is escaped before it goes into HTML.
 from __future__ import annotations
 
 import html
-import re
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from explain import bpe, tokenizer_compare, tokens
-from ui.html import SPAN_COLOURS, visible_text
+from ui.html import SPAN_COLOURS, grouped, readable_label
 from ui.state import get_model
 
 PAGE_PRESETS: dict[str, str] = {
@@ -37,7 +36,6 @@ CLASSIC_CORPUS = (
     "newest newest newest newest newest newest widest widest widest"
 )
 BYTE_LEVEL_MARKERS = {"Ġ": "a space", "Ċ": "a line break", "ĉ": "a tab"}
-_HEX_GROUP = re.compile(r"(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,17 +89,15 @@ def _chip(label: str, colour: str, title: str = "", below: str = "", border: str
 
 
 def _wrap(chips: list[str], more: int = 0) -> str:
-    tail = f'<span style="color:#555;font-style:italic"> … and {more:,} more</span>' if more > 0 else ""
+    tail = f'<span style="opacity:0.75;font-style:italic"> … and {more:,} more</span>' if more > 0 else ""
     return f'<div style="line-height:2.3;word-break:break-all" dir="ltr">{"".join(chips)}{tail}</div>'
 
 
-def readable_label(text: str) -> str:
-    """Whitespace made visible (· ↵ ⇥), except inside byte groups like <F0 9F>."""
-    return "".join(part if _HEX_GROUP.fullmatch(part) else visible_text(part) for part in _HEX_GROUP.split(text))
-
-
 def count_cards(counts: tokenizer_compare.TextCounts) -> str:
-    """The counts as small cards that wrap on a phone (numbers only: nothing to escape)."""
+    """The counts as small cards that wrap on a phone (numbers only: nothing to escape).
+
+    Text colours are the theme's own (inherited, dimmed by opacity), so the cards read in dark mode.
+    """
     cards = [
         ("Characters", f"{counts.n_chars:,}", f"{counts.n_bytes:,} bytes in UTF-8"),
         ("Words", f"{counts.n_words:,}", "runs of text between spaces"),
@@ -112,17 +108,20 @@ def count_cards(counts: tokenizer_compare.TextCounts) -> str:
          f"rule of thumb ≈ {tokenizer_compare.RULE_OF_THUMB_CHARS_PER_TOKEN:.0f}"),
     ]
     boxes = "".join(
-        f'<div style="flex:1 1 9rem;border:1px solid #0002;border-radius:8px;padding:6px 10px">'
-        f'<div style="font-size:0.85em;color:#444">{label}</div>'
+        f'<div style="flex:1 1 9rem;border:1px solid color-mix(in srgb, currentColor 25%, transparent);'
+        f'border-radius:8px;padding:6px 10px">'
+        f'<div style="font-size:0.85em;opacity:0.8">{label}</div>'
         f'<div style="font-size:1.8em;font-weight:600;line-height:1.2">{value}</div>'
-        f'<div style="font-size:0.75em;color:#555">{hint}</div></div>'
+        f'<div style="font-size:0.75em;opacity:0.7">{hint}</div></div>'
         for label, value, hint in cards
     )
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px">{boxes}</div>'
 
 
-def span_chips(spans: list[tokens.TokenSpan]) -> str:
-    """The prompt's tokens, alternating colours, spaces as ·, the id under each, details on hover."""
+def span_chips(spans: list[tokens.TokenSpan], more: int = 0) -> str:
+    """The prompt's tokens, alternating colours, spaces as ·, the id under each, details on hover;
+    byte tokens that together form a character are framed under that character; `more` counts
+    tokens left out."""
     chips = []
     for span in spans:
         hover = f"token #{span.index} · id {span.id} · stored as {span.raw!r} · bytes {span.piece_bytes.hex(' ').upper()}"
@@ -137,11 +136,15 @@ def span_chips(spans: list[tokens.TokenSpan]) -> str:
                 border="1px dashed #D55E00" if span.is_partial_character else "1px solid #0003",
             )
         )
-    return _wrap(chips)
+    return _wrap(grouped(chips, tokens.character_groups([span.piece_bytes for span in spans])), more)
 
 
-def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int] | None = None) -> str:
-    """Any tokenizer's own piece strings as chips; `highlight` outlines pieces by position."""
+def piece_chips(
+    pieces: list[str], total: int | None = None, highlight: set[int] | None = None,
+    chunks: list[bytes | None] | None = None,
+) -> str:
+    """Any tokenizer's own piece strings as chips; `highlight` outlines pieces by position.
+    Given each piece's bytes (`chunks`), pieces that together form a character are framed under it."""
     chips = [
         _chip(
             readable_label(piece),
@@ -151,6 +154,8 @@ def piece_chips(pieces: list[str], total: int | None = None, highlight: set[int]
         )
         for i, piece in enumerate(pieces)
     ]
+    if chunks is not None:
+        chips = grouped(chips, tokens.character_groups(chunks))
     return _wrap(chips, (total or len(pieces)) - len(pieces))
 
 

@@ -2,16 +2,27 @@
 
 import streamlit as st
 
-from explain.anatomy import model_anatomy
+from explain.anatomy import anatomy_table, model_anatomy, storage_by_part, storage_by_type
+from explain.gguf_file import TYPE_DESCRIPTIONS, gguf_of, nominal_bits, read_gguf
 from explain.next_token import distribution_from_logits
 from ui import state
 from ui.figures import anatomy_bars, probability_bars
-from ui.html import token_spans
+from ui.html import path_diagram, token_spans
 from ui.presenter import show_chart
 from ui.snapshot import show_snapshot
+from ui.walk import next_step_link
 from explain.snapshot import load_snapshot
 
 CONTINUATION_TOKENS = 20
+# How word order enters, by ModelAnatomy.position_encoding.
+POSITION_TEXT = {
+    "rope": "Word order is **not** added to these vectors: this model (RoPE) adds nothing to them for "
+            "position. Instead, inside every attention layer, each token's queries and keys are "
+            "rotated by an angle that grows with its position.",
+    "learned": "Word order is added here: this model adds a learned *position vector* (one per "
+               "position, up to {context:,}) to each token's vector.",
+    "none": "This model's parameters and settings show no position signal.",
+}
 
 
 def explained_on(stem: str, title: str, icon: str) -> None:
@@ -27,7 +38,7 @@ st.markdown(
     "model runs on your prompt (edit it in the sidebar) — every number is computed right now."
 )
 st.markdown(
-    "**The path:** text → tokens → token ids → embedding vectors (+ position) → layers of "
+    "**The path:** text → tokens → token ids → embedding vectors → layers of "
     "self-attention and feed-forward networks → logits over the whole vocabulary → softmax → "
     "probabilities → choose a token → append it and repeat. Your text is the *prompt*, what the "
     "model adds is the *completion*, running the model is *inference*, and the most tokens it can "
@@ -57,10 +68,26 @@ explained_on("tokenization", "Tokenization", "✂️")
 st.html(token_spans(prompt.pieces))
 
 st.header("2 · Ids → vectors")
+path_in_words = (
+    f"Your {len(ids)} tokens become {len(ids)} vectors of {anatomy.d_model} numbers each; they pass "
+    f"through {anatomy.n_layer} layers; the last token's vector becomes {anatomy.vocab_size:,} "
+    "probabilities, one for every token of the vocabulary."
+)
+st.html(path_diagram(
+    [
+        (f"{len(ids)}", "tokens", f"ids from a vocabulary of {anatomy.vocab_size:,}"),
+        (f"{len(ids)} × {anatomy.d_model}", "numbers", f"one vector of {anatomy.d_model} per token"),
+        (f"{anatomy.n_layer}", "layers", f"attention ({anatomy.n_head} heads) + feed-forward in each"),
+        (f"{anatomy.vocab_size:,}", "probabilities", "one per vocabulary token, for the next token"),
+    ],
+    path_in_words,
+))
+st.caption(f"The path on your prompt, in words: {path_in_words}")
 st.markdown(
     f"Each id picks one row of the embedding matrix: a vector of **{anatomy.d_model} numbers**. "
     f"Your prompt becomes a table of {len(ids)} × {anatomy.d_model} numbers. Tokens used in similar "
-    "ways get similar vectors."
+    "ways get similar vectors. "
+    + POSITION_TEXT[anatomy.position_encoding].format(context=anatomy.context_length)
 )
 explained_on("embeddings", "Embeddings", "🧭")
 
@@ -123,6 +150,26 @@ st.markdown(
     "(BERT: classification), *encoder-decoder* (T5, BART: translation, summaries) and "
     "*decoder-only* (GPT, Llama, SmolLM: generation) — this one is decoder-only."
 )
+gguf = gguf_of(lm)
+storage = storage_by_part(read_gguf(str(gguf))) if gguf else []
+if storage:
+    types = storage_by_type(storage)
+    main = types[0]
+    st.markdown(
+        f"**What you see is a {nominal_bits(main.type_name)}-bit quantized model computed in "
+        f"{anatomy.dtype}.** The header of its model file, {gguf.name}, says how its "
+        f"{sum(t.n_tensors for t in types)} tensors are stored: "
+        + "; ".join(
+            f"**{t.n_tensors} as {t.type_name}** ({', '.join(t.parts)}: "
+            f"{TYPE_DESCRIPTIONS.get(t.type_name, 'a ggml storage type')})"
+            for t in types
+        )
+        + f". The site turns every weight back into a {anatomy.dtype} number and computes with those, "
+        "so every number on these pages is the quantized model's: close to, but not exactly, what "
+        "the original, unquantized weights would give."
+    )
+else:
+    st.markdown(f"Its weights are computed in {anatomy.dtype}.")
 cols = st.columns(3)
 cols[0].metric("Layers", anatomy.n_layer)
 cols[1].metric("Attention heads per layer", anatomy.n_head)
@@ -132,10 +179,12 @@ cols[0].metric("Vocabulary", f"{anatomy.vocab_size:,}")
 cols[1].metric("Context window (tokens)", f"{anatomy.context_length:,}")
 cols[2].metric("Feed-forward width", f"{anatomy.d_ff:,}")
 show_chart(anatomy_bars(anatomy), key="anatomy")
+st.dataframe(anatomy_table(anatomy, storage), hide_index=True, key="anatomy_table")
 st.caption(
-    "Parameters by part: "
-    + "; ".join(f"{part} {count:,}" for part, count in anatomy.params_by_part.items())
-    + (". The output head reuses the embedding matrix (tied weights), so it adds none."
-       if anatomy.tied_embeddings else ".")
-    + f" Loaded from the {lm.source} in {lm.load_seconds:.1f} s."
+    ("The output head reuses the embedding matrix (tied weights), so it adds no parameters. "
+     if anatomy.tied_embeddings else "")
+    + ("Bits per weight include each block's scale (and minimum). " if storage else "")
+    + f"Loaded from the {lm.source} in {lm.load_seconds:.1f} s."
 )
+
+next_step_link("home")

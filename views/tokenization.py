@@ -11,6 +11,7 @@ from explain.tokenizer_compare import (
 from ui import state
 from ui import tokenization as ui
 from ui.presenter import show_chart
+from ui.walk import next_step_link
 
 DEFAULT_WORD = "unbelievable"
 
@@ -63,7 +64,7 @@ if counts.n_words:
     st.markdown(
         f"**Rule of thumb:** English text takes about **{RULE_OF_THUMB_TOKENS_PER_WORD} tokens per "
         f"word** (≈ {RULE_OF_THUMB_CHARS_PER_TOKEN:.0f} characters per token). For your "
-        f"{counts.n_words:,} words it predicts ≈ {counts.rule_of_thumb_tokens:.0f} tokens; the "
+        f"{counts.n_words:,} word{'' if counts.n_words == 1 else 's'} it predicts ≈ {counts.rule_of_thumb_tokens:.0f} tokens; the "
         f"tokenizer used **{counts.n_tokens:,}** ({counts.vs_rule_of_thumb:.1f}× the rule). Other "
         "languages, emoji and code cost more — and that matters: services bill per token, and the "
         "context window is counted in tokens."
@@ -71,7 +72,9 @@ if counts.n_words:
 st.html(ui.span_chips(spans))
 st.caption(
     "Each box is one token, its id underneath; hover for how the tokenizer stores it and its bytes. "
-    "· is a space, ↵ a line break. A dashed box holds only part of a character."
+    "· is a space, ↵ a line break. A dashed box holds only part of a character: the tokens that "
+    "together form one character (an emoji, most Chinese characters) are framed together, with the "
+    "character they form above them."
 )
 with st.expander("Table: every token with its id and bytes"):
     st.dataframe(ui.span_rows(spans), hide_index=True, key="token_table")
@@ -83,18 +86,21 @@ with st.expander("Why Ġ, and why does an emoji become several tokens?"):
         "break as **Ċ**. So `Ġunbelie` is the token ' unbelie', with its space in front. A letter "
         "like *a* is one byte, but *é* is 2 bytes, a Chinese character 3 and most emoji 4. When a "
         "character is rare, the tokenizer has no single token for it and spends one token per byte "
-        "(or pair of bytes); those tokens are shown above by their bytes, e.g. `<F0 9F>`."
+        "(or pair of bytes); those tokens are shown above by their bytes, e.g. `<F0 9F>`, framed together "
+        "under the character they form."
     )
 
 # 2 · Compare tokenizers -----------------------------------------------------------------------
 st.header("2 · Same text, different tokenizers")
+views = ui.cached_comparison(lm.name, prompt.text)
 st.markdown(
     "**Whitespace**, **word** and **character** splits are the naive ways. Real models use "
-    "**subwords**: byte-level **BPE** (GPT, Llama, this model), **WordPiece** (BERT) and "
-    "**Unigram** (SentencePiece: T5, ALBERT, Jurassic). A word-level vocabulary can never hold every "
-    "word; characters never run out but make sequences long. Subwords are the compromise."
+    "**subwords**: **BPE** — byte-level in GPT-2 and later GPT models and in Llama 3; Llama 1 and 2 "
+    "used SentencePiece BPE with byte fallback (a character missing from the vocabulary is spelled "
+    f"out as its bytes) — **WordPiece** (BERT) and **Unigram** (SentencePiece: T5, ALBERT, Jurassic). "
+    f"The live model's tokenizer is {views[0].method[0].lower() + views[0].method[1:]}. A word-level vocabulary can never hold "
+    "every word; characters never run out but make sequences long. Subwords are the compromise."
 )
-views = ui.cached_comparison(lm.name, prompt.text)
 show_chart(ui.comparison_bars(views), key="compare_bars")
 for view in views:
     if not view.available:
@@ -102,11 +108,20 @@ for view in views:
         continue
     vocab = f"vocabulary {view.vocab_size:,}" if view.vocab_size else "no fixed vocabulary"
     unknown = f" · **{view.n_unknown} unknown**" if view.n_unknown else ""
-    st.markdown(f"**{view.method}** — {view.name} ({view.source}; {vocab}): **{view.n_tokens:,} tokens**{unknown}")
-    st.html(ui.piece_chips(view.pieces, view.n_tokens))
+    named = f"**{view.method}**" + ("" if view.name == view.method else f" — {view.name}")
+    plural = "" if view.n_tokens == 1 else "s"
+    st.markdown(f"{named} ({view.source}; {vocab}): **{view.n_tokens:,} token{plural}**{unknown}")
+    if view.key == "live":  # the prompt's own spans: byte tokens framed under the character they form
+        shown = spans[:len(view.pieces)]
+        st.html(ui.span_chips(shown, more=view.n_tokens - len(shown)))
+    else:
+        st.html(ui.piece_chips(view.pieces, view.n_tokens))
     st.caption(view.note)
 st.subheader("Why English is cheap")
 sample_counts = ui.cached_sample_counts(lm.name)
+st.markdown("The same sentence, five ways:\n" + "\n".join(
+    f"- **{label}**: `{text.replace(chr(10), ' ↵ ')}`" for label, text in ui.SAMPLE_TEXTS.items()
+))
 st.dataframe(
     [
         {"text": label, "characters": len(ui.SAMPLE_TEXTS[label]), **row}
@@ -160,6 +175,13 @@ else:
         if step == 0:
             st.markdown(f"**Start:** {len(pieces)} bytes, one token each (pre-tokenizer split: "
                         f"{', '.join(repr(bpe.readable_piece(p)) for p in replay.pretokens)}).")
+            if replay.pretokens != replay.live_pretokens:
+                st.caption(
+                    "Every digit is its own pre-token, as in SmolLM2's published tokenizer (the GGUF "
+                    "file names its pre-tokenizer 'smollm'). The copy of the tokenizer rebuilt from "
+                    "the GGUF file skips that step and would have split "
+                    + ", ".join(repr(bpe.readable_piece(p)) for p in replay.live_pretokens) + "."
+                )
         else:
             merge = replay.steps[step - 1]
             st.markdown(
@@ -170,8 +192,17 @@ else:
         merged_at = set()
         if step:
             merged_at = {i for i, p in enumerate(pieces) if p == replay.steps[step - 1].merged}
-        st.html(ui.piece_chips([bpe.readable_piece(p) for p in pieces], highlight=merged_at))
-        if not replay.matches_tokenizer:
+        st.html(ui.piece_chips([bpe.readable_piece(p) for p in pieces], highlight=merged_at,
+                               chunks=[bpe.piece_bytes(p) for p in pieces]))
+        if replay.differs_by_digit_split:
+            st.warning(
+                "Here the digit split changes the result: the live tokenizer, rebuilt from the GGUF "
+                "file without it, returns "
+                + ", ".join(repr(bpe.readable_piece(p)) for p in replay.tokenizer_tokens)
+                + " — so for these numerals the live model reads different tokens from the ones "
+                "SmolLM2 was trained with."
+            )
+        elif not replay.matches_tokenizer:
             st.warning(
                 "This text contains a special token (like <|im_start|>) that the tokenizer cuts out "
                 "before BPE runs, so the replay differs from its output: "
@@ -240,3 +271,5 @@ else:
             st.html(ui.piece_chips(ui.cached_trained_tokenize(trained.tokenizer_json, trial)))
             st.caption("A character it never saw in training becomes [UNK] — byte-level BPE avoids that "
                        "by starting from all 256 bytes.")
+
+next_step_link("tokenization")

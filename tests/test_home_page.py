@@ -1,0 +1,90 @@
+"""Home: the path diagram, positions and quantization as the live model has them (AppTest), and the walk."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.walk import WALK, next_step
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+def run_home(prompt: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = prompt
+    return at.run()
+
+
+def test_path_diagram_is_drawn_from_the_live_sizes_with_a_text_equivalent(lm):
+    prompt = "The capital of France is"
+    at = run_home(prompt)
+    assert not at.exception
+    n = len(lm.tokenizer.encode(prompt, add_special_tokens=False))
+    config = lm.config
+    diagram = next(h.proto.body for h in at.get("html") if "llmx-path" in h.proto.body)
+    for figure in (f">{n}<", f">{n} × {config.hidden_size}<", f">{config.num_hidden_layers}<",
+                   f">{config.vocab_size:,}<"):
+        assert figure in diagram
+    words = f"Your {n} tokens become {n} vectors of {config.hidden_size} numbers each"
+    assert any(words in c.value for c in at.caption) and words in diagram  # caption and aria-label
+
+
+def test_home_says_how_positions_enter_and_what_the_file_stores(lm):
+    from gguf import GGUFReader
+
+    from explain.gguf_file import gguf_of
+
+    at = run_home("The capital of France is")
+    text = "\n".join(m.value for m in at.markdown)
+    assert "(+ position)" not in text
+    assert "RoPE" in text and "queries and keys are rotated" in text
+    types = Counter(t.tensor_type.name for t in GGUFReader(str(gguf_of(lm))).tensors)  # independent read
+    assert "4-bit quantized model computed in float32" in text
+    assert f"**{types['Q4_1']} as Q4_1**" in text and f"**{types['Q8_0']} as Q8_0**" in text
+    table = next(df.value for df in at.dataframe if "stored in the model file as" in df.value.columns)
+    rows = dict(zip(table["part"], table["stored in the model file as"]))
+    assert rows["embeddings"].startswith("Q8_0") and rows["attention"].startswith("Q4_1")
+    millions = dict(zip(table["part"], table["millions"]))
+    assert millions["norms"] == "<0.1 M"
+    assert "Tokenization" in at.get("page_link")[-1].proto.label
+
+
+def test_emoji_prompt_shows_the_emoji_not_a_replacement_character():
+    at = run_home("I love pizza 🍕 because")
+    assert not at.exception
+    tokens_html = at.get("html")[0].proto.body
+    assert "🍕" in tokens_html and "\ufffd" not in tokens_html
+
+
+def test_walk_follows_the_navigation_in_app_py():
+    pages = re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)", icon="([^"]+)"', (ROOT / "app.py").read_text())
+    assert [(s.stem, s.title, s.icon) for s in WALK] == pages
+    assert next_step("home").stem == "tokenization"
+    assert next_step(WALK[-1].stem) is WALK[0]
+
+
+@pytest.mark.browser
+def test_path_diagram_is_a_row_on_a_laptop_and_a_column_on_a_phone(site, browser):
+    from urllib.parse import quote
+
+    from tests.browser import open_page
+
+    for width, height in ((1440, 2400), (390, 5000)):
+        context, page, _ = open_page(browser, f"{site}/?prompt={quote('I love pizza 🍕')}", width=width, height=height)
+        try:
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_selector(".llmx-path .box", timeout=180_000)  # drawn once the model has loaded
+            boxes = [b.bounding_box() for b in page.locator(".llmx-path .box").all()]
+            assert len(boxes) == 4
+            if width > 600:
+                assert len({round(b["y"]) for b in boxes}) == 1  # one row
+            else:
+                assert all(b["x"] + b["width"] <= width for b in boxes)
+                assert [b["y"] for b in boxes] == sorted(b["y"] for b in boxes) and boxes[0]["y"] < boxes[1]["y"]
+            assert page.get_by_text("Next step: Tokenization").is_visible()
+        finally:
+            context.close()
