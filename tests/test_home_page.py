@@ -61,7 +61,7 @@ def test_emoji_prompt_shows_the_emoji_not_a_replacement_character():
 
 
 def test_walk_follows_the_navigation_in_app_py():
-    pages = re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)", icon="([^"]+)"', (ROOT / "app.py").read_text())
+    pages = re.findall(r'st\.Page\("views/(\w+)\.py", title="([^"]+)", icon="([^"]+)"', (ROOT / "app.py").read_text())
     assert [(s.stem, s.title, s.icon) for s in WALK] == pages
     assert next_step("home").stem == "tokenization"
     assert next_step(WALK[-1].stem) is WALK[0]

@@ -12,7 +12,7 @@ import streamlit as st
 
 @dataclass(frozen=True)
 class Step:
-    stem: str  # file name in pages/, without .py
+    stem: str  # file name in views/, without .py
     title: str
     icon: str
 
@@ -22,6 +22,7 @@ WALK: tuple[Step, ...] = (
     Step("tokenization", "Tokenization", "✂️"),
     Step("embeddings", "Embeddings", "🧭"),
     Step("attention", "Attention", "👀"),
+    Step("inside_layer", "Inside a layer", "🔬"),
     Step("softmax", "Softmax", "🌡️"),
     Step("sampling", "Sampling", "🎲"),
     Step("rnn_vs_transformer", "RNN vs Transformer", "🔁"),
@@ -41,4 +42,4 @@ def next_step_link(current: str) -> None:
     step = next_step(current)
     st.divider()
     label = "Back to the start: " if step is WALK[0] else "Next step: "
-    st.page_link(f"pages/{step.stem}.py", label=f"{label}{step.title} →", icon=step.icon)
+    st.page_link(f"views/{step.stem}.py", label=f"{label}{step.title} →", icon=step.icon)

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from explain import attention as attn
-from ui.bertviz_offline import OfflineAssetsMissing
 from ui import attention as view
 from ui import state
+from ui.bertviz_offline import OfflineAssetsMissing
 from ui.presenter import iframe_zoom, show_chart
+from ui.walk import next_step_link
 
 PRESETS = {  # name -> (prompt, the token section 4 follows, the earlier words a reader links it to)
     "Where does “it” look?": ("The cat sat on the mat because it was warm.", "it", ("cat", "mat")),
@@ -238,3 +239,5 @@ else:
         "Each weight is its e^(score − max) divided by the row's total (subtracting the row's "
         "largest score changes nothing and avoids overflow). Future keys get −∞, so e^(−∞) = 0."
     )
+
+next_step_link("attention")

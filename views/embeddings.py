@@ -7,6 +7,7 @@ from explain.tokens import EmptyPrompt
 from ui import embeddings as view
 from ui import state
 from ui.presenter import show_chart
+from ui.walk import next_step_link
 
 MAX_WORDS = 50
 BACKGROUND_TOKENS = 300
@@ -299,3 +300,5 @@ if scheme.learned is not None:
     show_chart(
         view.positions_heatmap(scheme.learned[:n_positions, :dims], "The live model's learned position vectors"), key="emb_learned_positions",
     )
+
+next_step_link("embeddings")

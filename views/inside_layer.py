@@ -10,6 +10,7 @@ from ui import state
 from ui.attention import VIEW_CAP, attention_heatmap, token_label
 from ui.embeddings import cached_position_scheme
 from ui.presenter import show_chart
+from ui.walk import next_step_link
 
 WRITE_KEY = "layer_write_request"
 
@@ -339,3 +340,5 @@ st.info(
     "**Misconception:** “a head that attends to the first token finds it important.” Many heads park "
     "their weight on the first token when they have nothing to do (the attention sink, section 7)."
 )
+
+next_step_link("inside_layer")

@@ -11,6 +11,7 @@ from ui import state
 from ui.html import visible_text
 from ui.presenter import show_chart
 from ui.reveal import guess_before_reveal
+from ui.walk import next_step_link
 
 st.title("🔁 RNN vs Transformer")
 st.markdown(
@@ -249,3 +250,5 @@ with st.expander("How these two models were made"):
         "transformer, PyTorch's word-language-model example for the LSTM). "
         "`python -m tools.small_models train` rebuilds everything."
     )
+
+next_step_link("rnn_vs_transformer")

@@ -12,6 +12,7 @@ from ui.softmax import (
 )
 from ui.presenter import show_chart
 from ui.reveal import guess_before_reveal
+from ui.walk import next_step_link
 
 
 def show_word(word) -> None:
@@ -190,3 +191,5 @@ else:
             },
             hide_index=True, key="positions_table",
         )
+
+next_step_link("softmax")
