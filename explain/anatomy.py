@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from explain.engine import family_of
 from explain.gguf_file import GgufSummary
 from explain.models import LoadedModel
+from explain.positions import position_scheme
 
-# Checked in order: the first part whose markers appear in a parameter's name gets it.
-_PART_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("embeddings", ("embed_tokens", "wte", "wpe", "embed_positions")),
-    ("norms", ("norm", "ln_")),
-    ("attention", ("self_attn", "attn")),
-    ("feed-forward", ("mlp",)),
-    ("output head", ("lm_head",)),
-)
 # The same parts under llama.cpp's tensor names ('blk.3.attn_q.weight', 'token_embd.weight').
 _GGUF_PART_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("embeddings", ("token_embd", "position_embd")),
@@ -29,7 +23,6 @@ _GGUF_PART_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("feed-forward", ("ffn_",)),
     ("output head", ("output.",)),
 )
-_POSITION_MARKERS = ("wpe", "embed_positions", "position_embeddings")
 
 
 @dataclass(frozen=True)
@@ -49,32 +42,29 @@ class ModelAnatomy:
     dtype: str  # what the loaded weights are computed in, e.g. 'float32'
 
 
-def part_of(parameter_name: str, markers: tuple[tuple[str, tuple[str, ...]], ...] = _PART_MARKERS) -> str:
+def part_of(parameter_name: str, markers: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """The first part whose markers appear in `parameter_name` ("other" if none)."""
     for part, part_markers in markers:
         if any(marker in parameter_name for marker in part_markers):
             return part
     return "other"
 
 
-def position_encoding(lm: LoadedModel) -> str:
-    """How token order enters the model, from its parameters and config (never from its name).
+_ENCODING_OF_SCHEME = {"rotary": "rope", "learned absolute": "learned", "not found": "none"}
 
-    A learned position table (GPT-2's `wpe`) is added to the token vectors; RoPE (a `rope_*` config)
-    rotates queries and keys inside every attention layer and adds nothing to the vectors.
-    """
-    if any(marker in name for name, _ in lm.model.named_parameters() for marker in _POSITION_MARKERS):
-        return "learned"
-    config = lm.config
-    if getattr(config, "rope_parameters", None) or getattr(config, "rope_theta", None):
-        return "rope"
-    return "none"
+
+def position_encoding(lm: LoadedModel) -> str:
+    """How token order enters the model: "rope" (rotation inside attention), "learned" (a learned
+    vector added to each token's) or "none" — from `positions.position_scheme`, never the name."""
+    return _ENCODING_OF_SCHEME[position_scheme(lm).kind]
 
 
 def model_anatomy(lm: LoadedModel) -> ModelAnatomy:
     config = lm.config
+    markers = family_of(lm.model).parameter_parts
     counts: dict[str, int] = {}
     for name, param in lm.model.named_parameters():  # tied tensors appear once
-        part = part_of(name)
+        part = part_of(name, markers)
         counts[part] = counts.get(part, 0) + param.numel()
     d_model = config.hidden_size
     d_ff = getattr(config, "intermediate_size", None) or getattr(config, "n_inner", None) or 4 * d_model

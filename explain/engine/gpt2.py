@@ -10,6 +10,13 @@ from explain.engine.family import BlockParts, ModelFamily
 class GPT2Family(ModelFamily):
     name = "GPT-2"
     model_types = ("gpt2",)
+    parameter_parts = (
+        ("embeddings", ("wte", "wpe")),
+        ("norms", ("ln_",)),
+        ("attention", ("attn",)),
+        ("feed-forward", ("mlp",)),
+        ("output head", ("lm_head",)),
+    )
 
     def blocks(self, model: torch.nn.Module) -> list[BlockParts]:
         return [BlockParts(b.ln_1, b.attn, b.ln_2, b.mlp, b.mlp.c_proj) for b in model.transformer.h]

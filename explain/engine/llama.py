@@ -12,6 +12,13 @@ class LlamaFamily(ModelFamily):
     name = "Llama"
     model_types = ("llama",)
     decodes_fast = True
+    parameter_parts = (
+        ("embeddings", ("embed_tokens",)),
+        ("norms", ("norm",)),
+        ("attention", ("self_attn",)),
+        ("feed-forward", ("mlp",)),
+        ("output head", ("lm_head",)),
+    )
 
     def blocks(self, model: torch.nn.Module) -> list[BlockParts]:
         return [
