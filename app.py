@@ -8,7 +8,7 @@ Run with `make run` (or `streamlit run app.py` inside the project's virtual envi
 import streamlit as st
 
 from explain import models
-from ui import presenter, state
+from ui import lessons, presenter, state
 
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
 
@@ -19,12 +19,14 @@ pages = [
     st.Page("pages/attention.py", title="Attention", icon="👀"),
     st.Page("pages/softmax.py", title="Softmax", icon="🌡️"),
     st.Page("pages/sampling.py", title="Sampling", icon="🎲"),
+    st.Page("pages/hallucinations.py", title="Why it makes things up", icon="🤥"),
     st.Page("pages/rnn_vs_transformer.py", title="RNN vs Transformer", icon="🔁"),
 ]
 navigation = st.navigation(pages)
 
 
 with st.sidebar:
+    lessons.lesson_panel()
     st.selectbox(
         "Model",
         models.MODEL_CHOICES,

@@ -114,8 +114,7 @@ def answer_question(
     ids = tokens.encode(lm, question.prompt)
     greedy = generation.greedy_continuation(lm, ids, MAX_NEW_TOKENS)
     greedy_answer = first_phrase(greedy.text)
-    samples = generation.sample_continuations(lm, ids, REROLL_SETTINGS, n_rerolls, MAX_NEW_TOKENS, seed)
-    rerolls = [first_phrase(text) for text in samples.texts]
+    rerolls = reroll(lm, ids, n_rerolls, seed).answers
     key = answer_key(greedy_answer)
     agreeing = sum(1 for r in rerolls if key and answer_key(r) == key)
     return AnsweredQuestion(
@@ -127,6 +126,26 @@ def answer_question(
         top_prob=float(greedy.probs[0]),
         rerolls=rerolls,
         agreement=agreeing / n_rerolls,
+    )
+
+
+@dataclass(frozen=True)
+class Rerolls:
+    texts: list[str]  # each re-roll's continuation
+    answers: list[str]  # its first phrase
+    token_probs: list[float]  # per re-roll: the geometric mean of its tokens' probabilities (T = 1)
+    groups: list[tuple[str, int]]  # answers grouped by `answer_key`, most frequent first
+
+
+def reroll(lm: LoadedModel, ids: list[int], n_rerolls: int = N_REROLLS, seed: int = SEED) -> Rerolls:
+    """Ask the same prompt `n_rerolls` times (seeded draws at temperature 1, no filters)."""
+    samples = generation.sample_continuations(lm, ids, REROLL_SETTINGS, n_rerolls, MAX_NEW_TOKENS, seed)
+    answers = [first_phrase(text) for text in samples.texts]
+    return Rerolls(
+        texts=samples.texts,
+        answers=answers,
+        token_probs=[float(np.exp(lp)) for lp in samples.mean_logprob],
+        groups=most_common_answers(answers),
     )
 
 
@@ -189,18 +208,28 @@ def load_results(path: Path = RESULTS_FILE) -> list[AnsweredQuestion]:
 
 
 def main() -> None:
-    """Answer every shipped question on the embedded model and write data/hallucination_results.json."""
+    """Answer every shipped question on the embedded model into data/hallucination_results.json.
+
+    The file is rewritten after each question, and questions already in it (same settings) are
+    kept, so an interrupted run resumes where it stopped.
+    """
     from explain.models import load_model
 
     lm = load_model()
+    settings = {"model": lm.name, "n_rerolls": N_REROLLS, "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS}
+    done = {}
+    if RESULTS_FILE.exists():
+        payload = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
+        if all(payload.get(k) == v for k, v in settings.items()):
+            done = {a["prompt"]: a for a in payload["answered"]}
     answered = []
     for question in load_questions():
-        answered.append(answer_question(lm, question))
-        a = answered[-1]
-        print(f"{'✓' if a.correct else '✗'} {a.prompt!r} → {a.greedy_answer!r} p={a.top_prob:.2f} agree={a.agreement:.1f}")
-    payload = {"model": lm.name, "n_rerolls": N_REROLLS, "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS,
-               "answered": [asdict(a) for a in answered]}
-    RESULTS_FILE.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        a = done.get(question.prompt) or asdict(answer_question(lm, question))
+        answered.append(a)
+        print(f"{'✓' if a['correct'] else '✗'} {a['prompt']!r} → {a['greedy_answer']!r} "
+              f"p={a['top_prob']:.2f} agree={a['agreement']:.1f}", flush=True)
+        RESULTS_FILE.write_text(json.dumps({**settings, "answered": answered}, ensure_ascii=False, indent=1) + "\n",
+                                encoding="utf-8")
 
 
 if __name__ == "__main__":

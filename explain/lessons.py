@@ -10,6 +10,7 @@ measures, so a test can prove every lesson still tells the truth.
 from __future__ import annotations
 
 import ast
+import html
 import re
 import tomllib
 from collections.abc import Mapping
@@ -303,3 +304,70 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
         elif kind == "small_model_prefers":
             checks.append(_small_model_prefers(text, want))
     return checks
+
+
+# ---------------------------------------------------------------------------------------------
+# Teacher guide: the lesson as one printable page
+
+
+def teacher_guide_markdown(lesson: Lesson, base: str = "") -> str:
+    """Objectives, timing, glossary, and per step the question, action, answer and wrong answers.
+
+    With `base` (the site's address), each step also gets its link.
+    """
+    per_step = lesson.minutes / len(lesson.steps)
+    lines = [f"# Teacher guide: {lesson.title}", "", f"*{lesson.minutes} minutes · {len(lesson.steps)} steps "
+             f"(about {per_step:.0f} min each)*", "", lesson.summary, "", "## Objectives", ""]
+    lines += [f"- {o}" for o in lesson.objectives]
+    if lesson.terms:
+        lines += ["", "## New words", ""] + [f"- **{term}**: {meaning}" for term, meaning in lesson.terms.items()]
+    for n, step in enumerate(lesson.steps, 1):
+        where = step.page + (f", section “{step.section}”" if step.section else "")
+        lines += ["", f"## Step {n}. {step.title}", "", f"**Ask the class:** {step.question}", "",
+                  f"**Open:** {where}" + (f" — {step.do}" if step.do else "")]
+        if base:
+            lines += ["", f"**Link:** {step_url(base, lesson, n - 1)}"]
+        lines += ["", f"**What to notice:** {step.notice}", "", f"**Answer:** {step.answer}"]
+        if step.wrong_answers:
+            lines += ["", "**Common wrong answers:**", ""] + [f"- {w}" for w in step.wrong_answers]
+    return "\n".join(lines) + "\n"
+
+
+def teacher_guide_html(lesson: Lesson, base: str = "") -> str:
+    """The teacher guide as a standalone, print-ready HTML page (all lesson text escaped)."""
+    blocks = []
+    for line in teacher_guide_markdown(lesson, base).splitlines():
+        text = html.escape(line)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+        text = re.sub(r"(?<!\*)\*([^*]+)\*(?!\*)", r"<em>\1</em>", text)
+        if line.startswith("# "):
+            blocks.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            blocks.append(f"<h2>{text[3:]}</h2>")
+        elif line.startswith("- "):
+            blocks.append(f"<li>{text[2:]}</li>")
+        elif line:
+            blocks.append(f"<p>{text}</p>")
+    body = re.sub(r"((?:<li>.*?</li>)+)", r"<ul>\1</ul>", "".join(blocks))
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(lesson.title)}</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+        "h2{margin-top:1.6rem;break-after:avoid}@media print{body{margin:0}}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def write_teacher_guides(folder: Path = ROOT / "docs" / "lessons") -> list[Path]:
+    """Write one Markdown guide per lesson (linked from the README); returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for lesson in load_lessons():
+        path = folder / f"{lesson.id}.md"
+        path.write_text(teacher_guide_markdown(lesson), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_teacher_guides():
+        print(written_path.relative_to(ROOT))
