@@ -68,5 +68,6 @@ with st.sidebar:
         st.code(state.share_url(), language=None, wrap_lines=True)
 
 presenter.apply_presenter_style()
+lessons.step_banner()
 
 navigation.run()

@@ -149,6 +149,43 @@ def reroll(lm: LoadedModel, ids: list[int], n_rerolls: int = N_REROLLS, seed: in
     )
 
 
+@dataclass(frozen=True)
+class TemperaturePoint:
+    temperature: float
+    perplexity: float  # the model's own perplexity (T = 1) of the text it wrote, averaged over samples
+    distinct_2: float  # unique token pairs / all token pairs, over all samples
+    example: str  # the first sample's text
+
+
+def distinct_n(rows: list[list[int]], n: int = 2) -> float:
+    """Share of distinct n-grams among all n-grams of the rows (1 = never repeats itself)."""
+    grams = [tuple(row[i:i + n]) for row in rows for i in range(len(row) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else float("nan")
+
+
+def temperature_sweep(
+    lm: LoadedModel, ids: list[int], temperatures: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0),
+    n_samples: int = 8, max_new_tokens: int = 24, seed: int = SEED,
+) -> list[TemperaturePoint]:
+    """For the myth "temperature = creativity": what higher temperature buys, measured.
+
+    Perplexity is exp(−mean log-probability per token) under the model at temperature 1: how
+    surprising the model itself finds the text it wrote (higher = less coherent). distinct-2
+    measures variety (higher = fewer repeated pairs).
+    """
+    points = []
+    for temperature in temperatures:
+        samples = generation.sample_continuations(
+            lm, ids, SamplingSettings(strategy=SAMPLE, temperature=temperature), n_samples, max_new_tokens, seed)
+        points.append(TemperaturePoint(
+            temperature=temperature,
+            perplexity=float(np.mean(np.exp(-np.array(samples.mean_logprob)))),
+            distinct_2=distinct_n(samples.new_ids, 2),
+            example=samples.texts[0],
+        ))
+    return points
+
+
 def most_common_answers(rerolls: list[str]) -> list[tuple[str, int]]:
     """Re-roll answers grouped by `answer_key`, most frequent first: (an example phrase, count)."""
     counts = Counter(answer_key(r) for r in rerolls)

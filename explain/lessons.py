@@ -282,12 +282,11 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
             checks.append(ExpectationCheck(kind, want, len(ids), len(ids) == want))
         elif kind in {"top_token", "top_prob_at_least", "top_prob_at_most"}:
             top, prob = _top(lm, ids)
-            measured, holds = {
-                "top_token": (top, top.strip() == str(want).strip()),
-                "top_prob_at_least": (prob, prob >= want),
-                "top_prob_at_most": (prob, prob <= want),
-            }[kind]
-            checks.append(ExpectationCheck(kind, want, measured, holds))
+            if kind == "top_token":
+                checks.append(ExpectationCheck(kind, want, top, top.strip() == str(want).strip()))
+            else:
+                holds = prob >= want if kind == "top_prob_at_least" else prob <= want
+                checks.append(ExpectationCheck(kind, want, prob, holds))
         elif kind in {"greedy_contains", "greedy_lacks"}:
             written = generation.greedy_continuation(lm, ids, GREEDY_TOKENS).text
             inside = str(want).lower() in written.lower()

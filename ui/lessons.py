@@ -7,7 +7,6 @@ step's page with its state; closing the panel removes the two parameters again.
 
 from __future__ import annotations
 
-import html
 from urllib.parse import urlsplit
 
 import segno
@@ -54,7 +53,7 @@ def qr_svg(url: str) -> str:
 
 @st.dialog("Send the class to this step", width="large")
 def show_qr(url: str, title: str) -> None:
-    st.markdown(f"**{html.escape(title)}** — scan with a phone camera.")
+    st.markdown(f"**{title}** — scan with a phone camera, or type the link.")
     st.html(f'<div style="max-width:min(80vh,100%);margin:auto">{qr_svg(url)}</div>'
             '<style>div[role=dialog] svg{width:100%;height:auto}</style>')
     st.code(url, language=None, wrap_lines=True)
@@ -151,5 +150,14 @@ def lesson_panel() -> None:
         if left.button("📱 QR code", key="lesson_qr", width="stretch", help="Show this step's link as a QR code."):
             show_qr(url, f"{lesson.title} · step {index + 1}")
         right.button("✖ Close", key="lesson_close", on_click=_close, width="stretch")
-        st.download_button("📄 Teacher guide", data=lessons.teacher_guide_html(lesson), mime="text/html",
+        st.download_button("📄 Teacher guide", data=lessons.teacher_guide_html(lesson, app_root()), mime="text/html",
                            file_name=f"teacher-guide-{lesson.id}.html", on_click="ignore", width="stretch")
+
+
+def step_banner() -> None:
+    """One line above the page while a lesson is open (phones keep the sidebar closed)."""
+    current = open_step()
+    if current is not None:
+        lesson, index = current
+        st.caption(f"🎓 **{lesson.title}** · step {index + 1} of {len(lesson.steps)}: "
+                   f"{lesson.steps[index].question} — the lesson panel is in the sidebar.")
