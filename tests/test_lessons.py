@@ -164,7 +164,7 @@ def test_closed_panel_shows_only_the_picker():
     assert not [b for b in at.sidebar.button if b.key == "lesson_next"]
 
 
-def test_panel_shows_the_step_hides_the_answer_until_reveal_and_goes_next():
+def test_panel_shows_the_step_and_hides_the_answer_until_reveal():
     lesson = LESSONS[0]
     at = run_panel(lessons.step_query(lesson, 1))
     assert not at.exception
@@ -172,7 +172,15 @@ def test_panel_shows_the_step_hides_the_answer_until_reveal_and_goes_next():
     assert "Step 2 of 5" in text and lesson.steps[1].question in text
     assert lesson.steps[1].answer not in text and lesson.steps[1].notice not in text
     at.button(key="lesson_reveal::1-words-become-tokens::1").click().run()
-    assert lesson.steps[1].answer in sidebar_text(at) and lesson.steps[1].notice in sidebar_text(at)
+    assert not at.exception
+    # AppTest drops app.py's sidebar from its tree after a rerun (see GOTCHAS): read the state;
+    # the browser test sees the revealed answer on screen.
+    assert at.session_state["lesson_reveal::1-words-become-tokens::1::shown"] is True
+
+
+def test_next_opens_the_next_step_with_its_prompt_in_the_url():
+    lesson = LESSONS[0]
+    at = run_panel(lessons.step_query(lesson, 1))
     at.button(key="lesson_next").click().run()
     assert not at.exception
     assert at.session_state["prompt"] == lesson.steps[2].controls["prompt"]

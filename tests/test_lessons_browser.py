@@ -26,7 +26,7 @@ def test_walk_a_whole_lesson_offline(site, browser, width):
             assert f"Step {n} of {len(LESSON.steps)}" in sidebar.inner_text()
             assert page.locator("textarea").first.input_value() == step.controls["prompt"]
             assert f"step={n}" in page.url and f"lesson={LESSON.id}" in page.url
-            assert page.locator(f'h2[id="{lessons.anchor(step.section)}"]').count() == 1
+            page.locator(f'h2[id="{lessons.anchor(step.section)}"]').wait_for(timeout=60_000)  # the named section
             assert step.answer not in sidebar.inner_text()
             if n == 1:
                 page.get_by_role("button", name="Reveal the answer").click()
@@ -35,7 +35,7 @@ def test_walk_a_whole_lesson_offline(site, browser, width):
                 page.screenshot(path=str(ARTIFACTS / f"lesson-revealed-{width}.png"), full_page=False)
                 page.get_by_role("button", name="📱 QR code").click()
                 dialog = page.locator('[role="dialog"]')
-                dialog.wait_for()
+                dialog.locator("code").wait_for()
                 assert dialog.locator("svg").count() >= 1
                 assert lessons.step_url(site, LESSON, 0) in dialog.inner_text()
                 page.screenshot(path=str(ARTIFACTS / f"lesson-qr-{width}.png"), full_page=False)

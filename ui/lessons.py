@@ -117,8 +117,9 @@ def step_body(lesson: lessons.Lesson, index: int) -> None:
     if step.do:
         st.markdown(f"👉 {step.do}")
     reveal_key = f"{REVEAL_KEY}::{lesson.id}::{index}"
-    if st.button("Reveal the answer", key=reveal_key, width="stretch") or st.session_state.get(f"{reveal_key}::shown"):
-        st.session_state[f"{reveal_key}::shown"] = True
+    st.button("Reveal the answer", key=reveal_key, width="stretch", on_click=st.session_state.__setitem__,
+              args=(f"{reveal_key}::shown", True), disabled=bool(st.session_state.get(f"{reveal_key}::shown")))
+    if st.session_state.get(f"{reveal_key}::shown"):
         st.markdown(f"🔎 **Notice:** {step.notice}")
         st.success(f"**Check yourself:** {step.answer}")
     back, forward = st.columns(2)
