@@ -74,8 +74,9 @@ answered, cal = shipped_results()
 
 # 1 -------------------------------------------------------------------------------------------
 st.header("1 · Ask it a question")
-wrong = [a for a in answered if not a.correct]
-st.markdown("Write a sentence to complete in the sidebar, or try one the model gets wrong:")
+wrong = sorted((a for a in answered if not a.correct), key=lambda a: -a.top_prob)
+st.markdown("Write a sentence to complete in the sidebar, or try one the model gets wrong "
+            "(its most confident mistakes first):")
 cols = st.columns(min(4, len(wrong)) or 1)
 for n, a in enumerate(wrong[:4]):
     cols[n].button(a.prompt, key=f"hall_q_{n}", on_click=use_question, args=(a.prompt,), width="stretch")
@@ -83,7 +84,7 @@ for n, a in enumerate(wrong[:4]):
 continuation = state.cached_greedy_continuation(lm.name, ids, hal.MAX_NEW_TOKENS)
 dist = distribution_from_logits(lm, state.cached_analysis(lm.name, ids).last_logits, top_n=5)
 st.markdown(
-    f"The model's greedy answer: **{visible_text(state.current_prompt_text())}**"
+    f"The model's greedy answer: {state.current_prompt_text().strip()}"
     f" → **“{visible_text(continuation.text.strip())}”**. Its first token "
     f"**'{visible_text(dist.pieces[0].display)}'** had probability **{dist.probs[0]:.0%}**; "
     f"the next four: " + ", ".join(f"'{visible_text(p.display)}' {q:.0%}" for p, q in zip(dist.pieces[1:], dist.probs[1:])) + "."

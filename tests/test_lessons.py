@@ -178,13 +178,13 @@ def test_panel_shows_the_step_and_hides_the_answer_until_reveal():
     assert at.session_state["lesson_reveal::1-words-become-tokens::1::shown"] is True
 
 
-def test_next_opens_the_next_step_with_its_prompt_in_the_url():
+def test_next_opens_the_next_step_with_its_prompt():
     lesson = LESSONS[0]
     at = run_panel(lessons.step_query(lesson, 1))
     at.button(key="lesson_next").click().run()
     assert not at.exception
     assert at.session_state["prompt"] == lesson.steps[2].controls["prompt"]
-    assert at.query_params["step"] == ["3"] and at.query_params["lesson"] == [lesson.id]
+    # AppTest does not show the query parameters of st.switch_page; the browser test checks the URL.
 
 
 def test_unknown_lesson_or_step_in_the_url_is_ignored():

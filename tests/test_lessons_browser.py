@@ -6,6 +6,7 @@ import pytest
 
 from explain import lessons
 from tests.browser import ARTIFACTS, open_page, wait_until_idle
+from tests.test_softmax_browser import warm_up
 
 pytestmark = pytest.mark.browser
 LESSON = lessons.load_lessons()[0]  # Words become tokens
@@ -13,6 +14,7 @@ LESSON = lessons.load_lessons()[0]  # Words become tokens
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_walk_a_whole_lesson_offline(site, browser, width):
+    warm_up(browser, site)
     context, page, blocked = open_page(browser, lessons.step_url(site, LESSON, 0), width=width, height=1600)
     try:
         if width < 700:  # the phone layout keeps the sidebar closed: the banner still names the step
@@ -40,12 +42,13 @@ def test_walk_a_whole_lesson_offline(site, browser, width):
                 assert lessons.step_url(site, LESSON, 0) in dialog.inner_text()
                 page.screenshot(path=str(ARTIFACTS / f"lesson-qr-{width}.png"), full_page=False)
                 page.keyboard.press("Escape")
-                page.wait_for_timeout(500)
+                dialog.wait_for(state="detached")
+                wait_until_idle(page)
             if n < len(LESSON.steps):
-                page.get_by_role("button", name="Next ▶").click()
+                sidebar.get_by_role("button", name="Next ▶").last.click()  # a rerun may leave a stale copy
                 page.wait_for_timeout(1500)
                 wait_until_idle(page)
-        assert page.get_by_role("button", name="Next ▶").is_disabled()
+        assert sidebar.get_by_role("button", name="Next ▶").last.is_disabled()
         page.screenshot(path=str(ARTIFACTS / f"lesson-last-step-{width}.png"), full_page=False)
         assert not [url for url in blocked if "segno" in url or "qr" in url.lower()]
     finally:
