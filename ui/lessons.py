@@ -7,6 +7,7 @@ step's page with its state; closing the panel removes the two parameters again.
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlsplit
 
 import segno
@@ -46,16 +47,17 @@ def app_root() -> str:
     return f"{parts.scheme}://{parts.netloc}" + (f"/{base_path}" if base_path else "")
 
 
-def qr_svg(url: str) -> str:
-    """The link as a QR code (SVG, black on white, scaled to its box), with a quiet zone."""
-    return segno.make(url, error="m").svg_inline(scale=10, border=4, dark="#000", light="#fff")
+def qr_png(url: str) -> bytes:
+    """The link as a QR code: a black-on-white PNG with a quiet zone, sharp when scaled up."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=12, border=4)
+    return buffer.getvalue()
 
 
 @st.dialog("Send the class to this step", width="large")
 def show_qr(url: str, title: str) -> None:
     st.markdown(f"**{title}** — scan with a phone camera, or type the link.")
-    st.html(f'<div style="max-width:min(80vh,100%);margin:auto">{qr_svg(url)}</div>'
-            '<style>div[role=dialog] svg{width:100%;height:auto}</style>')
+    st.image(qr_png(url), width=520, caption="QR code of the link below")
     st.code(url, language=None, wrap_lines=True)
 
 
