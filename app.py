@@ -12,24 +12,19 @@ from ui import startup
 startup.configure_server_process()
 
 from explain import models  # noqa: E402
-from ui import presenter, state  # noqa: E402
+from ui import lessons, presenter, state  # noqa: E402
+from ui.walk import WALK  # noqa: E402
 
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
 
 pages = [
-    st.Page("views/home.py", title="The whole journey", icon="🏠", default=True),
-    st.Page("views/tokenization.py", title="Tokenization", icon="✂️"),
-    st.Page("views/embeddings.py", title="Embeddings", icon="🧭"),
-    st.Page("views/attention.py", title="Attention", icon="👀"),
-    st.Page("views/inside_layer.py", title="Inside a layer", icon="🔬"),
-    st.Page("views/softmax.py", title="Softmax", icon="🌡️"),
-    st.Page("views/sampling.py", title="Sampling", icon="🎲"),
-    st.Page("views/rnn_vs_transformer.py", title="RNN vs Transformer", icon="🔁"),
-]
+    st.Page(f"views/{step.stem}.py", title=step.title, icon=step.icon, default=step is WALK[0]) for step in WALK
+]  # the walk's order (ui/walk.py) is the navigation's
 navigation = st.navigation(pages)
 
 
 with st.sidebar:
+    lessons.lesson_panel()
     st.selectbox(
         "Model",
         models.MODEL_CHOICES,
@@ -71,5 +66,6 @@ with st.sidebar:
         st.code(state.share_url(), language=None, wrap_lines=True)
 
 presenter.apply_presenter_style()
+lessons.step_banner()
 
 navigation.run()

@@ -6,16 +6,17 @@ URL or the sidebar would set it. Pages added later are picked up automatically.
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.walk import WALK
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = re.findall(r'st\.Page\(\s*"(views/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+PAGES = [f"views/{step.stem}.py" for step in WALK]
 
 HOSTILE_PROMPTS = {
     "empty": "",

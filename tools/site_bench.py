@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -36,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.streamlit_session import open_page, page_query  # noqa: E402
+from ui.walk import WALK  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
-PAGES = re.findall(r'st\.Page\(\s*"views/([a-z_]+)\.py"', (ROOT / "app.py").read_text())
+PAGES = [step.stem for step in WALK]
 PREDICTION_SELECTOR = '[data-testid="stPlotlyChart"] svg text'
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "30"))
 

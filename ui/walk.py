@@ -1,6 +1,6 @@
 """The walk through the site: the pages in teaching order, and the link at the end of each page.
 
-The order and titles are the navigation's in app.py (a test keeps the two equal).
+app.py builds its navigation from WALK, so the order, titles and icons live here only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ WALK: tuple[Step, ...] = (
     Step("inside_layer", "Inside a layer", "🔬"),
     Step("softmax", "Softmax", "🌡️"),
     Step("sampling", "Sampling", "🎲"),
+    Step("hallucinations", "Why it makes things up", "🤥"),
     Step("rnn_vs_transformer", "RNN vs Transformer", "🔁"),
 )
 
