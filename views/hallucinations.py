@@ -11,6 +11,7 @@ from ui import state
 from ui.figures import probability_bars
 from ui.html import visible_text
 from ui.presenter import show_chart
+from ui.walk import next_step_link
 
 SEED_KEY = "hall_seed"
 
@@ -172,3 +173,5 @@ st.markdown(
     "- **Allow “I don't know”.** A system asked to say so when unsure makes fewer confident mistakes.\n"
     "- Remember what it is: a **machine** that predicts likely text, not a person who knows."
 )
+
+next_step_link("hallucinations")
