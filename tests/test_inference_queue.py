@@ -23,13 +23,25 @@ def _reference(lm, ids):
             out.logits[0, -1].numpy())
 
 
-def _assert_equals_reference(lm, result, ids):
+def _assert_equals_reference(lm, result, ids, relative=None):
+    """Equal to float tolerance. With `relative`, the tolerance is that share of each array's largest
+    magnitude: over SmolLM2's 30 fp32 layers a batch's matrix products are blocked differently from
+    one row's (only the order of additions changes), and its residual stream reaches values in the
+    hundreds, so absolute differences of a few 1e-3 in a hidden state are rounding, not error."""
     attentions, hidden, logits = _reference(lm, ids)
     assert result.ids == ids
     assert result.attentions.shape == attentions.shape and result.hidden_states.shape == hidden.shape
-    np.testing.assert_allclose(result.attentions, attentions, atol=1e-5)
-    np.testing.assert_allclose(result.hidden_states, hidden, atol=1e-4, rtol=1e-5)
-    np.testing.assert_allclose(result.last_logits, logits, atol=1e-4, rtol=1e-5)
+    if relative is None:
+        np.testing.assert_allclose(result.attentions, attentions, atol=1e-5)
+        np.testing.assert_allclose(result.hidden_states, hidden, atol=1e-4, rtol=1e-5)
+        np.testing.assert_allclose(result.last_logits, logits, atol=1e-4, rtol=1e-5)
+        return
+    np.testing.assert_allclose(result.attentions, attentions, atol=relative)  # weights are ≤ 1
+    for layer, (got, want) in enumerate(zip(result.hidden_states, hidden)):
+        np.testing.assert_allclose(got, want, atol=relative * np.abs(want).max(), err_msg=f"layer {layer}")
+    np.testing.assert_allclose(result.last_logits, logits, atol=relative * np.abs(logits).max())
+    shown = torch.softmax(torch.from_numpy(result.last_logits), -1)  # what the pages show
+    np.testing.assert_allclose(shown, torch.softmax(torch.from_numpy(logits), -1), atol=1e-4)
 
 
 def _prompts(vocab: int, lengths=(1, 5, 12, 7)) -> list[list[int]]:
@@ -60,7 +72,7 @@ def test_a_padded_batch_equals_each_prompt_alone_on_smollm2(lm):
     with torch.inference_mode():
         results = analyze_batch(lm, prompts)
     for result, ids in zip(results, prompts):
-        _assert_equals_reference(lm, result, ids)
+        _assert_equals_reference(lm, result, ids, relative=1e-4)  # measured: attentions ≤ 2.7e-5 apart
     # the padded positions exist in the batch but not in the slices: the last-position logits differ
     assert not np.allclose(results[0].last_logits, results[1].last_logits)
 

@@ -82,6 +82,16 @@ def _start_server(env: dict) -> tuple[subprocess.Popen, str, float]:
             time.sleep(0.05)
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate the server; kill it if it has not exited within 30 s (a loaded machine is slow)."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -116,8 +126,7 @@ async def _start_to_predictions(env: dict) -> float:
             await page.wait_for_selector(PREDICTION_SELECTOR, timeout=600_000)
             return time.perf_counter() - started
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
             await browser.close()
 
 
@@ -160,8 +169,7 @@ async def _visit_all_then_crowd() -> dict:
                     changes = await _control_changes(url, name, label, values)
                     results.update({f"control_change_{name}_{control}_{key}": value for key, value in changes.items()})
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
             await browser.close()
     return results
 
