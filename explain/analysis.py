@@ -35,26 +35,53 @@ class PromptAnalysis:
 def analyze_prompt(lm: LoadedModel, ids: list[int]) -> PromptAnalysis:
     """Run the model once over `ids` and keep everything the pages show.
 
-    The output head runs on the last position only (`logits_to_keep=1`); pages that need
-    predictions at every position apply it to `hidden_states[-1]` themselves.
+    The forward runs on the process's single inference worker (`explain.inference_queue`): at most
+    one forward uses the cores at a time, and prompts that arrive together from different sessions
+    share one batched forward (`analyze_batch`), each caller getting its own slice.
+    The output head runs on the last position only; pages that need predictions at every position
+    apply it to `hidden_states[-1]` themselves.
     Note: for Llama-style models (SmolLM2), transformers returns the *final-normed* state as
     `hidden_states[-1]`; for GPT-2 too (`ln_f` applied). Earlier entries are un-normed residuals.
     """
     if not ids:
         raise ValueError("ids is empty: the model needs at least one token")
-    with torch.inference_mode():
-        out = lm.model(
-            torch.tensor([ids]),
-            output_attentions=True,
-            output_hidden_states=True,
-            logits_to_keep=1,
-            use_cache=False,
-        )
+    from explain import inference_queue  # it imports this module
+
+    return inference_queue.shared().analyze(lm, list(ids))
+
+
+def analyze_batch(lm: LoadedModel, prompts: list[list[int]]) -> list[PromptAnalysis]:
+    """One forward over several prompts, right-padded to the longest, one `PromptAnalysis` each.
+
+    With a causal model a real position never attends to a later one, so right padding cannot reach
+    it; the attention mask is passed anyway. The output head runs on each prompt's own last real
+    position (`logits_to_keep=1` would take the last *padded* one). A single prompt runs unpadded.
+    Call it inside `torch.inference_mode()` (the inference worker does).
+    """
+    if not prompts or not all(prompts):
+        raise ValueError("every prompt needs at least one token")
+    lengths = [len(p) for p in prompts]
+    longest = max(lengths)
+    ids = torch.tensor([p + [p[-1]] * (longest - len(p)) for p in prompts])
+    padded = min(lengths) < longest
+    mask = torch.tensor([[1] * n + [0] * (longest - n) for n in lengths]) if padded else None
+    out = lm.model(ids, attention_mask=mask, output_attentions=True, output_hidden_states=True,
+                   logits_to_keep=1, use_cache=False)
     if not out.attentions:
         raise RuntimeError("the model returned no attention weights: load it with attn_implementation='eager'")
-    return PromptAnalysis(
-        ids=list(ids),
-        attentions=torch.stack(out.attentions)[:, 0].float().numpy().copy(),
-        hidden_states=torch.stack(out.hidden_states)[:, 0].float().numpy().copy(),
-        last_logits=out.logits[0, -1].float().numpy().copy(),
-    )
+    attentions = torch.stack(out.attentions)  # (n_layer, B, n_head, T, T)
+    hidden = torch.stack(out.hidden_states)  # (n_layer + 1, B, T, d_model)
+    if len(prompts) == 1:
+        last = out.logits[:, -1]
+    else:
+        rows = torch.arange(len(prompts))
+        last = lm.model.get_output_embeddings()(out.hidden_states[-1][rows, torch.tensor(lengths) - 1])
+    return [
+        PromptAnalysis(
+            ids=list(p),
+            attentions=attentions[:, b, :, :n, :n].float().numpy().copy(),
+            hidden_states=hidden[:, b, :n].float().numpy().copy(),
+            last_logits=last[b].float().numpy().copy(),
+        )
+        for b, (p, n) in enumerate(zip(prompts, lengths))
+    ]

@@ -38,3 +38,22 @@ def test_two_websocket_sessions_each_render_the_softmax_page_for_their_prompt(si
         assert visit.elements["plotly_chart"] >= 1
         page_html = " ".join(visit.texts)
         assert word in page_html and other not in page_html, f"{word!r} session got: {page_html[:2000]}"
+
+
+def test_one_slider_change_over_the_websocket_reruns_the_page_with_the_new_value(site):
+    from tools.streamlit_session import Session
+
+    async def move_temperature():
+        async with Session(site, timeout=120) as session:
+            opened = await session.open("softmax", page_query(prompt=PROMPTS["cat"]))
+            changed = await session.change_widget("Temperature", 2.5)
+            missing = await session.change_widget("No such slider", 1.0)
+            return opened, changed, missing
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        opened, changed, missing = pool.submit(asyncio.run, move_temperature()).result()
+    assert opened.ok, opened.error
+    assert "Temperature" in opened.sliders and opened.sliders["Temperature"].id
+    assert changed.ok, changed.error
+    assert changed.texts != opened.texts  # the entropy metric and sentences follow the new temperature
+    assert not missing.ok and "No such slider" in missing.error

@@ -13,6 +13,15 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   figures are the server's cost (connect → end of the run that rendered the page, Plotly chart
   received) without 30 Chromium renderers competing for the same cores. An `exception` element, a
   failed run or the timeout is an error; the RSS growth is the server's, after minus before;
+- same_link_<page>_p50_ms / _p95_ms / _errors, for every page: BENCH_SESSIONS sessions opening the
+  same link at once (one prompt, as a class following the teacher's projected link);
+- different_prompts_<page>_p50_ms / _p95_ms / _errors, for Home, Softmax and Attention:
+  BENCH_SESSIONS sessions at once, each with its own prompt (the concurrent_* keys above are the
+  Softmax run of this kind, kept under their old names);
+- control_change_<page>_<control>_p50_ms / _p95_ms / _errors: one session opens the page, then moves
+  one slider CONTROL_CHANGES times over the websocket (tools/streamlit_session.Session.change_widget);
+  each figure is the server's time from the change to the end of the rerun. Controls measured:
+  CONTROLS (the Softmax temperature, the Attention layer and the Embeddings layer sliders);
 - forwards_per_revisit: model forward calls when every page is opened again with the same prompt
   and model (AppTest, in-process; must be 0).
 """
@@ -34,13 +43,22 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.streamlit_session import open_page, page_query  # noqa: E402
+from tools.streamlit_session import Session, open_page, page_query  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 PAGES = [step.stem for step in WALK]
 PREDICTION_SELECTOR = '[data-testid="stPlotlyChart"] svg text'
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "30"))
+SAME_LINK_PROMPT = "The cat sat on the mat because it was"
+DIFFERENT_PROMPT_PAGES = ("home", "softmax", "attention")
+# page → (key suffix, slider label, values it is moved to in turn)
+CONTROLS = {
+    "softmax": ("temperature", "Temperature", (0.5, 2.0, 1.5, 0.8, 1.2)),
+    "attention": ("layer", "Layer", (3, 10, 20, 7, 15)),
+    "embeddings": ("layer", "Layer", (2, 25, 10, 5, 20)),
+}
+CONTROL_CHANGES = len(next(iter(CONTROLS.values()))[2])
 
 
 def _start_server(env: dict) -> tuple[subprocess.Popen, str, float]:
@@ -62,6 +80,16 @@ def _start_server(env: dict) -> tuple[subprocess.Popen, str, float]:
             if process.poll() is not None:
                 raise RuntimeError("streamlit exited")
             time.sleep(0.05)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate the server; kill it if it has not exited within 30 s (a loaded machine is slow)."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _rss_mb(pid: int) -> float:
@@ -98,8 +126,7 @@ async def _start_to_predictions(env: dict) -> float:
             await page.wait_for_selector(PREDICTION_SELECTOR, timeout=600_000)
             return time.perf_counter() - started
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
             await browser.close()
 
 
@@ -120,27 +147,61 @@ async def _visit_all_then_crowd() -> dict:
 
             crowd_page = "softmax" if "softmax" in PAGES else "home"
             before = _rss_mb(process.pid)
-            visits = await asyncio.gather(*(
-                open_page(url, "" if crowd_page == "home" else crowd_page,
-                          page_query(prompt=f"Student number {i} thinks the answer is"))
-                for i in range(SESSIONS)
-            ))
-            times = sorted(visit.seconds * 1000 for visit in visits)
-            errors = sum(not visit.ok for visit in visits)
-            for visit in visits:
-                if not visit.ok:
-                    print(f"concurrent session failed: {visit.error}", file=sys.stderr)
+            crowd = await _crowd(url, crowd_page, [f"Student number {i} thinks the answer is" for i in range(SESSIONS)])
             results["concurrent_page"] = crowd_page
-            results["concurrent_p50_ms"] = round(statistics.median(times))
-            results["concurrent_p95_ms"] = round(times[int(0.95 * (len(times) - 1))])
-            results["concurrent_errors"] = errors
+            results.update({f"concurrent_{key}": value for key, value in crowd.items()})
             results["concurrent_rss_growth_mb"] = round(_rss_mb(process.pid) - before)
             results["concurrent_client"] = "websocket"
+            for name in PAGES:
+                crowd = await _crowd(url, name, [SAME_LINK_PROMPT] * SESSIONS)
+                results.update({f"same_link_{name}_{key}": value for key, value in crowd.items()})
+            for name in DIFFERENT_PROMPT_PAGES:
+                if name == crowd_page or name not in PAGES:
+                    continue  # the concurrent_* keys are this run for the Softmax page
+                prompts = [f"Pupil {i} on the {name} page says the sky is" for i in range(SESSIONS)]
+                crowd = await _crowd(url, name, prompts)
+                results.update({f"different_prompts_{name}_{key}": value for key, value in crowd.items()})
+            if crowd_page in DIFFERENT_PROMPT_PAGES:
+                for key in ("p50_ms", "p95_ms", "errors"):
+                    results[f"different_prompts_{crowd_page}_{key}"] = results[f"concurrent_{key}"]
+            for name, (control, label, values) in CONTROLS.items():
+                if name in PAGES:
+                    changes = await _control_changes(url, name, label, values)
+                    results.update({f"control_change_{name}_{control}_{key}": value for key, value in changes.items()})
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
             await browser.close()
     return results
+
+
+def _summary(seconds: list[float], errors: int) -> dict:
+    times = sorted(t * 1000 for t in seconds)
+    return {"p50_ms": round(statistics.median(times)), "p95_ms": round(times[int(0.95 * (len(times) - 1))]),
+            "errors": errors}
+
+
+async def _crowd(url: str, page: str, prompts: list[str]) -> dict:
+    """One session per prompt, all at once, on `page`: connect → page rendered, p50/p95/errors."""
+    path = "" if page == "home" else page
+    visits = await asyncio.gather(*(open_page(url, path, page_query(prompt=p)) for p in prompts))
+    for visit in visits:
+        if not visit.ok:
+            print(f"{page}: session failed: {visit.error}", file=sys.stderr)
+    return _summary([visit.seconds for visit in visits], sum(not visit.ok for visit in visits))
+
+
+async def _control_changes(url: str, page: str, label: str, values: tuple[float, ...]) -> dict:
+    """One session on `page` moves the slider `label` to each of `values`: time per rerun."""
+    async with Session(url) as session:
+        opened = await session.open("" if page == "home" else page, page_query(prompt=SAME_LINK_PROMPT))
+        if not opened.ok:
+            print(f"{page}: could not open for control changes: {opened.error}", file=sys.stderr)
+            return {"p50_ms": None, "p95_ms": None, "errors": len(values)}
+        changes = [await session.change_widget(label, value) for value in values]
+    for change in changes:
+        if not change.ok:
+            print(f"{page}: change of {label!r} failed: {change.error}", file=sys.stderr)
+    return _summary([change.seconds for change in changes], sum(not change.ok for change in changes))
 
 
 def forwards_per_revisit() -> int:

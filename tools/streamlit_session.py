@@ -14,6 +14,14 @@ message named that page and after the expected element (a Plotly chart by defaul
 that stops early for a rerun is skipped, and a run that succeeds without the page's content (for
 example the one-off reload the app sends while Streamlit is still in pages-directory mode) is an
 error, as are `exception` elements, compile errors, a closed socket and the timeout.
+
+`change_widget` then does what the frontend does when a learner moves one control: it sends a
+BackMsg `rerun_script` whose WidgetStates hold that widget's id (taken from the element the server
+sent, e.g. `Slider.id`) and new value (a slider's value travels as `double_array_value`, see
+streamlit/elements/widgets/slider.py), with the page's `page_script_hash` so the same page reruns,
+and the delta's `fragment_id` when the widget lives in an `st.fragment` (then only the fragment
+reruns). Widgets left out keep their previous values on the server (SessionState falls back to the
+last run's state), and a URL-bound widget's new state wins over the URL's initial value.
 """
 
 from __future__ import annotations
@@ -29,13 +37,14 @@ from urllib.parse import quote, urlencode
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState, ContextInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.WidgetStates_pb2 import WidgetStates
+from streamlit.proto.Common_pb2 import DoubleArray
+from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # what the frontend sends when it has no cookie
-_TEXT_FIELDS = {"markdown": "body", "html": "body", "heading": "body", "code": "code_text", "alert": "body"}
+_TEXT_FIELDS = {"markdown": "body", "html": "body", "heading": "body", "code": "code_text", "alert": "body", "metric": "body"}
 
 
 @dataclass
@@ -47,11 +56,23 @@ class PageVisit:
     rendered: bool = False  # the run named the page and delivered its content
     error: str | None = None
     elements: Counter = field(default_factory=Counter)  # element type → count, in that run
-    texts: list[str] = field(default_factory=list)  # markdown/html/heading/code/alert bodies
+    texts: list[str] = field(default_factory=list)  # markdown/html/heading/code/alert/metric bodies
+    sliders: dict[str, "Widget"] = field(default_factory=dict)  # label → the slider the run showed
+    page_script_hash: str = ""
 
     @property
     def ok(self) -> bool:
         return self.rendered and self.error is None
+
+
+@dataclass(frozen=True)
+class Widget:
+    """What the server told the frontend about one widget: enough to send a change of its value."""
+
+    id: str
+    label: str
+    fragment_id: str  # "" outside any st.fragment
+    value: tuple[float, ...]
 
 
 def page_query(**params: str) -> str:
@@ -70,12 +91,15 @@ def _cookies(base_url: str) -> dict[str, str]:
     return cookies
 
 
-def _first_rerun(base_url: str, page: str, query: str) -> bytes:
-    """The BackMsg the frontend sends once the websocket is open (see its sendRerunBackMsg)."""
+def _rerun(base_url: str, page: str, query: str, widgets: WidgetStates | None = None,
+           page_script_hash: str = "", fragment_id: str = "") -> bytes:
+    """A `rerun_script` BackMsg as the frontend's sendRerunBackMsg builds it (first run: no widgets)."""
     state = ClientState(
         query_string=query,
-        widget_states=WidgetStates(),
+        widget_states=widgets or WidgetStates(),
         page_name=page,  # the URL path; "" is the default page
+        page_script_hash=page_script_hash,
+        fragment_id=fragment_id,
         context_info=ContextInfo(
             timezone="UTC", timezone_offset=0, locale="en-US", url=f"{base_url}/{page}",
             is_embedded=False, color_scheme="light",
@@ -84,38 +108,94 @@ def _first_rerun(base_url: str, page: str, query: str) -> bytes:
     return BackMsg(rerun_script=state).SerializeToString()
 
 
+class Session:
+    """One visitor's websocket: `open` a page, then `change_widget` as often as wanted."""
+
+    def __init__(self, base_url: str, *, timeout: float = 600) -> None:
+        self.base_url, self.timeout = base_url, timeout
+        self._connection = None
+        self._ws = None
+        self._page, self._query = "", ""
+        self.last: PageVisit | None = None
+
+    async def __aenter__(self) -> "Session":
+        cookies = await asyncio.to_thread(_cookies, self.base_url)
+        cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        self._connection = connect(
+            self.base_url.replace("http", "ws", 1) + "/_stcore/stream",
+            subprotocols=["streamlit", cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
+            origin=self.base_url,
+            additional_headers={"Cookie": cookie_header} if cookies else None,
+            max_size=None,  # a Plotly figure can exceed websockets' 1 MiB default
+            ping_interval=None,  # the browser sends no pings; a busy server must not be dropped
+            proxy=None,
+            open_timeout=None,  # the overall timeout applies
+        )
+        self._ws = await self._connection.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._connection.__aexit__(*exc)
+
+    async def open(self, page: str, query: str = "", *, expect: str = "plotly_chart") -> PageVisit:
+        """Open `/{page}?{query}` in this session, up to the end of the run that rendered it."""
+        self._page, self._query = page, query
+        return await self._run(_rerun(self.base_url, page, query), PageVisit(page=page), expect)
+
+    async def change_widget(self, label: str, value: float, *, expect: str = "plotly_chart") -> PageVisit:
+        """Move the slider labelled `label` (as the last run showed it) to `value`; time the rerun.
+
+        `seconds` runs from sending the change to the end of the rerun (the page's or the fragment's).
+        """
+        if self.last is None or label not in self.last.sliders:
+            shown = sorted(self.last.sliders) if self.last else []
+            return PageVisit(page=self._page, error=f"no slider {label!r} in the last run (sliders: {shown})")
+        widget = self.last.sliders[label]
+        states = WidgetStates(widgets=[WidgetState(id=widget.id, double_array_value=DoubleArray(data=[value]))])
+        message = _rerun(self.base_url, self._page, self._query, states, self.last.page_script_hash,
+                         widget.fragment_id)
+        return await self._run(message, PageVisit(page=self._page), expect, fragment=bool(widget.fragment_id))
+
+    async def _run(self, message: bytes, visit: PageVisit, expect: str, fragment: bool = False) -> PageVisit:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._ws.send(message)
+                await _read_until_page_run_ends(self._ws, visit, expect, fragment)
+        except TimeoutError:
+            visit.error = f"no finished run after {self.timeout:.0f} s"
+        except (OSError, WebSocketException) as err:
+            visit.error = f"connection: {err!r}"
+        visit.seconds = time.perf_counter() - start
+        if visit.ok:
+            if fragment:  # a fragment run resends only its own widgets: keep the page's others
+                visit.sliders = {**self.last.sliders, **visit.sliders}
+                visit.page_script_hash = visit.page_script_hash or self.last.page_script_hash
+            self.last = visit
+        return visit
+
+
 async def open_page(base_url: str, page: str, query: str = "", *, expect: str = "plotly_chart",
                     timeout: float = 600) -> PageVisit:
-    """Open `{base_url}/{page}?{query}` as a new session; `expect` is an element type the page shows."""
-    visit = PageVisit(page=page)
+    """Open `{base_url}/{page}?{query}` as a new session; `expect` is an element type the page shows.
+
+    `seconds` runs from the health request (the first thing a browser does) to the end of that run.
+    """
     start = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
-            cookies = await asyncio.to_thread(_cookies, base_url)
-            cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items())
-            async with connect(
-                base_url.replace("http", "ws", 1) + "/_stcore/stream",
-                subprotocols=["streamlit", cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
-                origin=base_url,
-                additional_headers={"Cookie": cookie_header} if cookies else None,
-                max_size=None,  # a Plotly figure can exceed websockets' 1 MiB default
-                ping_interval=None,  # the browser sends no pings; a busy server must not be dropped
-                proxy=None,
-                open_timeout=None,  # the overall timeout applies
-            ) as ws:
-                await ws.send(_first_rerun(base_url, page, query))
-                await _read_until_page_run_ends(ws, visit, expect)
-                visit.seconds = time.perf_counter() - start
+            async with Session(base_url, timeout=timeout) as session:
+                visit = await session.open(page, query, expect=expect)
     except TimeoutError:
-        visit.error = f"no finished run after {timeout:.0f} s"
+        visit = PageVisit(page=page, error=f"no finished run after {timeout:.0f} s")
     except (OSError, WebSocketException) as err:
-        visit.error = f"connection: {err!r}"
-    if visit.seconds != visit.seconds:  # NaN: it failed, say how long that took
-        visit.seconds = time.perf_counter() - start
+        visit = PageVisit(page=page, error=f"connection: {err!r}")
+    visit.seconds = time.perf_counter() - start
     return visit
 
 
-async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str) -> None:
+async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment: bool = False) -> None:
+    """Read ForwardMsgs until the run ends; a fragment run needs no navigation nor `expect` element."""
     run_id: str | None = None
     on_page = False
     problems: list[str] = []
@@ -130,6 +210,7 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str) -> None:
         elif kind == "navigation":
             wanted = {p.page_script_hash for p in msg.navigation.app_pages if p.url_pathname == visit.page}
             on_page = msg.navigation.page_script_hash in wanted
+            visit.page_script_hash = msg.navigation.page_script_hash
         elif kind == "page_not_found":
             problems.append(f"page not found: {visit.page!r}")
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -140,6 +221,10 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str) -> None:
                 problems.append(f"exception: {element.exception.type}: {element.exception.message}")
             elif element_type in _TEXT_FIELDS:
                 visit.texts.append(getattr(getattr(element, element_type), _TEXT_FIELDS[element_type]))
+            elif element_type == "slider" and not element.slider.options:  # options: a select_slider
+                slider = element.slider
+                visit.sliders[slider.label] = Widget(slider.id, slider.label, msg.delta.fragment_id,
+                                                     tuple(slider.value or slider.default))
         elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
             problems.append(f"compile error: {msg.session_event.script_compilation_exception.message}")
         elif kind == "script_finished":
@@ -147,11 +232,13 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str) -> None:
             if run_id and finished_run and finished_run != run_id:
                 continue  # the end of an earlier run, arriving late
             status = msg.script_finished
-            if status in (ForwardMsg.FINISHED_EARLY_FOR_RERUN, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+            done = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY if fragment else ForwardMsg.FINISHED_SUCCESSFULLY
+            if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN or (
+                    status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY and not fragment):
                 continue  # st.rerun() or a fragment: the page's own run is still to come
-            if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+            if status != done:
                 problems.append(f"run ended with {ForwardMsg.ScriptFinishedStatus.Name(status)}")
-            visit.rendered = on_page and visit.elements[expect] > 0
+            visit.rendered = fragment or (on_page and visit.elements[expect] > 0)
             if not visit.rendered and not problems:
                 shown = ", ".join(f"{name}×{count}" for name, count in visit.elements.items()) or "nothing"
                 problems.append(f"the run ended without the page's {expect} (it showed {shown})")
