@@ -18,10 +18,11 @@ from ui import state
 from ui.html import visible_text
 
 BLUE, ORANGE, GREEN, VERMILION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#BBBBBB", "#56B4E9"
-# Legends at the foot of the figure, with short names and room for two rows (a phone wraps them);
-# at the top they would run into the chart's title.
+# Legends above the plot, short names in rows of two on any width; `margin.t` leaves room for two
+# rows (the export title goes above that).
 LABEL_MIN_PROB = 0.02  # smaller kept bars go unlabelled: at projector size "1%" labels run together
-BOTTOM_LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
+TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0,
+                  entrywidth=0.5, entrywidthmode="fraction")  # two entries a row, on any width
 STRATEGIES = ("Greedy", "Pure sampling", "Top-k", "Top-p (nucleus)", "Min-p")
 
 
@@ -79,9 +80,9 @@ def filter_figure(view: FilterView) -> go.Figure:
         fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text="cut-off", showarrow=False,
                            xanchor="left", font=dict(color=VERMILION))
     fig.update_layout(
-        barmode="overlay", height=460, margin=dict(l=10, r=10, t=24, b=56),
+        barmode="overlay", height=500, margin=dict(l=10, r=10, t=56, b=70),
         yaxis=dict(title="probability", tickformat=".0%", range=[0, 1.08]),
-        xaxis=dict(tickangle=-45), legend=BOTTOM_LEGEND,
+        xaxis=dict(tickangle=-45), legend=TOP_LEGEND,
     )
     return fig
 
@@ -149,14 +150,14 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
             fig.add_trace(_beam_markers(members, y_of, name, symbol, colour, dim=status == "dropped"))
     winners = [beams.nodes[n] for n in beams.best_path[1:]]
     fig.add_trace(_beam_markers(winners, y_of, "winner (thick orange line)", "star", VERMILION, dim=False))
-    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="middle left",
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="bottom center",
                              marker=dict(color=GREY, size=12, symbol="diamond"), showlegend=False, hoverinfo="skip"))
     steps = max(by_step) if by_step else 1
     fig.update_layout(
         height=170 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
-        margin=dict(l=10, r=10, t=24, b=80),
+        margin=dict(l=10, r=10, t=56, b=56),
         xaxis=dict(title="step (new token)", dtick=1, range=[-0.6, steps + 0.9]),
-        yaxis=dict(visible=False), legend=BOTTOM_LEGEND,
+        yaxis=dict(visible=False), legend=TOP_LEGEND,
     )
     return fig
 

@@ -21,7 +21,8 @@ _CSS = f"""
   @media (max-width: 640px) {{
     /* Inside the plot's own box: its overflow:hidden clips at the padding edge, not inside it. */
     [data-testid="stPlotlyChart"] .js-plotly-plot {{ padding-top: {MODE_BAR_STRIP_PX}px !important; }}
-    [data-testid="stPlotlyChart"] {{ margin-bottom: {MODE_BAR_STRIP_PX}px; }}  /* the box keeps the figure's height */
+    /* The chart's element keeps the figure's height, so the strip is added below it. */
+    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{ margin-bottom: {MODE_BAR_STRIP_PX}px; }}
     [data-testid="stPlotlyChart"] .modebar-container {{ top: -{MODE_BAR_STRIP_PX}px !important; }}
     [data-testid="stPlotlyChart"] .modebar {{ opacity: 1 !important; }}
   }}
