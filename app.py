@@ -86,8 +86,8 @@ def draw_prompt_bar() -> None:
 
 draw_share_popover()
 presenter.apply_presenter_style()
-style.apply_site_style()
 draw_prompt_bar()
 
 navigation.run()
 draw_share_popover()  # again, now that the page's URL-bound controls have written the link
+style.apply_site_style()  # last, so the page's own first elements stay first

@@ -124,7 +124,8 @@ def test_share_popover_lists_exactly_what_the_link_keeps(site, browser):
         text = page.locator('[data-testid="stPopoverBody"]').inner_text()
         for line in ("prompt: “The cat sat”", "strategy: “Top-k”", "k: “3”", "Not in the link"):
             assert line in text
-        assert "sampling_top_k=3" in text  # the link itself
+        link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text()
+        assert "sampling_top_k=3" in link and "sampling_strategy=Top-k" in link
     finally:
         context.close()
 
