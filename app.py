@@ -12,10 +12,13 @@ from ui import startup
 startup.configure_server_process()
 
 from explain import models  # noqa: E402
-from ui import lessons, presenter, state  # noqa: E402
+from ui import lessons, presenter, share, state, style  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 
-st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide")
+# A menu item makes Streamlit show its ⋮ menu (toolbarMode "minimal" hides an empty one), and with
+# it Settings → the light / dark / system theme choice.
+ABOUT = "**LLM Explainer** — how a language model turns text into its next word, on a live SmolLM2-135M."
+st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide", menu_items={"About": ABOUT})
 
 pages = [
     st.Page(f"views/{step.stem}.py", title=step.title, icon=step.icon, default=step is WALK[0]) for step in WALK
@@ -58,14 +61,30 @@ with st.sidebar:
         bind="query-params",
         help="Large type and bold charts for a projector. Kept in the link.",
     )
-    with st.popover("🔗 Share this view", width="stretch"):
-        st.markdown(
-            "The address in your browser holds the page, prompt, model and main controls: "
-            "copy it (or the link below) and anyone who opens it sees the same view."
-        )
-        st.code(state.share_url(), language=None, wrap_lines=True)
+    share_slot = st.empty()  # drawn before the page, redrawn after it with the page's own controls
 
+
+def draw_share_popover() -> None:
+    with share_slot.container(), st.popover("🔗 Share this view", width="stretch"):
+        share.share_popover(navigation.url_path)
+
+
+def draw_prompt_bar() -> None:
+    """On a phone the sidebar is folded away: the prompt, editable, at the top of every page."""
+    state.mirror_prompt_into_editor()
+    prompt = st.session_state[state.PROMPT_EDITOR_KEY]
+    with st.container(key=style.PROMPT_BAR_KEY), st.expander(f"✏️ Prompt: {share.markdown_escape(share.short(prompt))}"):
+        st.text_area("Prompt", key=state.PROMPT_EDITOR_KEY, on_change=state.apply_prompt_editor,
+                     max_chars=state.PROMPT_MAX_CHARS, height=110, label_visibility="collapsed")
+        st.caption("Tap outside the box (or press Ctrl+Enter) to apply. Model, examples and presenter "
+                   "mode are in the sidebar (» at the top left).")
+
+
+draw_share_popover()
 presenter.apply_presenter_style()
 lessons.step_banner()
+draw_prompt_bar()
 
 navigation.run()
+draw_share_popover()  # again, now that the page's URL-bound controls have written the link
+style.apply_site_style()  # last, so the page's own first elements stay first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import plotly.graph_objects as go
 
@@ -55,4 +56,49 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
         height=60 + 40 * len(parts),
         margin=dict(l=10, r=10, t=10, b=40),
     )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports a teacher can reuse: every chart named and captioned by page, chart, prompt and model.
+
+EXPORT_PROMPT_CHARS = 48  # the prompt line in a chart's title is cut here (the full prompt is on the page)
+EXPORT_TITLE_TOP_PX = 64  # top margin for the two-line title (legends sit below it)
+
+
+def export_filename(page: str, chart: str, prompt: str) -> str:
+    """The PNG's file name (no extension): 'sampling-filter-the-capital-of-france-is'."""
+
+    def slug(text: str, limit: int) -> str:
+        return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:limit].strip("-")
+
+    return "-".join(part for part in (slug(page, 24), slug(chart, 24), slug(prompt, 40) or "prompt") if part)
+
+
+def plotly_config(page: str, chart: str, prompt: str) -> dict:
+    """`st.plotly_chart(config=…)`: no Plotly logo; the camera button saves a 2× PNG named by
+    `export_filename`."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "scale": 2, "filename": export_filename(page, chart, prompt)},
+    }
+
+
+def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) -> go.Figure:
+    """A copy of `fig` titled `title`, with the prompt and model on a second line, so a saved PNG
+    says what it shows; axis titles get the margin they need (automargin) instead of being clipped."""
+    shown = prompt.replace("\n", " ⏎ ")
+    if len(shown) > EXPORT_PROMPT_CHARS:
+        shown = shown[: EXPORT_PROMPT_CHARS - 1] + "…"
+    # Plotly reads a little HTML in titles: escape the user's text.
+    subtitle = f"“{html.escape(shown, quote=False)}” · {html.escape(model_name, quote=False)}"
+    fig = go.Figure(fig)
+    top = EXPORT_TITLE_TOP_PX + (fig.layout.margin.t or 0)
+    fig.update_layout(
+        title=dict(text=html.escape(title, quote=False), subtitle=dict(text=subtitle), x=0, xanchor="left",
+                   yref="container", y=1, yanchor="top", pad=dict(t=8)),
+        margin=dict(t=top),
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig

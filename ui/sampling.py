@@ -18,53 +18,59 @@ from ui import state
 from ui.html import visible_text
 
 BLUE, ORANGE, GREEN, VERMILION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#BBBBBB", "#56B4E9"
+# Legends above the plot, short names in rows of two on any width; `margin.t` leaves room for two
+# rows (the export title goes above that).
+LABEL_MIN_PROB = 0.02  # smaller kept bars go unlabelled: at projector size "1%" labels run together
+TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0,
+                  entrywidth=0.5, entrywidthmode="fraction")  # two entries a row, on any width
 STRATEGIES = ("Greedy", "Pure sampling", "Top-k", "Top-p (nucleus)", "Min-p")
 
 
 def settings_ui() -> SamplingSettings:
-    """The strategy picker and its sliders; returns the chosen settings."""
+    """The strategy picker and its sliders, stacked (they sit in a column beside the chart)."""
     strategy = st.radio("Strategy", STRATEGIES, index=3, horizontal=True, key="sampling_strategy", bind="query-params")
-    cols = st.columns(2)
-    temperature = cols[0].slider(
+    temperature = st.slider(
         "Temperature", 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", bind="query-params", disabled=strategy == "Greedy",
         help="Applied before the filter (greedy ignores it: the top token stays the top token).",
     )
     if strategy == "Greedy":
         return SamplingSettings(strategy=GREEDY)
     if strategy == "Top-k":
-        k = cols[1].slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k", bind="query-params")
+        k = st.slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k", bind="query-params")
         return SamplingSettings(temperature=temperature, top_k=k)
     if strategy == "Top-p (nucleus)":
-        p = cols[1].slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p", bind="query-params")
+        p = st.slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p", bind="query-params")
         return SamplingSettings(temperature=temperature, top_p=p)
     if strategy == "Min-p":
-        m = cols[1].slider("min-p: keep tokens at least this share of the top token's probability",
-                           0.0, 1.0, 0.1, 0.01, key="sampling_min_p", bind="query-params")
+        m = st.slider("min-p: keep tokens at least this share of the top token's probability",
+                      0.0, 1.0, 0.1, 0.01, key="sampling_min_p", bind="query-params")
         return SamplingSettings(temperature=temperature, min_p=m)
     return SamplingSettings(strategy=SAMPLE, temperature=temperature)
 
 
 def filter_figure(view: FilterView) -> go.Figure:
-    """Top-n bars before (grey) and after (blue) the filter; the cut-off and cumulative line drawn."""
+    """Top-n bars before (wide, grey) and after (narrow, blue, labelled) the filter, overlaid; the
+    cut-off and cumulative line drawn. Labels keep the figure's font size (never shrunk to a bar)."""
     labels = [f"{rank + 1}. '{html.escape(visible_text(p.display), quote=False)}'" for rank, p in enumerate(view.pieces)]
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        x=labels, y=view.probs_before, name="before the filter (after temperature)", marker_color=GREY,
-        hovertemplate="%{x}<br>before: %{y:.2%}<extra></extra>",
+        x=labels, y=view.probs_before, name="before the filter", marker_color=GREY,
+        width=0.8, hovertemplate="%{x}<br>before: %{y:.2%}<extra></extra>",
     ))
     fig.add_trace(go.Bar(
-        x=labels, y=view.probs_after, name="kept, renormalised", marker_color=BLUE,
-        text=[f"{p:.0%}" if p >= 0.005 else "" for p in view.probs_after], textposition="outside",
+        x=labels, y=view.probs_after, name="kept (renormalised)", marker_color=BLUE, width=0.45,
+        text=[f"{p:.0%}" if p >= LABEL_MIN_PROB else "" for p in view.probs_after], textposition="outside",
+        constraintext="none", cliponaxis=False,
         hovertemplate="%{x}<br>after: %{y:.2%}<extra></extra>",
     ))
     settings = view.settings
     if settings.top_p is not None and settings.strategy == SAMPLE:
         fig.add_trace(go.Scatter(
-            x=labels, y=view.cumulative, name="cumulative probability", mode="lines+markers",
+            x=labels, y=view.cumulative, name="cumulative", mode="lines+markers",
             line=dict(color=ORANGE), hovertemplate="%{x}<br>cumulative: %{y:.2%}<extra></extra>",
         ))
         fig.add_hline(y=settings.top_p, line_dash="dash", line_color=VERMILION,
-                      annotation_text=f"p = {settings.top_p:g}", annotation_position="top left")
+                      annotation_text=f"p = {settings.top_p:g}", annotation_position="bottom right")
     if view.min_p_threshold is not None:
         fig.add_hline(y=view.min_p_threshold, line_dash="dash", line_color=VERMILION,
                       annotation_text=f"min-p × top = {view.min_p_threshold:.1%}", annotation_position="top right")
@@ -74,9 +80,9 @@ def filter_figure(view: FilterView) -> go.Figure:
         fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text="cut-off", showarrow=False,
                            xanchor="left", font=dict(color=VERMILION))
     fig.update_layout(
-        barmode="group", bargap=0.25, height=420, margin=dict(l=10, r=10, t=30, b=10),
+        barmode="overlay", height=500, margin=dict(l=10, r=10, t=56, b=70),
         yaxis=dict(title="probability", tickformat=".0%", range=[0, 1.08]),
-        xaxis=dict(tickangle=-45), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        xaxis=dict(tickangle=-45), legend=TOP_LEGEND,
     )
     return fig
 
@@ -102,8 +108,20 @@ def cached_label_probs(model_name: str, text: str, labels: tuple[str, ...]) -> l
     return [next_token.typed_token(lm, logits, label).prob for label in labels]
 
 
+# Beam tree styles: colour-blind-safe (Okabe–Ito) and a distinct marker shape per status, so no
+# status is told by colour alone. BEST_WORDS is how the page's text names the winner's drawing.
+BEAM_MARKERS = {
+    "kept": ("circle", BLUE, "kept beam"),
+    "finished": ("square", GREEN, "finished"),
+    "dropped": ("x-thin-open", GREY, "dropped"),
+}
+BEST_WORDS = "thick orange line, ★"
+
+
 def beam_tree_figure(beams: BeamSearch) -> go.Figure:
-    """The search as a tree: columns are steps; each step shows the best 2×width candidates."""
+    """The search as a tree: columns are steps; each step shows the best 2×width candidates.
+
+    The winner's path is a thick vermilion (orange) line with star markers: `BEST_WORDS`."""
     y_of: dict[int, float] = {0: 0.0}
     by_step: dict[int, list] = {}
     for node in beams.nodes[1:]:
@@ -117,7 +135,7 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
     for style, members, colour, width in (
         ("dropped", [n for n in beams.nodes[1:] if n.status == "dropped"], GREY, 1),
         ("kept", [n for n in beams.nodes[1:] if n.status != "dropped"], SKY, 2),
-        ("best", [n for n in beams.nodes[1:] if n.node in best], VERMILION, 4),
+        ("best", [n for n in beams.nodes[1:] if n.node in best], VERMILION, 5),
     ):
         xs, ys = [], []
         for node in members:
@@ -126,27 +144,32 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
             ys += [y_of[parent.node], y_of[node.node], None]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=width),
                                  hoverinfo="skip", showlegend=False))
-    colours = {"kept": BLUE, "finished": GREEN, "dropped": GREY}
-    for status, name in (("kept", "kept beam (continues)"), ("finished", "finished (end token or length)"),
-                         ("dropped", "dropped")):
-        members = [n for n in beams.nodes[1:] if n.status == status]
-        if not members:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[n.step for n in members], y=[y_of[n.node] for n in members], mode="markers+text", name=name,
-            marker=dict(color=colours[status], size=[14 if n.node in best else 9 for n in members],
-                        line=dict(color=[VERMILION if n.node in best else "white" for n in members], width=2)),
-            text=[f"{html.escape(visible_text(n.piece.display)[:12], quote=False)}<br>{n.logprob:.2f}" for n in members],
-            textposition="middle right", textfont=dict(size=11, color="#222" if status != "dropped" else "#888"),
-            hovertemplate="%{text}<extra></extra>",
-        ))
-    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="middle left",
-                             marker=dict(color="#222", size=12), showlegend=False, hoverinfo="skip"))
+    for status, (symbol, colour, name) in BEAM_MARKERS.items():
+        members = [n for n in beams.nodes[1:] if n.status == status and n.node not in best]
+        if members:
+            fig.add_trace(_beam_markers(members, y_of, name, symbol, colour, dim=status == "dropped"))
+    winners = [beams.nodes[n] for n in beams.best_path[1:]]
+    fig.add_trace(_beam_markers(winners, y_of, "winner (thick orange line)", "star", VERMILION, dim=False))
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="bottom center",
+                             marker=dict(color=GREY, size=12, symbol="diamond"), showlegend=False, hoverinfo="skip"))
     steps = max(by_step) if by_step else 1
     fig.update_layout(
-        height=120 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
-        margin=dict(l=10, r=10, t=30, b=30),
+        height=170 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
+        margin=dict(l=10, r=10, t=56, b=56),
         xaxis=dict(title="step (new token)", dtick=1, range=[-0.6, steps + 0.9]),
-        yaxis=dict(visible=False), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        yaxis=dict(visible=False), legend=TOP_LEGEND,
     )
     return fig
+
+
+def _beam_markers(nodes: list, y_of: dict[int, float], name: str, symbol: str, colour: str, dim: bool) -> go.Scatter:
+    """One legend entry: markers of one shape, each labelled with its token and total log-probability.
+    Label text keeps the theme's colour (light or dark); dropped candidates are drawn faint."""
+    big = symbol == "star"
+    return go.Scatter(
+        x=[n.step for n in nodes], y=[y_of[n.node] for n in nodes], mode="markers+text", name=name,
+        marker=dict(color=colour, symbol=symbol, size=16 if big else 10, line=dict(color=colour, width=2)),
+        text=[f"{html.escape(visible_text(n.piece.display)[:12], quote=False)}<br>{n.logprob:.2f}" for n in nodes],
+        textposition="middle right", textfont=dict(size=11), opacity=0.55 if dim else 1.0,
+        hovertemplate="%{text}<extra></extra>",
+    )

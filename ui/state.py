@@ -126,3 +126,16 @@ def share_url() -> str:
     base = st.context.url or ""
     query = urlencode(st.query_params.to_dict())
     return f"{base}?{query}" if query else base
+
+
+PROMPT_EDITOR_KEY = "prompt_editor"  # the phone prompt box at the top of the main area
+
+
+def mirror_prompt_into_editor() -> None:
+    """Before the phone prompt box is drawn: show it the sidebar prompt (the one source of truth)."""
+    st.session_state[PROMPT_EDITOR_KEY] = st.session_state.get(PROMPT_KEY, DEFAULT_PROMPT)
+
+
+def apply_prompt_editor() -> None:
+    """Widget callback: an edit in the phone prompt box becomes the sidebar (URL-bound) prompt."""
+    st.session_state[PROMPT_KEY] = st.session_state.get(PROMPT_EDITOR_KEY, "")

@@ -6,8 +6,9 @@ from explain.generation import IncrementalLogits, generate_steps
 from explain.sampling import GREEDY, SamplingSettings, filter_view
 from ui import state
 from ui.html import token_spans, visible_text
-from ui.presenter import show_chart
+from ui.charts import show_exportable_chart
 from ui.sampling import (
+    BEST_WORDS,
     beam_tree_figure,
     cached_beam_search,
     cached_label_probs,
@@ -18,6 +19,7 @@ from ui.sampling import (
 
 MAX_NEW_TOKENS = 100  # the step-by-step run stops growing here
 RUN_KEY = "sampling_run"
+PAGE = "sampling"
 
 st.title("🎲 Sampling: choosing the next token")
 st.markdown(
@@ -33,17 +35,27 @@ prompt = state.current_prompt_tokens(lm)
 ids = tuple(prompt.ids)
 logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
 
+
+
+def show_chart(fig, key: str, title: str) -> None:
+    """A chart of this page, titled with the prompt and model; its PNG is named by page and chart."""
+    show_exportable_chart(fig, key, page=PAGE, title=title, prompt=state.current_prompt_text(), model_name=lm.name)
+
+
 st.header("1 · The strategies as filters")
-settings = settings_ui()
+controls, chart_column = st.columns([1, 2], gap="large")  # the controls beside the chart they drive
+with controls:
+    settings = settings_ui()
 view = filter_view(lm, logits, settings, top_n=20)
+with chart_column:
+    show_chart(filter_figure(view), "filter_chart", f"Filter: {settings.describe()}")
 cols = st.columns(3)
 cols[0].metric("Candidates kept", f"{view.n_kept:,} of {view.vocab_size:,}")
 cols[1].metric("Probability they had", f"{view.kept_mass:.1%}")
 cols[2].metric(f"Top token '{visible_text(view.pieces[0].display)}' after renormalising", f"{view.probs_after[0]:.1%}")
-show_chart(filter_figure(view), key="filter_chart")
 st.caption(
-    "Grey: the distribution after temperature. Blue: what a draw actually uses — the survivors, "
-    "scaled up so they add up to 1 again. Top-p keeps the smallest set of most likely tokens whose "
+    "Grey (wide bars): the distribution after temperature. Blue (narrow bars, labelled): what a draw "
+    "actually uses — the survivors, scaled up so they add up to 1 again. Top-p keeps the smallest set of most likely tokens whose "
     "probabilities reach p (orange line: the running total). Min-p keeps tokens at least min-p times as "
     "likely as the top one. The top 20 tokens are shown."
 )
@@ -111,7 +123,7 @@ COMPARED = {
     "Top-p (p = 0.9)": SamplingSettings(top_p=0.9),
     "High temperature (T = 1.6)": SamplingSettings(temperature=1.6),
 }
-if st.toggle("Run the comparison (≈ 10–20 s the first time)", key="sampling_compare"):
+if st.toggle("Run the comparison (≈ 10–20 s the first time)", key="sampling_compare", bind="query-params"):
     with st.spinner("Writing the continuations…"):
         results = {name: cached_samples(lm.name, ids, s, 3, 15, int(seed)) for name, s in COMPARED.items()}
     for column, (name, samples) in zip(st.columns(len(results)), results.items()):
@@ -131,15 +143,16 @@ st.subheader("Beam search: keep several drafts")
 st.markdown(
     "Beam search keeps the **width** best partial sequences (beams) at every step, scored by their "
     "total log-probability (closer to 0 = more likely). Each step, every beam is extended by every "
-    "token; the best 2 × width candidates are shown, and only the best width continue. The winner "
-    "(red) is the finished sequence with the best score divided by its length — exactly what "
+    "token; the best 2 × width candidates are shown, and only the best width continue: kept beams "
+    "are circles (●), finished ones squares (■), dropped candidates crosses (×). The winner "
+    f"({BEST_WORDS}) is the finished sequence with the best score divided by its length — exactly what "
     "transformers' `generate(num_beams=…)` returns."
 )
 cols = st.columns(2)
 width = cols[0].slider("Beam width", 2, 4, 3, key="sampling_beams", bind="query-params")
 steps = cols[1].slider("Steps", 2, 6, 4, key="sampling_beam_steps", bind="query-params")
 beams = cached_beam_search(lm.name, ids, width, steps)
-show_chart(beam_tree_figure(beams), key="beam_tree")
+show_chart(beam_tree_figure(beams), "beam_tree", f"Beam search, width {width}, {steps} steps")
 st.markdown(f"Best sequence (score {beams.best_score:.3f}):")
 winner = [beams.nodes[n].piece for n in beams.best_path[1:]]
 st.html(token_spans(prompt.pieces + winner, show_ids=False, highlight_from=len(ids)))
@@ -166,7 +179,7 @@ ICL_DEFAULTS = {
 LABELS = (" positive", " negative")
 for column, (name, default) in zip(st.columns(3), ICL_DEFAULTS.items()):
     with column:
-        text = st.text_area(name, default, height=230, max_chars=2000, key=f"icl_{name}")
+        text = st.text_area(name, default, height=230, max_chars=2000, key=f"icl_{name}", bind="query-params")
         if not text.strip():
             st.info("Type a prompt to score.")
             continue

@@ -1,0 +1,156 @@
+"""Classroom polish in real headless Chromium, offline: a phone (390 px, touch), a projector
+(1280×720, presenter mode) and a desktop (1440 px). Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser import ARTIFACTS, block_the_internet, wait_until_idle
+from tests.test_softmax_browser import warm_up
+
+pytestmark = pytest.mark.browser
+
+PROMPT = "The capital of France is"
+
+
+def open_view(browser, url: str, width: int, height: int):
+    """(context, page) at `url`; narrow views are a touch phone, as a student's is."""
+    phone = width < 600
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=phone, is_mobile=phone)
+    block_the_internet(context)
+    page = context.new_page()
+    page.goto(url)
+    wait_until_idle(page)
+    return context, page
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] \
+        and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+CHART_BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(chart => {
+    const box = e => e.getBoundingClientRect().toJSON();
+    const button = chart.querySelector('.modebar-btn[data-title="Download plot as a PNG"]');
+    const container = chart.closest('[data-testid="stElementContainer"]');
+    const next = container && container.nextElementSibling;
+    return {
+        modebar: box(chart.querySelector('.modebar')),
+        png: button ? box(button) : null,
+        texts: [...chart.querySelectorAll('svg text')].map(box).filter(r => r.width > 0 && r.height > 0),
+        plot: box(chart.querySelector('.js-plotly-plot')),
+        next: next ? box(next) : null,
+    };
+})"""
+
+
+@pytest.mark.parametrize("path", ["/", "/sampling"])
+def test_mode_bar_covers_no_chart_text_on_a_phone(site, browser, path):
+    warm_up(browser, site)
+    context, page = open_view(browser, f"{site}{path}?prompt={quote(PROMPT)}", 390, 4200)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0
+        charts = page.evaluate(CHART_BOXES)
+        assert charts
+        for chart in charts:
+            assert chart["png"] is not None and chart["png"]["width"] > 0  # PNG export one tap away
+            covered = [text for text in chart["texts"] if overlaps(chart["modebar"], text)]
+            assert covered == []  # no title, legend or label under the mode bar
+            if chart["next"]:
+                assert chart["plot"]["y"] + chart["plot"]["height"] <= chart["next"]["y"] + 1
+        page.screenshot(path=str(ARTIFACTS / f"polish-modebar-{path.strip('/') or 'home'}-390.png"))
+    finally:
+        context.close()
+
+
+def test_prompt_is_editable_on_a_phone_without_opening_the_sidebar(site, browser):
+    warm_up(browser, site)
+    context, page = open_view(browser, f"{site}/sampling?prompt={quote(PROMPT)}", 390, 1400)
+    try:
+        bar = page.locator(".st-key-prompt_bar")
+        assert bar.is_visible()
+        assert f"Prompt: {PROMPT}" in bar.inner_text()
+        sidebar_box = page.locator('[data-testid="stSidebar"] textarea').bounding_box()
+        assert sidebar_box is None or sidebar_box["x"] + sidebar_box["width"] <= 0  # folded away
+        bar.get_by_text("Prompt:").click()
+        box = bar.locator("textarea")
+        assert box.input_value() == PROMPT
+        box.fill("Once upon a time")
+        box.press("Control+Enter")
+        page.wait_for_timeout(1000)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stSidebar"] textarea').input_value() == "Once upon a time"
+        assert "prompt=Once+upon+a+time" in page.url or "prompt=Once%20upon%20a%20time" in page.url
+        assert "Prompt: Once upon a time" in page.locator(".st-key-prompt_bar").inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "polish-prompt-bar-390.png"))
+    finally:
+        context.close()
+
+
+def test_wide_screens_keep_the_prompt_in_the_sidebar_only(site, browser):
+    context, page = open_view(browser, f"{site}/sampling?prompt={quote(PROMPT)}", 1440, 2600)
+    try:
+        assert not page.locator(".st-key-prompt_bar").is_visible()
+        assert page.locator('[data-testid="stSidebar"] textarea').is_visible()
+        page.screenshot(path=str(ARTIFACTS / "polish-sampling-1440.png"))
+    finally:
+        context.close()
+
+
+def test_the_menu_offers_the_dark_theme(site, browser):
+    context, page = open_view(browser, f"{site}/sampling?prompt={quote(PROMPT)}", 1440, 2600)
+    try:
+        page.locator('[data-testid="stMainMenu"]').click()
+        page.locator('[data-testid="stMainMenuItem-theme-Dark"]').click()
+        page.wait_for_timeout(1000)
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
+        red, green, blue = (int(v) for v in background[background.index("(") + 1:].rstrip(")").split(",")[:3])
+        assert red + green + blue < 150  # a dark page
+        page.screenshot(path=str(ARTIFACTS / "polish-sampling-dark-1440.png"))
+    finally:
+        context.close()
+
+
+def test_share_popover_lists_exactly_what_the_link_keeps(site, browser):
+    query = f"prompt={quote('The cat sat')}&sampling_strategy=Top-k&sampling_top_k=3"
+    context, page = open_view(browser, f"{site}/sampling?{query}", 1440, 1600)
+    try:
+        page.get_by_text("Share this view").click()
+        page.wait_for_timeout(500)
+        text = page.locator('[data-testid="stPopoverBody"]').inner_text()
+        for line in ("prompt: “The cat sat”", "strategy: “Top-k”", "k: “3”", "Not in the link"):
+            assert line in text
+        link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text()
+        assert "sampling_top_k=3" in link and "sampling_strategy=Top-k" in link
+    finally:
+        context.close()
+
+
+def test_counter_leaves_a_long_prompt_readable(site, browser):
+    long_prompt = "The cat sat on the mat because it was warm. " * 12
+    context, page = open_view(browser, f"{site}/?prompt={quote(long_prompt)}", 1440, 1200)
+    try:
+        area = page.locator('[data-testid="stSidebar"] [data-testid="stTextArea"]')
+        area.locator("textarea").focus()  # the counter shows while typing
+        counter = area.get_by_text(f"{len(long_prompt)}/4000")
+        padding = area.locator("textarea").evaluate("e => parseFloat(getComputedStyle(e).paddingBottom)")
+        assert counter.bounding_box()["height"] <= padding
+    finally:
+        context.close()
+
+
+def test_presenter_mode_on_a_projector(site, browser):
+    context, page = open_view(browser, f"{site}/sampling?prompt={quote(PROMPT)}&present=true", 1280, 720)
+    try:
+        chart = page.locator('[data-testid="stPlotlyChart"]').first
+        chart.scroll_into_view_if_needed()
+        sizes = chart.evaluate("c => [...c.querySelectorAll('g.textpoint text, text.bartext')]"
+                               ".map(t => parseFloat(getComputedStyle(t).fontSize))")
+        assert sizes and min(sizes) >= 18  # the bar labels are projector-size
+        page.screenshot(path=str(ARTIFACTS / "polish-sampling-present-1280x720.png"))
+    finally:
+        context.close()
