@@ -6,8 +6,12 @@ Pages draw charts through `show_chart`, which enlarges fonts and lines in presen
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import plotly.graph_objects as go
 import streamlit as st
+
+from ui import figures, state
 
 PRESENT_KEY = "present"
 IFRAME_ZOOM = 1.6  # bertviz draws 15 px text inside its iframe, which the page's CSS can't reach
@@ -58,8 +62,11 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
 
 
 def show_chart(fig: go.Figure, key: str | None = None, **kwargs):
-    """`st.plotly_chart` at full width, enlarged in presenter mode; PNG download in the toolbar."""
+    """`st.plotly_chart` at full width, enlarged in presenter mode; the PNG download in the toolbar
+    is named by page, chart and prompt ('attention-gallery-the-cat-sat….png'), not 'newplot.png'."""
     if presenter_mode():
         fig = presenter_figure(fig)
-    config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+    page = urlparse(st.context.url or "").path.strip("/").rsplit("/", 1)[-1]  # "" on Home
+    chart = (key or "chart").removesuffix("_chart")
+    config = figures.plotly_config(page or "home", chart, state.current_prompt_text())
     return st.plotly_chart(fig, width="stretch", key=key, config=config, **kwargs)

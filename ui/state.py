@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import analysis, generation, models, snapshot, tokens
+from explain import analysis, cache_budget, generation, models, snapshot, tokens
 
 DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter
@@ -113,10 +113,16 @@ def cached_greedy_continuation(
     return generation.greedy_continuation(get_model(model_name), list(ids), max_new_tokens)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(show_spinner=False)
+def _analysis_cache() -> cache_budget.AnalysisCache:
+    """One per process, evicting by bytes (see cache_budget.ANALYSIS_CACHE_MB for the budget)."""
+    return cache_budget.AnalysisCache(cache_budget.ANALYSIS_CACHE_MB * 2**20)
+
+
 def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
     """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate)."""
-    return analysis.analyze_prompt(get_model(model_name), list(ids))
+    return _analysis_cache().get((model_name, tuple(ids)),
+                                 lambda: analysis.analyze_prompt(get_model(model_name), list(ids)))
 
 
 def share_url() -> str:

@@ -5,8 +5,8 @@ import streamlit as st
 from explain.generation import IncrementalLogits, generate_steps
 from explain.sampling import GREEDY, SamplingSettings, filter_view
 from ui import state
-from ui.html import token_spans, visible_text
 from ui.charts import show_exportable_chart
+from ui.html import token_spans, visible_text
 from ui.sampling import (
     BEST_WORDS,
     beam_tree_figure,
@@ -16,6 +16,7 @@ from ui.sampling import (
     filter_figure,
     settings_ui,
 )
+from ui.walk import next_step_link
 
 MAX_NEW_TOKENS = 100  # the step-by-step run stops growing here
 RUN_KEY = "sampling_run"
@@ -188,3 +189,5 @@ for column, (name, default) in zip(st.columns(3), ICL_DEFAULTS.items()):
         st.metric("P(' negative')", f"{probs[1]:.1%}")
         verdict = "positive" if probs[0] > probs[1] else "negative"
         st.caption(f"The model leans **{verdict}** ({max(probs) / max(sum(probs), 1e-12):.0%} of the two).")
+
+next_step_link("sampling")
