@@ -318,3 +318,11 @@ def test_head_view_zoom_scales_the_whole_drawing_only_when_asked():
     assert "body{zoom" not in plain and "body{zoom:1.6}" in zoomed
     same_ids = lambda page: re.sub(r"bertviz-[0-9a-f]{32}", "bertviz-id", page)  # bertviz picks random ids
     assert same_ids(zoomed.replace("body{zoom:1.6}", "")) == same_ids(plain)
+
+
+def test_a_saved_view_names_its_prompt_layer_and_model_and_escapes_them():
+    a = np.full((1, 1, 2, 2), 0.5)
+    page = bertviz_offline.head_view_html(a, ["a", "b"], include_layers=[0], layer=0)
+    saved = bertviz_offline.with_caption(page, "Attention head view, layer 0 · m · prompt: <script>x</script>")
+    assert "<title>Attention head view, layer 0 · m · prompt: &lt;script&gt;x&lt;/script&gt;</title>" in saved
+    assert saved.count("prompt: &lt;script&gt;") == 2 and "<script>x</script>" not in saved

@@ -147,3 +147,12 @@ def model_view_html(attentions: np.ndarray, tokens: list[str], include_layers: l
         html_action="return",
     ).data
     return _finish(raw, tokens, "bertviz model view")
+
+
+def with_caption(document: str, caption: str) -> str:
+    """The saved page with `caption` (escaped) as its first line and title, so a file a teacher
+    keeps says which prompt, layer and model it shows."""
+    line = html.escape(caption)
+    document = re.sub(r"<title>.*?</title>", f"<title>{line}</title>", document, count=1, flags=re.DOTALL)
+    return document.replace("<body>", f"<body><p style='font:15px sans-serif;margin:0 0 8px'>{line}</p>", 1)
+
