@@ -6,7 +6,6 @@ import pytest
 
 from explain import lessons
 from tests.browser import ARTIFACTS, open_page, wait_until_idle
-from tests.test_softmax_browser import warm_up
 
 pytestmark = pytest.mark.browser
 LESSON = lessons.load_lessons()[0]  # Words become tokens
@@ -14,7 +13,6 @@ LESSON = lessons.load_lessons()[0]  # Words become tokens
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_walk_a_whole_lesson_offline(site, browser, width):
-    warm_up(browser, site)
     context, page, blocked = open_page(browser, lessons.step_url(site, LESSON, 0), width=width, height=1600)
     try:
         if width < 700:  # the phone layout keeps the sidebar closed: the banner still names the step

@@ -8,7 +8,6 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser import ARTIFACTS, block_the_internet, wait_until_idle
-from tests.test_softmax_browser import warm_up
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +47,6 @@ CHART_BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChar
 
 @pytest.mark.parametrize("path", ["/", "/sampling"])
 def test_mode_bar_covers_no_chart_text_on_a_phone(site, browser, path):
-    warm_up(browser, site)
     context, page = open_view(browser, f"{site}{path}?prompt={quote(PROMPT)}", 390, 4200)
     try:
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -66,7 +64,6 @@ def test_mode_bar_covers_no_chart_text_on_a_phone(site, browser, path):
 
 
 def test_prompt_is_editable_on_a_phone_without_opening_the_sidebar(site, browser):
-    warm_up(browser, site)
     context, page = open_view(browser, f"{site}/sampling?prompt={quote(PROMPT)}", 390, 1400)
     try:
         bar = page.locator(".st-key-prompt_bar")
