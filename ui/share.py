@@ -7,10 +7,10 @@ those parameters, named by `PARAM_NAMES`, and what each page holds that no link 
 
 from __future__ import annotations
 
-import re
 import streamlit as st
 
 from ui import state
+from ui.html import markdown_escape
 
 # URL parameter (= widget key) -> the control's name in the popover; unknown keys show as typed.
 PARAM_NAMES: dict[str, str] = {
@@ -35,11 +35,6 @@ NOT_IN_LINK: dict[str, str] = {
     "sampling": "the tokens written with Next token / Generate 10 (a link opens before the first step)",
 }
 VALUE_CHARS = 40  # longer values (prompts) are cut in the list, never in the link
-
-
-def markdown_escape(text: str) -> str:
-    """`text` shown literally inside Streamlit markdown (labels, lists): markup characters escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def short(value: str, limit: int = VALUE_CHARS) -> str:

@@ -7,7 +7,6 @@ of several tokens costs one more forward (cached per word). The figures only dra
 from __future__ import annotations
 
 import html
-import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -80,12 +79,6 @@ def one_in(log10_prob: float) -> str:
     return f"1 in {float(f'{10 ** -log10_prob:.2g}'):,.0f}"
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
-
-
-def md_escape(text: str) -> str:
-    """`text` safe inside st.markdown / st.success: every Markdown (and LaTeX) special character backslash-escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def _givens(word: WordProbability) -> list[str]:

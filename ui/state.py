@@ -78,6 +78,14 @@ def current_model_fallback() -> models.LoadedModel:
         st.stop()
 
 
+def clean_prompt_state() -> None:
+    """Before the sidebar's URL-bound prompt box is drawn: a URL (or a test) can carry lone
+    surrogates, which the box can't write back into the address; they become U+FFFD."""
+    text = st.session_state.get(PROMPT_KEY)
+    if isinstance(text, str) and tokens.clean_text(text) != text:
+        st.session_state[PROMPT_KEY] = tokens.clean_text(text)
+
+
 def current_prompt_text() -> str:
     """The sidebar prompt, made safe to hash and encode (URLs can carry lone surrogates)."""
     return tokens.clean_text(st.session_state.get(PROMPT_KEY, DEFAULT_PROMPT) or "")
@@ -130,7 +138,7 @@ def share_url() -> str:
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    query = urlencode(st.query_params.to_dict())
+    query = urlencode({key: tokens.clean_text(value) for key, value in st.query_params.to_dict().items()})
     return f"{base}?{query}" if query else base
 
 

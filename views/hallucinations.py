@@ -9,7 +9,7 @@ from explain import hallucination as hal
 from explain.next_token import distribution_from_logits
 from ui import state
 from ui.figures import probability_bars
-from ui.html import visible_text
+from ui.html import markdown_escape, visible_text
 from ui.presenter import show_chart
 from ui.walk import next_step_link
 
@@ -85,17 +85,17 @@ for n, a in enumerate(wrong[:4]):
 continuation = state.cached_greedy_continuation(lm.name, ids, hal.MAX_NEW_TOKENS)
 dist = distribution_from_logits(lm, state.cached_analysis(lm.name, ids).last_logits, top_n=5)
 st.markdown(
-    f"The model's greedy answer: {state.current_prompt_text().strip()}"
-    f" → **“{visible_text(continuation.text.strip())}”**. Its first token "
-    f"**'{visible_text(dist.pieces[0].display)}'** had probability **{dist.probs[0]:.0%}**; "
-    f"the next four: " + ", ".join(f"'{visible_text(p.display)}' {q:.0%}" for p, q in zip(dist.pieces[1:], dist.probs[1:])) + "."
+    f"The model's greedy answer: {markdown_escape(state.current_prompt_text().strip())}"
+    f" → **“{markdown_escape(visible_text(continuation.text.strip()))}”**. Its first token "
+    f"**'{markdown_escape(visible_text(dist.pieces[0].display))}'** had probability **{dist.probs[0]:.0%}**; "
+    f"the next four: " + ", ".join(f"'{markdown_escape(visible_text(p.display))}' {q:.0%}" for p, q in zip(dist.pieces[1:], dist.probs[1:])) + "."
 )
 show_chart(probability_bars(dist), key="hall_top5")
 known = next((a for a in answered if a.prompt == state.current_prompt_text().strip()), None)
 if known is not None:
     verdict = "right ✅" if known.correct else "wrong ❌"
-    st.info(f"This question is in the site's fixed set. True answer: **{', '.join(known.answers)}**. "
-            f"The model's answer “{visible_text(known.greedy_answer)}” is **{verdict}**.")
+    st.info(f"This question is in the site's fixed set. True answer: **{markdown_escape(', '.join(known.answers))}**. "
+            f"The model's answer “{markdown_escape(visible_text(known.greedy_answer))}” is **{verdict}**.")
 
 # 2 -------------------------------------------------------------------------------------------
 st.header("2 · Re-roll the same question")
@@ -108,7 +108,7 @@ n_answers = len(rolls.groups)
 top_answer, top_count = rolls.groups[0]
 st.markdown(
     f"**{n_answers} different answer(s)** in {len(rolls.answers)} re-rolls. The most common, "
-    f"“{visible_text(top_answer)}”, came {top_count} time(s): an agreement of **{top_count / len(rolls.answers):.0%}**."
+    f"“{markdown_escape(visible_text(top_answer))}”, came {top_count} time(s): an agreement of **{top_count / len(rolls.answers):.0%}**."
 )
 st.dataframe(
     pd.DataFrame({"re-roll": range(1, len(rolls.texts) + 1), "the model wrote": [visible_text(t) for t in rolls.texts],

@@ -5,9 +5,9 @@ import streamlit as st
 from explain.next_token import distribution_from_logits
 from explain.word_probability import WORD_TOKEN_CAP, next_word_text, spaced_by_default
 from ui import state
-from ui.html import token_spans, visible_text
+from ui.html import markdown_escape, token_spans, visible_text
 from ui.softmax import (
-    cached_lens, cached_positions, chain_html, chain_table, lens_figure, logit_bars, logit_histogram, md_escape,
+    cached_lens, cached_positions, chain_html, chain_table, lens_figure, logit_bars, logit_histogram,
     measured_word, one_in, probability_chart, probability_text, surprise_spans,
 )
 from ui.presenter import show_chart
@@ -19,12 +19,12 @@ def show_word(word) -> None:
     """The chain rule for one measured word: the product with every factor, what it means, the cap, a table."""
     n = len(word.factors)
     st.html(chain_html(word))
-    first = md_escape(repr(visible_text(word.factors[0].piece.display)))
+    first = markdown_escape(repr(visible_text(word.factors[0].piece.display)))
     if n == 1:
-        st.caption(f"{md_escape(repr(visible_text(word.text)))} is a single token: its probability is the word's.")
+        st.caption(f"{markdown_escape(repr(visible_text(word.text)))} is a single token: its probability is the word's.")
     else:
         st.caption(
-            f"{md_escape(repr(visible_text(word.text)))} is {n} tokens. The model writes them one at a time, so "
+            f"{markdown_escape(repr(visible_text(word.text)))} is {n} tokens. The model writes them one at a time, so "
             f"the word's probability is the product: the first token given your prompt, then each next token "
             f"given your prompt and the tokens before it. Its first token {first} alone gets "
             f"{probability_text(word.factors[0].log10_prob)}; the whole word can never be more likely than that."
@@ -64,7 +64,7 @@ if guess is not None:
         + (f" — {len(answer.factors)} tokens, multiplied below" if len(answer.factors) > 1 else " — a single token")
         + " (temperature 1: the model's own probabilities). Rank of its **first token**: "
         f"**{answer.first_token_rank:,}** of {answer.vocab_size:,}. The model's own favourite next token: "
-        f"**{md_escape(repr(visible_text(favourite.pieces[0].display)))}** at {favourite.probs[0]:.1%}. "
+        f"**{markdown_escape(repr(visible_text(favourite.pieces[0].display)))}** at {favourite.probs[0]:.1%}. "
         "It never picks one answer: it gives every word a probability."
     )
     show_word(answer)
@@ -134,7 +134,7 @@ else:
             f"temperature {temperature:.2f} (the slider in section 2): each factor is softmax(logits / {temperature:.2f}), "
             "so the product is the chance that sampling at this temperature writes exactly these tokens next")
     st.caption(
-        f"Measured: the tokens of {md_escape(repr(visible_text(found.text)))} right after your prompt's last token, "
+        f"Measured: the tokens of {markdown_escape(repr(visible_text(found.text)))} right after your prompt's last token, "
         f"at {at_t}." + (" Your prompt ends with whitespace, or the text is Chinese/Japanese (written without "
                          "spaces): untick 'after a space' to measure the word with no space before it."
                          if after_space and not spaced_by_default(prompt.text, word_text) else "")
