@@ -51,7 +51,7 @@ def test_deep_link_to_a_page_on_a_fresh_server_gets_the_sidebar_and_the_prompt(b
         context, page, _ = open_page(browser, f"{fresh_site}/tokenization?prompt={quote('Deep link works')}")
         try:
             assert page.locator("textarea").first.input_value() == "Deep link works"
-            assert page.get_by_text("Presenter mode").count() == 1
+            assert page.get_by_text("Presenter mode", exact=True).count() == 1
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             context.close()
