@@ -5,6 +5,8 @@ token per step reusing the key/value cache, with the output head run only on the
 Its ids equal `model.generate(do_sample=False)` (tested). The same loop, one click at a time
 (`IncrementalLogits`, `generate_steps`), draws with the sampling filters; `beam_search` mirrors
 `generate(num_beams=…)` and keeps every candidate so the page can draw the search tree.
+`greedy_stream` and `generate_steps_stream` yield one token at a time, as it is chosen, so a page
+can show each token at once; the list-returning functions are these streams run to the end.
 """
 
 from __future__ import annotations
@@ -91,15 +93,25 @@ def greedy_ids(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> tuple[li
 
 def greedy_continuation(lm: LoadedModel, ids: list[int], max_new_tokens: int = 20) -> Continuation:
     """The most likely next token, again and again, for up to `max_new_tokens` steps."""
-    new_ids, probs, stopped = greedy_ids(lm, ids, max_new_tokens)
+    new_ids, probs, _ = greedy_ids(lm, ids, max_new_tokens)
+    return continuation_of(lm, ids, new_ids, probs)
+
+
+def continuation_of(lm: LoadedModel, ids: list[int], new_ids: list[int], probs: list[float]) -> Continuation:
+    """A `Continuation` of `ids` by the chosen `new_ids` (e.g. those `greedy_stream` has yielded so far)."""
     return Continuation(
         prompt_ids=list(ids),
-        new_ids=new_ids,
+        new_ids=list(new_ids),
         pieces=token_pieces(lm, new_ids, start=len(ids)),
-        probs=probs,
+        probs=list(probs),
         text=decode(lm, new_ids),
-        stopped_at_end_token=stopped,
+        stopped_at_end_token=bool(new_ids) and is_end_token(lm, new_ids[-1]),
     )
+
+
+def is_end_token(lm: LoadedModel, token_id: int) -> bool:
+    """Whether generation stops after `token_id` (one of the model's end-of-text ids)."""
+    return token_id in _eos_ids(lm)
 
 
 # ---------------------------------------------------------------------------------------------
