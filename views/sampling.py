@@ -110,7 +110,7 @@ def generate(run: dict, n: int) -> dict:
                    "ended": is_end_token(lm, row.piece.id)}
             st.session_state[RUN_KEY] = run
             draw_strip(run)
-            status.update(label=f"Chose {row.step - first + 1} of {n}: '{visible_text(row.piece.display)}'…")
+            status.update(label=f"Chose {row.step - first + 1} of {n}…")
     working.empty()
     return run
 
