@@ -44,5 +44,5 @@ class ResultStore:
 
 @st.cache_resource(show_spinner=False)
 def results() -> ResultStore:
-    """The one store of this process (results are small: token ids, texts, traces)."""
+    """The one store of this process (results are small: token ids, texts, traces; shared, so read-only)."""
     return ResultStore()
