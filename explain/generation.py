@@ -5,10 +5,13 @@ token per step reusing the key/value cache, with the output head run only on the
 Its ids equal `model.generate(do_sample=False)` (tested). The same loop, one click at a time
 (`IncrementalLogits`, `generate_steps`), draws with the sampling filters; `beam_search` mirrors
 `generate(num_beams=…)` and keeps every candidate so the page can draw the search tree.
+`greedy_stream` and `generate_steps_stream` yield one token at a time, as it is chosen, so a page
+can show each token at once; the list-returning functions are these streams run to the end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,18 +42,18 @@ def _eos_ids(lm: LoadedModel) -> set[int]:
     return set(eos) if isinstance(eos, list) else {eos}
 
 
-def greedy_ids(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> tuple[list[int], list[float], bool]:
-    """Greedy decoding with a KV cache: (new ids, their probabilities, stopped at end token).
+def greedy_stream(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> Iterator[tuple[int, float]]:
+    """Greedy decoding with a KV cache, one (new id, its probability) at a time, as it is chosen.
 
-    Llama-family models (the embedded SmolLM2) decode through `fast_decode.LlamaDecoder`, about
-    twice as fast on two cores; other models use transformers' forward one token at a time.
-    Either way the probabilities are the softmax of fp32 logits.
+    Stops after the end token (which is yielded) or `max_new_tokens` tokens. Llama-family models (the
+    embedded SmolLM2) decode through `fast_decode.LlamaDecoder`, about twice as fast on two cores;
+    other models use transformers' forward one token at a time. Either way the probabilities are
+    the softmax of fp32 logits. The torch modes are entered per step, never held across a `yield`,
+    so a caller may stop iterating at any point (e.g. when a Streamlit rerun interrupts it).
     """
     if not ids:
         raise ValueError("ids is empty: the model needs at least one token to continue from")
     eos = _eos_ids(lm)
-    new_ids: list[int] = []
-    probs: list[float] = []
     with torch.inference_mode(), two_core_matmuls():
         if fast_decode.supports(lm.model):
             decoder = fast_decode.LlamaDecoder(lm.model)
@@ -64,29 +67,51 @@ def greedy_ids(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> tuple[li
                 out = lm.model(torch.tensor([[token_id]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
                 return out.logits[0, -1]
 
-        for step in range(max_new_tokens):
+    for step in range(max_new_tokens):
+        with torch.inference_mode():
             step_probs = torch.softmax(logits.float(), dim=-1)
             next_id = int(step_probs.argmax())
-            new_ids.append(next_id)
-            probs.append(float(step_probs[next_id]))
-            if next_id in eos:
-                return new_ids, probs, True
-            if step + 1 < max_new_tokens:
+            prob = float(step_probs[next_id])
+        yield next_id, prob
+        if next_id in eos:
+            return
+        if step + 1 < max_new_tokens:
+            with torch.inference_mode(), two_core_matmuls():
                 logits = advance(next_id)
-    return new_ids, probs, False
+
+
+def greedy_ids(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> tuple[list[int], list[float], bool]:
+    """Greedy decoding with a KV cache: (new ids, their probabilities, stopped at end token).
+
+    All of `greedy_stream` at once.
+    """
+    steps = list(greedy_stream(lm, ids, max_new_tokens))
+    new_ids = [token_id for token_id, _ in steps]
+    stopped = bool(new_ids) and new_ids[-1] in _eos_ids(lm)
+    return new_ids, [prob for _, prob in steps], stopped
 
 
 def greedy_continuation(lm: LoadedModel, ids: list[int], max_new_tokens: int = 20) -> Continuation:
     """The most likely next token, again and again, for up to `max_new_tokens` steps."""
-    new_ids, probs, stopped = greedy_ids(lm, ids, max_new_tokens)
+    new_ids, probs, _ = greedy_ids(lm, ids, max_new_tokens)
+    return continuation_of(lm, ids, new_ids, probs)
+
+
+def continuation_of(lm: LoadedModel, ids: list[int], new_ids: list[int], probs: list[float]) -> Continuation:
+    """A `Continuation` of `ids` by the chosen `new_ids` (e.g. those `greedy_stream` has yielded so far)."""
     return Continuation(
         prompt_ids=list(ids),
-        new_ids=new_ids,
+        new_ids=list(new_ids),
         pieces=token_pieces(lm, new_ids, start=len(ids)),
-        probs=probs,
+        probs=list(probs),
         text=decode(lm, new_ids),
-        stopped_at_end_token=stopped,
+        stopped_at_end_token=bool(new_ids) and is_end_token(lm, new_ids[-1]),
     )
+
+
+def is_end_token(lm: LoadedModel, token_id: int) -> bool:
+    """Whether generation stops after `token_id` (one of the model's end-of-text ids)."""
+    return token_id in _eos_ids(lm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,6 +162,39 @@ class TraceStep:
     settings: str  # how it was chosen, in words
 
 
+def generate_steps_stream(
+    stepper: IncrementalLogits,
+    ids: list[int],
+    settings: SamplingSettings,
+    n_steps: int,
+    seed: int,
+    first_step: int,
+) -> Iterator[TraceStep]:
+    """Choose up to `n_steps` tokens after `ids`, yielding each one's trace as soon as it is chosen.
+
+    Step s draws with `step_generator(seed, s)`, so n clicks of "next token" equal one "generate n".
+    It stops after the end token (which is yielded). The stepper's cache only ever holds tokens
+    already yielded, so stopping the iteration early leaves it consistent.
+    """
+    eos = _eos_ids(stepper.lm)
+    ids = list(ids)
+    for offset in range(n_steps):
+        step = first_step + offset
+        choice = choose_token(stepper.logits_after(ids), settings, step_generator(seed, step))
+        ids.append(choice.token_id)
+        yield TraceStep(
+            step=step,
+            piece=token_piece(stepper.lm, choice.token_id, len(ids) - 1),
+            prob=choice.prob,
+            draw_prob=choice.draw_prob,
+            rank=choice.rank,
+            n_candidates=choice.n_candidates,
+            settings=settings.describe(),
+        )
+        if choice.token_id in eos:
+            return
+
+
 def generate_steps(
     stepper: IncrementalLogits,
     ids: list[int],
@@ -147,31 +205,11 @@ def generate_steps(
 ) -> tuple[list[int], list[TraceStep], bool]:
     """Choose up to `n_steps` tokens after `ids`: (new ids, their trace, stopped at the end token).
 
-    Step s draws with `step_generator(seed, s)`, so n clicks of "next token" equal one "generate n".
+    All of `generate_steps_stream` at once.
     """
-    eos = _eos_ids(stepper.lm)
-    ids = list(ids)
-    new_ids: list[int] = []
-    trace: list[TraceStep] = []
-    for offset in range(n_steps):
-        step = first_step + offset
-        choice = choose_token(stepper.logits_after(ids), settings, step_generator(seed, step))
-        ids.append(choice.token_id)
-        new_ids.append(choice.token_id)
-        trace.append(
-            TraceStep(
-                step=step,
-                piece=token_piece(stepper.lm, choice.token_id, len(ids) - 1),
-                prob=choice.prob,
-                draw_prob=choice.draw_prob,
-                rank=choice.rank,
-                n_candidates=choice.n_candidates,
-                settings=settings.describe(),
-            )
-        )
-        if choice.token_id in eos:
-            return new_ids, trace, True
-    return new_ids, trace, False
+    trace = list(generate_steps_stream(stepper, ids, settings, n_steps, seed, first_step))
+    new_ids = [row.piece.id for row in trace]
+    return new_ids, trace, bool(new_ids) and new_ids[-1] in _eos_ids(stepper.lm)
 
 
 # ---------------------------------------------------------------------------------------------

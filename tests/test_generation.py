@@ -51,3 +51,39 @@ def test_generation_stops_at_the_end_token(lm):
         assert eos not in result.new_ids[:-1]
     else:
         assert eos not in result.new_ids and len(result.new_ids) == 40
+
+
+@pytest.mark.parametrize("text", ["The capital of France is", "1, 2, 3, 4,"])
+def test_greedy_stream_yields_what_greedy_ids_returns(lm, text):
+    ids = tokens.tokenize_prompt(lm, text).ids
+    new_ids, probs, _ = generation.greedy_ids(lm, ids, 12)
+    with torch.inference_mode():
+        reference = lm.model.generate(
+            torch.tensor([ids]), do_sample=False, max_new_tokens=12, pad_token_id=lm.tokenizer.eos_token_id
+        )[0, len(ids):].tolist()
+    stream = generation.greedy_stream(lm, ids, 12)
+    first = next(stream)  # one token is ready before the others are computed
+    streamed = [first, *stream]
+    assert [i for i, _ in streamed] == new_ids == reference
+    assert [p for _, p in streamed] == probs
+    # Stopping early is allowed and a fresh stream starts from the prompt again.
+    assert next(generation.greedy_stream(lm, ids, 12)) == first
+
+
+def test_generate_steps_stream_equals_generate_steps(lm):
+    from explain.sampling import SamplingSettings
+
+    ids = tokens.tokenize_prompt(lm, "Once upon a time").ids
+    settings = SamplingSettings(temperature=0.9, top_p=0.9)
+    new_ids, trace, _ = generation.generate_steps(generation.IncrementalLogits(lm), ids, settings, 8, 7, 1)
+    streamed = list(generation.generate_steps_stream(generation.IncrementalLogits(lm), ids, settings, 8, 7, 1))
+    assert streamed == trace and [row.piece.id for row in streamed] == new_ids
+    # Same seed, same text: three steps streamed, stopped, then five more continue the same draw.
+    stepper = generation.IncrementalLogits(lm)
+    head = []
+    for row in generation.generate_steps_stream(stepper, ids, settings, 8, 7, 1):
+        head.append(row)
+        if len(head) == 3:
+            break
+    tail = list(generation.generate_steps_stream(stepper, ids + [r.piece.id for r in head], settings, 5, 7, 4))
+    assert head + tail == trace

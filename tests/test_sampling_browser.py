@@ -1,32 +1,112 @@
-"""The Sampling page in real headless Chromium, offline: filter chart, next-token button, beam tree."""
+"""The Sampling and Home pages in real headless Chromium, offline: filter chart, next-token button,
+beam tree on its button, tokens streamed as they are chosen, a new prompt stopping the old run."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, open_page, wait_until_idle
+from tests.browser import ARTIFACTS, block_the_internet, open_page, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
+OUTLINE = "2px solid #D55E00"  # how token_spans outlines a generated token
+# Logs, on every DOM change, the script state and the first strip with generated (outlined) tokens:
+# how many it shows and its text. Entries are kept only when one of those changes.
+RECORDER = """() => {
+    window.__strips = [];
+    const record = () => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        const strip = [...document.querySelectorAll('[data-testid="stHtml"]')]
+            .find(h => h.innerHTML.includes('%s'));
+        const entry = {
+            state: app ? app.getAttribute('data-test-script-state') : null,
+            n: strip ? strip.innerHTML.split('%s').length - 1 : 0,
+            text: strip ? strip.innerText : '',
+            t: Math.round(performance.now()),
+        };
+        const last = window.__strips[window.__strips.length - 1];
+        if (!last || last.state !== entry.state || last.n !== entry.n || last.text !== entry.text) {
+            window.__strips.push(entry);
+        }
+    };
+    new MutationObserver(record).observe(document,
+        {subtree: true, childList: true, attributes: true, characterData: true});
+    record();
+}""" % (OUTLINE, OUTLINE)
 
-@pytest.mark.parametrize("width", [1440, 390])
-def test_sampling_page_offline(site, browser, width):
-    context, page, _ = open_page(browser, f"{site}/sampling?prompt={quote('The capital of France is')}",
+
+@pytest.mark.parametrize("width, prompt", [(1440, "The capital of France is"), (390, "The capital of Italy is")])
+def test_sampling_page_offline(site, browser, width, prompt):
+    # One prompt per width: a beam tree someone already drew for a prompt is shown at once.
+    context, page, _ = open_page(browser, f"{site}/sampling?prompt={quote(prompt)}",
                                  width=width, height=4200)
     try:
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Sampling: choosing the next token").is_visible()
-        assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # filters + beam tree
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # filters; the beam tree waits
         for clicks in (1, 2):
             page.get_by_role("button", name="Next token ▶").click()
             page.wait_for_timeout(1000)  # let the rerun start before waiting for it to end
             wait_until_idle(page)
             text = page.locator('[data-testid="stHtml"]').first.inner_html()
-            assert text.count("2px solid #D55E00") == clicks  # new tokens are outlined
+            assert text.count(OUTLINE) == clicks  # new tokens are outlined
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the trace table
+        page.get_by_role("button", name="Run beam search ▶").click()
+        page.wait_for_timeout(1000)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # filters + beam tree
         page.screenshot(path=str(ARTIFACTS / f"sampling-{width}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_generate_ten_shows_each_token_while_it_runs(site, browser):
+    context, page, _ = open_page(browser, f"{site}/sampling?prompt={quote('My favourite animal is')}",
+                                 height=2400)
+    try:
+        page.evaluate(RECORDER)
+        page.get_by_role("button", name="Generate 10 ⏩").click()
+        page.wait_for_timeout(1000)
+        wait_until_idle(page)
+        log = page.evaluate("window.__strips")
+        final = log[-1]["n"]
+        assert final >= 2 and page.locator('[data-testid="stException"]').count() == 0
+        # Tokens appeared one by one while the script was still running, not all at the end.
+        shown_while_running = {e["n"] for e in log if e["state"] == "running" and 0 < e["n"] < final}
+        assert shown_while_running, log
+    finally:
+        context.close()
+
+
+def test_a_new_prompt_stops_the_old_continuation_on_home(site, browser):
+    old, new = f"A long walk on day {time.time_ns()} began", "Twinkle twinkle little"
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    block_the_internet(context)
+    context.add_init_script(f"({RECORDER})()")  # recording from the first paint on
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/?prompt={quote(old)}")
+        # Type the new prompt while the old one is still being read; submit it at the first token.
+        box = page.locator('[data-testid="stSidebar"] textarea')
+        box.fill(new)
+        page.wait_for_function("() => window.__strips.some(e => e.n > 0)", polling=20, timeout=180_000)
+        box.press("Control+Enter")
+        submitted = page.evaluate("performance.now()")
+        before = [e["n"] for e in page.evaluate("window.__strips") if e["t"] <= submitted]
+        if max(before) >= 19:
+            pytest.skip("the old continuation finished before the new prompt reached the server")
+        page.wait_for_timeout(1000)
+        wait_until_idle(page)
+        log = page.evaluate("window.__strips")
+        first_new = next(i for i, e in enumerate(log) if "Twinkle" in e["text"])
+        assert log[-1]["n"] > 0 and "Twinkle" in log[-1]["text"]
+        assert not any("walk" in e["text"] for e in log[first_new:])  # never beside the new prompt
+        old_counts = [e["n"] for e in log if "walk" in e["text"]]
+        assert max(old_counts) < 20  # the old run stopped: its continuation was never finished
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         context.close()

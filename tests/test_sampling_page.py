@@ -72,12 +72,15 @@ def test_sampling_page_filters_steps_and_beams(lm):
     at.button(key="sampling_reset").click().run()
     assert not at.dataframe or "step" not in at.dataframe[0].value
 
-    # The beam tree's winner equals generate(num_beams=3).
+    # The beam tree is drawn when asked; its winner equals generate(num_beams=3).
+    assert not any("beam_tree" in (e.proto.id or "") for e in at.get("plotly_chart"))
+    at.button(key="sampling_beam_run").click().run()
+    assert not at.exception
     with torch.inference_mode():
         ids = tokens.encode(lm, PROMPT)
         best = lm.model.generate(torch.tensor([ids]), num_beams=3, do_sample=False, max_new_tokens=4,
                                  pad_token_id=lm.tokenizer.eos_token_id)[0, len(ids):].tolist()
-    winner = at.get("html")[-1].proto.body
+    winner = [h.proto.body for h in at.get("html") if "token #0" in h.proto.body][-1]
     shown = winner.count("2px solid #D55E00")  # the winner's new tokens are outlined
     assert shown == len(best)
     for piece in tokens.token_pieces(lm, best):
@@ -89,15 +92,48 @@ def test_sampling_page_filters_steps_and_beams(lm):
     assert float(negatives[2].rstrip("%")) > float(negatives[0].rstrip("%"))
 
 
-def test_compare_strategies_shows_three_samples_each(lm):
+def compare_codes(at: AppTest) -> list[str]:
+    """The comparison's texts (the share popover's link, "?prompt=…", is a code block too)."""
+    return [c.value for c in at.code if not c.value.startswith("?")]
+
+
+def test_compare_strategies_runs_on_its_button_and_is_kept_for_the_next_visitor(lm):
+    from ui.state import get_model
+
+    model = get_model("SmolLM2-135M-Instruct (embedded)").model
     at = sampling_page("Once upon a time")
-    at.toggle(key="sampling_compare").set_value(True).run()
+    with ForwardCounter(model) as counter:
+        at.run()  # any rerun (here: none of the comparison's inputs changed) writes nothing
+    assert counter.calls == 0 and not compare_codes(at)
+    assert any("Compare strategies" in c.value for c in at.caption)
+    at.button(key="sampling_compare_run").click().run()
     assert not at.exception
-    codes = [c.value for c in at.code]
+    codes = compare_codes(at)
     assert len(codes) == 10  # greedy once (it never varies), then 3 strategies × 3 samples
     ids = tokens.encode(lm, "Once upon a time")
     assert codes[0] == lm.tokenizer.decode(generation.greedy_ids(lm, ids, 15)[0], skip_special_tokens=True)
     assert len(set(codes[1:])) > 3  # sampling varies
+    # A classmate opening the same prompt and seed sees the same texts at once, without a forward.
+    with ForwardCounter(model) as counter:
+        again = sampling_page("Once upon a time")
+    assert compare_codes(again) == codes and counter.calls == 0
+
+
+def test_generate_ten_writes_the_seeded_trace(lm):
+    at = sampling_page("The weather today")
+    at.number_input(key="sampling_seed").set_value(1234).run()
+    at.button(key="sampling_many").click().run()
+    assert not at.exception
+    trace = at.dataframe[0].value
+    reference_ids, reference, _ = generation.generate_steps(
+        generation.IncrementalLogits(lm), tokens.encode(lm, "The weather today"),
+        SamplingSettings(temperature=1.0, top_p=0.9), 10, seed=1234, first_step=1,
+    )
+    assert list(trace["step"]) == list(range(1, len(reference) + 1))
+    assert [eval(t) for t in trace["chosen token"]] == [lm.tokenizer.decode([i]) for i in reference_ids]
+    assert list(trace["model's probability"]) == [f"{row.prob:.2%}" for row in reference]
+    strip = at.get("html")[0].proto.body
+    assert strip.count("2px solid #D55E00") == len(reference)  # every chosen token is in the strip
 
 
 @pytest.mark.parametrize("prompt", ["  ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "word " * 400, "🍕 今天 שלום"])

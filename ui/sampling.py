@@ -1,12 +1,16 @@
 """Streamlit glue for the Sampling page: widgets that return settings, cached runs, figures.
 
 Filter changes only re-derive from the stored logits (`state.cached_analysis`); the comparisons,
-the beam tree and the in-context-learning box are cached per (model, ids, parameters).
+the beam tree, the step-by-step traces and the greedy continuation are stored per (model, ids,
+parameters, seed) in `ui.results` (so a page can show them without computing), the
+in-context-learning box is `st.cache_data`. The streams yield one token at a time: the page draws
+each one as it comes.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,6 +20,7 @@ from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
 from ui import state
 from ui.html import visible_text
+from ui.results import results
 
 BLUE, ORANGE, GREEN, VERMILION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#BBBBBB", "#56B4E9"
 # Legends above the plot, short names in rows of two on any width; `margin.t` leaves room for two
@@ -87,16 +92,72 @@ def filter_figure(view: FilterView) -> go.Figure:
     return fig
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_samples(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
-                   max_new_tokens: int, seed: int) -> generation.Samples:
-    return generation.sample_continuations(state.get_model(model_name), list(ids), settings, n_samples,
-                                           max_new_tokens, seed)
+def samples_key(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
+                max_new_tokens: int, seed: int) -> tuple:
+    return ("samples", model_name, tuple(ids), settings, n_samples, max_new_tokens, int(seed))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_beam_search(model_name: str, ids: tuple[int, ...], num_beams: int, max_new_tokens: int) -> BeamSearch:
-    return generation.beam_search(state.get_model(model_name), list(ids), num_beams, max_new_tokens)
+def samples(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
+            max_new_tokens: int, seed: int) -> generation.Samples:
+    """`sample_continuations`, stored by its inputs (`results().peek(samples_key(…))` finds it)."""
+    key = samples_key(model_name, ids, settings, n_samples, max_new_tokens, seed)
+    found = results().peek(key)
+    if found is None:
+        found = generation.sample_continuations(state.get_model(model_name), list(ids), settings, n_samples,
+                                                max_new_tokens, int(seed))
+        results().put(key, found)
+    return found
+
+
+def beam_key(model_name: str, ids: tuple[int, ...], num_beams: int, max_new_tokens: int) -> tuple:
+    return ("beams", model_name, tuple(ids), num_beams, max_new_tokens)
+
+
+def beam_search(model_name: str, ids: tuple[int, ...], num_beams: int, max_new_tokens: int) -> BeamSearch:
+    """`generation.beam_search`, stored by its inputs (`results().peek(beam_key(…))` finds it)."""
+    key = beam_key(model_name, ids, num_beams, max_new_tokens)
+    found = results().peek(key)
+    if found is None:
+        found = generation.beam_search(state.get_model(model_name), list(ids), num_beams, max_new_tokens)
+        results().put(key, found)
+    return found
+
+
+def steps_stream(stepper: generation.IncrementalLogits, ids: tuple[int, ...], settings: SamplingSettings,
+                 n_steps: int, seed: int, first_step: int) -> Iterator[generation.TraceStep]:
+    """`generate_steps_stream`, or its stored trace when someone already ran these exact inputs.
+
+    The trace is stored only once the run has finished (an interrupted run stores nothing). On a
+    stored trace the stepper is not advanced; it catches up on its next call, which feeds it every
+    token it has not seen.
+    """
+    key = ("steps", stepper.lm.name, tuple(ids), settings, n_steps, int(seed), first_step)
+    found = results().peek(key)
+    if found is not None:
+        yield from found
+        return
+    trace = []
+    for row in generation.generate_steps_stream(stepper, list(ids), settings, n_steps, int(seed), first_step):
+        trace.append(row)
+        yield row
+    results().put(key, trace)
+
+
+def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) -> Iterator[generation.Continuation]:
+    """The greedy continuation so far, after every new token; at once, complete, if it is stored."""
+    key = ("greedy", model_name, tuple(ids), max_new_tokens)
+    found = results().peek(key)
+    if found is not None:
+        yield found
+        return
+    lm = state.get_model(model_name)
+    new_ids, probs, continuation = [], [], None
+    for token_id, prob in generation.greedy_stream(lm, list(ids), max_new_tokens):
+        new_ids.append(token_id)
+        probs.append(prob)
+        continuation = generation.continuation_of(lm, list(ids), new_ids, probs)
+        yield continuation
+    results().put(key, continuation)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

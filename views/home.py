@@ -9,6 +9,7 @@ from ui import state
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import path_diagram, token_spans
 from ui.presenter import show_chart
+from ui.sampling import greedy_stream
 from ui.snapshot import show_snapshot
 from ui.walk import next_step_link
 from explain.snapshot import load_snapshot
@@ -126,14 +127,20 @@ with right:
     )
 
 st.header("5 · Choose, append, repeat")
-continuation = state.cached_greedy_continuation(lm.name, ids, CONTINUATION_TOKENS)
-st.markdown(
+sentence, strip = st.empty(), st.empty()  # cleared at once: no continuation of an older prompt stays
+sentence.markdown(f"⏳ Choosing the most likely token, {CONTINUATION_TOKENS} times…")
+strip.html(token_spans(prompt.pieces, show_ids=False))
+# Each token is drawn as soon as it is chosen (or the whole stored continuation at once). Drawing
+# is an `st.*` call, where Streamlit stops a script whose rerun was requested: a new prompt stops
+# this loop after at most one more token.
+for continuation in greedy_stream(lm.name, ids, CONTINUATION_TOKENS):
+    strip.html(token_spans(prompt.pieces + continuation.pieces, show_ids=False, highlight_from=len(ids)))
+sentence.markdown(
     f"Choosing the most likely token every time (*greedy* decoding) and feeding it back in, "
     f"{len(continuation.new_ids)} times, continues your prompt like this (new tokens outlined)"
     + (", stopping at the end-of-text token" if continuation.stopped_at_end_token else "")
     + "."
 )
-st.html(token_spans(prompt.pieces + continuation.pieces, show_ids=False, highlight_from=len(ids)))
 explained_on("sampling", "Sampling", "🎲")
 st.markdown(
     "Before transformers, recurrent networks read one word at a time and carried a fixed-size "

@@ -2,24 +2,29 @@
 
 import streamlit as st
 
-from explain.generation import IncrementalLogits, generate_steps
+from explain.generation import IncrementalLogits, is_end_token
 from explain.sampling import GREEDY, SamplingSettings, filter_view
 from ui import state
 from ui.charts import show_exportable_chart
 from ui.html import token_spans, visible_text
+from ui.results import results
 from ui.sampling import (
     BEST_WORDS,
     beam_tree_figure,
-    cached_beam_search,
+    beam_key,
+    beam_search,
     cached_label_probs,
-    cached_samples,
     filter_figure,
+    samples,
+    samples_key,
     settings_ui,
+    steps_stream,
 )
 from ui.walk import next_step_link
 
 MAX_NEW_TOKENS = 100  # the step-by-step run stops growing here
 RUN_KEY = "sampling_run"
+BEAM_KEY = "sampling_beam_for"  # (model, ids) the learner asked beam search for
 PAGE = "sampling"
 
 st.title("🎲 Sampling: choosing the next token")
@@ -81,16 +86,39 @@ if cols[3].button("Reset ↺", key="sampling_reset"):
     st.session_state[RUN_KEY] = run
 room = MAX_NEW_TOKENS - len(run["new_ids"])
 wanted = 1 if next_clicked else 10 if many_clicked else 0
-if wanted and not run["ended"] and room > 0:
-    new_ids, trace, ended = generate_steps(
-        run["stepper"], list(ids) + run["new_ids"], settings, min(wanted, room), int(seed), len(run["new_ids"]) + 1
-    )
-    # Replace, never mutate: an interrupted rerun can't leave a half-updated run behind.
-    run = {**run, "new_ids": run["new_ids"] + new_ids, "trace": run["trace"] + trace, "ended": ended}
-    st.session_state[RUN_KEY] = run
+working = st.empty()  # a status box while tokens are being chosen
+strip = st.empty()  # the prompt and the tokens chosen so far, redrawn as each one is chosen
 
-pieces = prompt.pieces + [row.piece for row in run["trace"]]
-st.html(token_spans(pieces, show_ids=False, highlight_from=len(ids)))
+
+def draw_strip(run: dict) -> None:
+    strip.html(token_spans(prompt.pieces + [row.piece for row in run["trace"]], show_ids=False,
+                           highlight_from=len(ids)))
+
+
+def generate(run: dict, n: int) -> dict:
+    """Choose up to `n` tokens, drawing each one in the strip as soon as it is chosen.
+
+    After every token the run is stored in the session (replaced, never mutated) and the strip and
+    status are redrawn. Those redraws are `st.*` calls, where Streamlit stops a script whose rerun
+    was requested: a new click or a new prompt stops this loop after at most one more token, and
+    the tokens already shown stay in the run (the same seed continues the same draw).
+    """
+    first = len(run["new_ids"]) + 1
+    with working.status(f"Choosing {n} token{'s' if n > 1 else ''}…", expanded=False) as status:
+        for row in steps_stream(run["stepper"], ids + tuple(run["new_ids"]), settings, n, int(seed), first):
+            run = {**run, "new_ids": run["new_ids"] + [row.piece.id], "trace": run["trace"] + [row],
+                   "ended": is_end_token(lm, row.piece.id)}
+            st.session_state[RUN_KEY] = run
+            draw_strip(run)
+            status.update(label=f"Chose {row.step - first + 1} of {n}…")
+    working.empty()
+    return run
+
+
+draw_strip(run)
+if wanted and not run["ended"] and room > 0:
+    run = generate(run, min(wanted, room))
+    room = MAX_NEW_TOKENS - len(run["new_ids"])
 if run["ended"]:
     st.success("The model chose its end-of-text token: generation stops here. Reset to start again.")
 elif room <= 0:
@@ -124,21 +152,42 @@ COMPARED = {
     "Top-p (p = 0.9)": SamplingSettings(top_p=0.9),
     "High temperature (T = 1.6)": SamplingSettings(temperature=1.6),
 }
-if st.toggle("Run the comparison (≈ 10–20 s the first time)", key="sampling_compare", bind="query-params"):
-    with st.spinner("Writing the continuations…"):
-        results = {name: cached_samples(lm.name, ids, s, 3, 15, int(seed)) for name, s in COMPARED.items()}
-    for column, (name, samples) in zip(st.columns(len(results)), results.items()):
-        with column:
-            st.markdown(f"**{name}**")
-            for text in samples.texts:
-                st.code(text or "(ended at once)", language=None, wrap_lines=True)
-            if len(samples.texts) == 1:
-                st.caption("No randomness: every run writes this same text. Mean log-probability per "
-                           f"token {samples.mean_logprob[0]:.2f}.")
-            else:
-                st.caption(f"{len(set(samples.texts))} different texts out of {len(samples.texts)}. Mean "
-                           "log-probability per token (closer to 0 = more predictable): "
-                           + ", ".join(f"{v:.2f}" for v in samples.mean_logprob))
+
+
+def show_samples(column, name: str, found) -> None:
+    with column.container():
+        st.markdown(f"**{name}**")
+        for text in found.texts:
+            st.code(text or "(ended at once)", language=None, wrap_lines=True)
+        if len(found.texts) == 1:
+            st.caption("No randomness: every run writes this same text. Mean log-probability per "
+                       f"token {found.mean_logprob[0]:.2f}.")
+        else:
+            st.caption(f"{len(set(found.texts))} different texts out of {len(found.texts)}. Mean "
+                       "log-probability per token (closer to 0 = more predictable): "
+                       + ", ".join(f"{v:.2f}" for v in found.mean_logprob))
+
+
+compare_clicked = st.button("Compare strategies ▶", key="sampling_compare_run",
+                            help="Writes 3 continuations of 15 tokens for each strategy; shown as each is ready.")
+progress_slot = st.empty()
+slots = dict(zip(COMPARED, (column.empty() for column in st.columns(len(COMPARED)))))
+stored = {name: results().peek(samples_key(lm.name, ids, s, 3, 15, int(seed))) for name, s in COMPARED.items()}
+for name, found in stored.items():
+    if found is not None:
+        show_samples(slots[name], name, found)  # already written (by you or a classmate): shown at once
+missing = [name for name, found in stored.items() if found is None]
+if compare_clicked and missing:
+    # One strategy at a time, each shown when ready; a rerun requested meanwhile (a new click or
+    # prompt) stops the run at the next progress update, so at most one strategy is finished in vain.
+    for done, name in enumerate(missing):
+        progress_slot.progress(done / len(missing), text=f"Writing **{name}** ({done} of {len(missing)} strategies done)…")
+        slots[name].caption(f"⏳ {name}: writing…")
+        show_samples(slots[name], name, samples(lm.name, ids, COMPARED[name], 3, 15, int(seed)))
+    progress_slot.empty()
+elif missing:
+    progress_slot.caption("Press **Compare strategies** to write them (the slowest part of this page, so it "
+                          "only runs when asked; results are kept for everyone with the same prompt and seed).")
 
 st.subheader("Beam search: keep several drafts")
 st.markdown(
@@ -149,14 +198,22 @@ st.markdown(
     f"({BEST_WORDS}) is the finished sequence with the best score divided by its length — exactly what "
     "transformers' `generate(num_beams=…)` returns."
 )
-cols = st.columns(2)
+cols = st.columns([2, 2, 1], vertical_alignment="bottom")
 width = cols[0].slider("Beam width", 2, 4, 3, key="sampling_beams", bind="query-params")
 steps = cols[1].slider("Steps", 2, 6, 4, key="sampling_beam_steps", bind="query-params")
-beams = cached_beam_search(lm.name, ids, width, steps)
-show_chart(beam_tree_figure(beams), "beam_tree", f"Beam search, width {width}, {steps} steps")
-st.markdown(f"Best sequence (score {beams.best_score:.3f}):")
-winner = [beams.nodes[n].piece for n in beams.best_path[1:]]
-st.html(token_spans(prompt.pieces + winner, show_ids=False, highlight_from=len(ids)))
+if cols[2].button("Run beam search ▶", key="sampling_beam_run"):
+    st.session_state[BEAM_KEY] = (lm.name, ids)  # asked for this prompt: slider moves now run it too
+beams = results().peek(beam_key(lm.name, ids, width, steps))
+if beams is None and st.session_state.get(BEAM_KEY) == (lm.name, ids):
+    with st.spinner(f"Searching with {width} beams for {steps} steps…"):
+        beams = beam_search(lm.name, ids, width, steps)
+if beams is None:
+    st.caption("Press **Run beam search** to draw the search tree for this prompt.")
+else:
+    show_chart(beam_tree_figure(beams), "beam_tree", f"Beam search, width {width}, {steps} steps")
+    st.markdown(f"Best sequence (score {beams.best_score:.3f}):")
+    winner = [beams.nodes[n].piece for n in beams.best_path[1:]]
+    st.html(token_spans(prompt.pieces + winner, show_ids=False, highlight_from=len(ids)))
 
 st.header("4 · In-context learning: examples in the prompt")
 st.markdown(
