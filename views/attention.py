@@ -89,7 +89,7 @@ try:
         )
         st.iframe(view.cached_head_view(lm.name, ids, labels, layer, iframe_zoom()), height="content")
         document = view.cached_head_view(lm.name, ids, labels, layer)  # the saved page: unzoomed
-        shown = f"head view, layer {layer}"
+        view_name = f"head view, layer {layer}"
         download_name = f"attention-head-view-layer-{layer}.html"
     else:
         starts = list(range(0, n_layer, 6))
@@ -101,9 +101,9 @@ try:
         st.markdown("One thumbnail per head (columns) and layer (rows). Click a thumbnail to enlarge it.")
         document = view.cached_model_view(lm.name, ids, labels, layers)
         st.iframe(document, height="content")
-        shown = f"model view, layers {layers[0]}–{layers[-1]}"
+        view_name = f"model view, layers {layers[0]}–{layers[-1]}"
         download_name = f"attention-model-view-layers-{layers[0]}-{layers[-1]}.html"
-    caption = f"Attention {shown} · {lm.name} · prompt: {state.current_prompt_text()}"
+    caption = f"Attention {view_name} · {lm.name} · prompt: {state.current_prompt_text()}"
     st.download_button(
         "⬇️ Save this view as a web page (works offline)", with_caption(document, caption), file_name=download_name,
         mime="text/html", key="attn_download", on_click="ignore",
