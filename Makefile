@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 # Converts the embedded GGUF once (~20 s) into the model cache; later starts take a few seconds.
 # `make run` needs no separate step: the site converts on its first start, with a spinner.
 model: install
-	$(BIN)/python -m explain.models prepare
+	$(BIN)/python -m explain.engine.models prepare
 
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
@@ -43,7 +43,7 @@ test-fast: install-dev model
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
 bench: model
-	$(BIN)/python -m explain.bench --json
+	$(BIN)/python -m tools.bench --json
 
 clean-venv:
 	rm -rf $(VENV)

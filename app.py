@@ -11,7 +11,7 @@ from ui import startup
 
 startup.configure_server_process()
 
-from explain import models  # noqa: E402
+from explain.engine import models  # noqa: E402
 from ui import lessons, presenter, share, state, style  # noqa: E402
 from ui.html import markdown_escape  # noqa: E402
 from ui.walk import WALK  # noqa: E402

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explain.engine import family_of
-from explain.gguf_file import GgufSummary
-from explain.models import LoadedModel
+from explain.engine.gguf_file import GgufSummary
+from explain.engine.models import LoadedModel
 from explain.positions import position_scheme
 
 # The same parts under llama.cpp's tensor names ('blk.3.attn_q.weight', 'token_embd.weight').

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explain.engine import FamilyUnknown, family_of
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 
 # The statistics a learner can colour the head gallery by: key -> (label, what it measures).
 STATISTICS: dict[str, tuple[str, str]] = {

@@ -17,7 +17,7 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 
-from explain.gguf_file import gguf_of, read_gguf
+from explain.engine.gguf_file import gguf_of, read_gguf
 from explain.tokens import piece_bytes, readable_bytes
 
 MAX_WORD_CHARS = 64  # a longer "word" is cut: the replay is for looking at, step by step

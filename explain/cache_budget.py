@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 
-from explain.analysis import PromptAnalysis
+from explain.engine.analysis import PromptAnalysis
 
 ANALYSIS_CACHE_MB = 128
 

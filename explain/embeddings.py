@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.tokens import TokenPiece, encode, token_pieces
 
 MAX_WORD_CHARS = 60  # longer "words" are cut: a word list is not a place for paragraphs
@@ -434,7 +434,7 @@ def context_drift(
     hidden_b: np.ndarray,
 ) -> ContextDrift:
     """hidden_a: (n_layer + 1, T_a, d), hidden_b: (n_layer + 1, T_b, d) — the model's own
-    `output_hidden_states` for sentences a and b (see explain.analysis.analyze_prompt)."""
+    `output_hidden_states` for sentences a and b (see explain.engine.analysis.analyze_prompt)."""
     word_a = hidden_a[:, a.positions].astype(np.float64).mean(axis=1)  # (L+1, d)
     word_b = hidden_b[:, b.positions].astype(np.float64).mean(axis=1)  # (L+1, d)
     similarities = np.array([cosine(x, y) for x, y in zip(word_a, word_b)])

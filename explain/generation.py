@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import DynamicCache
 
-from explain import fast_decode
-from explain.models import LoadedModel
-from explain.two_core_matmul import two_core_matmuls
+from explain.engine import fast_decode, runtime
+from explain.engine.models import LoadedModel
+from explain.engine.two_core_matmul import two_core_matmuls
 from explain.sampling import GREEDY, SamplingSettings, choose_token, step_generator
 from explain.tokens import TokenPiece, decode, token_piece, token_pieces
 
@@ -60,7 +59,7 @@ def greedy_stream(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> Itera
             logits = decoder.start(ids, max_new_tokens)
             advance = decoder.step
         else:
-            cache = DynamicCache(config=lm.config)
+            cache = runtime.new_cache(lm.config)
             logits = lm.model(torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
 
             def advance(token_id: int) -> torch.Tensor:
@@ -129,7 +128,7 @@ class IncrementalLogits:
     def __init__(self, lm: LoadedModel):
         self.lm = lm
         self.ids: list[int] = []
-        self.cache: DynamicCache | None = None
+        self.cache: runtime.KVCache | None = None
         self.last_logits = None
         self.tokens_fed = 0
 
@@ -141,7 +140,7 @@ class IncrementalLogits:
         if ids == self.ids and self.last_logits is not None:
             return self.last_logits
         if self.cache is None or len(ids) <= len(self.ids) or ids[: len(self.ids)] != self.ids:
-            self.cache, self.ids = DynamicCache(config=self.lm.config), []
+            self.cache, self.ids = runtime.new_cache(self.lm.config), []
         new = ids[len(self.ids):]
         with torch.inference_mode(), two_core_matmuls():
             out = self.lm.model(torch.tensor([new]), past_key_values=self.cache, use_cache=True, logits_to_keep=1)
@@ -242,7 +241,7 @@ def sample_continuations(
     logprobs: list[list[float]] = [[] for _ in range(rows)]
     done = [False] * rows
     with torch.inference_mode(), two_core_matmuls():
-        cache = DynamicCache(config=lm.config)
+        cache = runtime.new_cache(lm.config)
         step_input = torch.tensor([list(ids)] * rows)
         for _ in range(max_new_tokens):
             out = lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1)
@@ -334,7 +333,7 @@ def beam_search(
     cur_len = prompt_len
 
     with torch.inference_mode(), two_core_matmuls():
-        cache = DynamicCache(config=lm.config)
+        cache = runtime.new_cache(lm.config)
         step_input = torch.tensor([list(ids)] * num_beams)
         while True:
             out = lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from explain import generation, tokens
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.sampling import SAMPLE, SamplingSettings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -250,7 +250,7 @@ def main() -> None:
     The file is rewritten after each question, and questions already in it (same settings) are
     kept, so an interrupted run resumes where it stopped.
     """
-    from explain.models import load_model
+    from explain.engine.models import load_model
 
     lm = load_model()
     settings = {"model": lm.name, "n_rerolls": N_REROLLS, "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS}

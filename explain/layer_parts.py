@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from explain.anatomy import model_anatomy
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.residual import ResidualTrace, block_parts
 
 # ---------------------------------------------------------------------------------------------

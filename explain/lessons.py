@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 
 from explain import embeddings, generation, next_token, tokens
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.sampling import SAMPLE, SamplingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,7 +247,8 @@ def _nearest(lm: LoadedModel, spec: dict) -> ExpectationCheck:
 
 def _attends_most(lm: LoadedModel, ids: list[int], spec: dict) -> ExpectationCheck:
     """Head-averaged attention of `from` at `layer` (first token left out): is `to` the top?"""
-    from explain import analysis, attention
+    from explain import attention
+    from explain.engine import analysis
 
     result = analysis.analyze_prompt(lm, ids)
     texts = [p.display for p in tokens.token_pieces(lm, ids)]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explain.engine import family_of
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.tokens import TokenPiece, token_piece
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.tokens import TokenPiece, encode, token_piece, token_pieces
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explain.engine import FamilyUnknown, family_of
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 
 SINUSOID_BASE = 10_000.0
 

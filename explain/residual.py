@@ -16,7 +16,7 @@ import torch
 
 from explain.engine import BlockParts, family_of
 from explain.logit_lens import head_logits
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.tokens import TokenPiece, token_piece
 
 

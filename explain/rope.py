@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from explain.layer_parts import grouped_query_layout
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.positions import position_scheme
 from explain.residual import block_parts
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.next_token import softmax
 from explain.tokens import TokenPiece, token_piece
 

@@ -33,7 +33,7 @@ class HomeSnapshot:
 
 
 def build_snapshot(lm, prompt: str) -> HomeSnapshot:
-    from explain.analysis import analyze_prompt
+    from explain.engine.analysis import analyze_prompt
     from explain.anatomy import model_anatomy
     from explain.generation import greedy_continuation
     from explain.next_token import distribution_from_logits

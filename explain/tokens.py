@@ -13,9 +13,9 @@ import bisect
 import re
 from functools import lru_cache
 
-from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from explain.models import LoadedModel
+from explain.engine import runtime
+from explain.engine.models import LoadedModel
 
 PROMPT_TOKEN_CAP = 256  # longer prompts are cut here (and the page says so)
 PROMPT_CHAR_CAP = 20_000  # text beyond this is not even tokenized
@@ -48,7 +48,7 @@ class PromptTokens:
 
 @lru_cache(maxsize=1)
 def _byte_decoder() -> dict[str, int]:
-    return {char: byte for byte, char in bytes_to_unicode().items()}
+    return {char: byte for byte, char in runtime.byte_level_alphabet().items()}
 
 
 def piece_bytes(raw_piece: str) -> bytes | None:

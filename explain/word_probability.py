@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.next_token import rank_of
 from explain.tokens import TokenPiece, clean_text, decode, encode, prompt_spans, token_pieces
 

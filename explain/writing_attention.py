@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from explain.generation import greedy_continuation
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.tokens import TokenPiece
 
 

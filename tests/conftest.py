@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explain.models import LoadedModel, load_model
+from explain.engine.models import LoadedModel, load_model
 
 # Markers are added from what a test uses, so no test can forget one: the real model (`model`), a
 # running site (`browser`), whole pages through AppTest (`slow`). `make test-fast` runs the rest.
@@ -44,7 +44,7 @@ def tiny_llama() -> LoadedModel:
     """A random 3-layer Llama with 4 query heads sharing 2 key/value heads (another GQA shape)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from explain import two_core_matmul
+    from explain.engine import two_core_matmul
 
     torch.manual_seed(1)
     config = LlamaConfig(

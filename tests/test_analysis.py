@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from explain.analysis import analyze_prompt
+from explain.engine.analysis import analyze_prompt
 from explain.tokens import tokenize_prompt
 
 

@@ -1,6 +1,7 @@
 import torch
 
-from explain import anatomy, gguf_file
+from explain import anatomy
+from explain.engine import gguf_file
 
 
 def test_smollm2_parts_add_up_to_every_parameter(lm):

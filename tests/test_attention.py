@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from explain import analysis, attention, tokens
+from explain import attention, tokens
+from explain.engine import analysis
 from ui import bertviz_offline
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 
 CAT = "The cat sat on the mat because it was warm."
 

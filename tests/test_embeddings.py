@@ -79,7 +79,7 @@ def test_odd_words_still_give_a_vector(lm, odd):
 
 
 def test_prompt_vectors_are_what_the_first_layer_receives(lm):
-    from explain.analysis import analyze_prompt
+    from explain.engine.analysis import analyze_prompt
 
     ids = encode(lm, "The capital of France is")
     vectors = emb.prompt_vectors(lm, ids)
@@ -328,7 +328,7 @@ def test_a_falling_curve_has_no_rise_and_the_bank_curve_does(lm):
     assert emb.summarize_curve(np.linspace(1, 0.5, 31)).rise is None
     assert emb.summarize_curve([1.0, 0.9, 0.91, 0.8]).rise is None  # +0.01 is below the tolerance
     a, b = emb.locate_word(lm, RIVER, "bank"), emb.locate_word(lm, MONEY, "bank")
-    from explain.analysis import analyze_prompt
+    from explain.engine.analysis import analyze_prompt
 
     values = emb.context_drift(
         lm, a, b, analyze_prompt(lm, a.ids).hidden_states, analyze_prompt(lm, b.ids).hidden_states
@@ -339,7 +339,7 @@ def test_a_falling_curve_has_no_rise_and_the_bank_curve_does(lm):
 
 
 def test_a_word_split_differently_is_flagged(lm):
-    from explain.analysis import analyze_prompt
+    from explain.engine.analysis import analyze_prompt
 
     a = emb.locate_word(lm, "Bank holidays are nice.", "bank")
     b = emb.locate_word(lm, MONEY, "bank")
@@ -384,7 +384,7 @@ def test_gpt2_is_read_as_learned_absolute_from_its_wpe(tiny_gpt2):
 def test_the_scheme_follows_the_config_not_the_name(tiny_gpt2):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from explain.models import LoadedModel
+    from explain.engine.models import LoadedModel
 
     config = LlamaConfig(
         vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,

@@ -8,7 +8,8 @@ import threading
 import pytest
 import torch
 
-from explain import fast_decode, generation, tokens, two_core_matmul
+from explain import generation, tokens
+from explain.engine import fast_decode, two_core_matmul
 
 
 def _decoder_vs_model(model, ids, steps):

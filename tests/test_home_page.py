@@ -35,7 +35,7 @@ def test_path_diagram_is_drawn_from_the_live_sizes_with_a_text_equivalent(lm):
 def test_home_says_how_positions_enter_and_what_the_file_stores(lm):
     from gguf import GGUFReader
 
-    from explain.gguf_file import gguf_of
+    from explain.engine.gguf_file import gguf_of
 
     at = run_home("The capital of France is")
     text = "\n".join(m.value for m in at.markdown)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from explain.analysis import analyze_batch
-from explain.inference_queue import InferenceQueue
+from explain.engine.analysis import analyze_batch
+from explain.engine.inference_queue import InferenceQueue
 
 
 def _reference(lm, ids):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from explain import analysis, encoder_decoder, layer_parts, residual, rope, tokens, writing_attention
+from explain import encoder_decoder, layer_parts, residual, rope, tokens, writing_attention
+from explain.engine import analysis
 from explain.logit_lens import final_norm
 
 CAT = "The cat sat on the mat because it was warm."
@@ -243,7 +244,7 @@ def eager_gpt2():
     """Like conftest's tiny GPT-2, with eager attention (the site loads hub models that way)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from explain.models import LoadedModel
+    from explain.engine.models import LoadedModel
 
     torch.manual_seed(0)
     config = GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=100, n_positions=64, attn_implementation="eager")

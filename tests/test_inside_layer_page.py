@@ -11,7 +11,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explain import analysis, generation, layer_parts, tokens, writing_attention
+from explain import generation, layer_parts, tokens, writing_attention
+from explain.engine import analysis
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/inside_layer.py"
@@ -69,7 +70,7 @@ def test_every_section_renders_with_measured_numbers(cat_page, lm):
 
 def test_controls_never_rerun_the_model_and_generation_waits_for_the_button(cat_page, lm, request):
     at = cat_page
-    from explain.models import EMBEDDED_MODEL
+    from explain.engine.models import EMBEDDED_MODEL
     from ui.state import get_model
 
     calls = []
@@ -119,7 +120,7 @@ def tiny_gpt2_as_hub_model(lm, monkeypatch, request):
     """A random 2-layer GPT-2 with SmolLM2's tokenizer, served as the hub's "gpt2" (no network)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from explain import models
+    from explain.engine import models
     from ui import state
 
     torch.manual_seed(0)

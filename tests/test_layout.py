@@ -38,3 +38,11 @@ def test_the_site_and_everything_it_imports_leave_the_offline_tools_alone():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_only_the_engine_imports_transformers():
+    outside = [path for folder in ("explain", "ui", "views", "tools") for path in (ROOT / folder).rglob("*.py")
+               if "engine" not in path.relative_to(ROOT).parts] + [ROOT / "app.py"]
+    importers = sorted(str(path.relative_to(ROOT)) for path in outside
+                       if any(name.split(".")[0] == "transformers" for name in imported_modules(path)))
+    assert importers == []

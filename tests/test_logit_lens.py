@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from explain import analysis, logit_lens, tokens
+from explain import logit_lens, tokens
+from explain.engine import analysis
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from explain import models
+from explain.engine import models
 
 
 def test_embedded_gguf_is_found_without_importing_the_package():

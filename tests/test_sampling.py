@@ -8,7 +8,7 @@ import torch
 from transformers import MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 from explain import generation, sampling, tokens
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 from explain.sampling import GREEDY, SamplingSettings
 
 

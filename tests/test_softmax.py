@@ -119,7 +119,7 @@ def test_predict_then_reveal_hides_the_answer_until_revealed(lm):
     """The classroom game: no probabilities before Reveal, then the guess's true rank and probability."""
     from streamlit.testing.v1 import AppTest
 
-    from explain.analysis import analyze_prompt
+    from explain.engine.analysis import analyze_prompt
     from explain.next_token import softmax
     from explain.tokens import encode, tokenize_prompt
     from tests.test_app import APP

@@ -6,7 +6,7 @@ import sys
 _PROBE = """
 import sys, torch
 torch.set_num_threads(1)
-import explain.models, ui.state
+import explain.engine.models, ui.state
 before = ("pandas" in sys.modules, torch.get_num_threads())
 from ui import startup
 startup.configure_server_process()

@@ -1,4 +1,4 @@
-"""First render of the Attention page for a new prompt, model already cached (for explain.bench).
+"""First render of the Attention page for a new prompt, model already cached (for tools.bench).
 
 Run in its own process because it needs Streamlit's AppTest, which the explain library never imports.
 """

@@ -1,7 +1,7 @@
 """A/B: one batched forward of B prompts × T tokens vs B separate forwards, interleaved in one process.
 
 Usage: python tools/batch_forward_ab.py B T [ROUNDS]. Prints the medians and batched/separate ratio.
-Same outputs as explain.analysis (eager, attentions + hidden states, last-position logits).
+Same outputs as explain.engine.analysis (eager, attentions + hidden states, last-position logits).
 """
 import statistics, sys, time
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from explain.models import load_model, set_torch_threads
+from explain.engine.models import load_model, set_torch_threads
 set_torch_threads()
 lm = load_model()
 B, T = int(sys.argv[1]), int(sys.argv[2])

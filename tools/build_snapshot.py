@@ -4,7 +4,7 @@
 import json
 from dataclasses import asdict
 
-from explain.models import load_model
+from explain.engine.models import load_model
 from explain.snapshot import DEFAULT_PROMPT, SNAPSHOT_PATH, build_snapshot
 
 

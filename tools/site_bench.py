@@ -1,7 +1,7 @@
-"""Site-level measurements for `python -m explain.bench` (run as a separate process).
+"""Site-level measurements for `python -m tools.bench` (run as a separate process).
 
 These need a real `streamlit run` server, Chromium, a websocket client and AppTest, which the
-`explain` library must not import; explain.bench runs this script and merges the JSON it prints:
+`explain` library must not import; tools.bench runs this script and merges the JSON it prints:
 - cold_start_s: fresh server, converted-model cache present → Home shows predictions in Chromium;
 - first_start_s: the same with an empty cache (the GGUF is converted first);
 - rss_mb: the server's resident memory after one Chromium visitor has opened every page (which
@@ -208,10 +208,10 @@ def forwards_per_revisit() -> int:
     """Open every page, then open them all again with the same prompt: count forward calls."""
     from streamlit.testing.v1 import AppTest
 
-    from explain import models
+    from explain.engine import models
     from ui import state
 
-    from explain import fast_decode
+    from explain.engine import fast_decode
 
     lm = state.get_model(models.EMBEDDED_MODEL)
     calls = 0

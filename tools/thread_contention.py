@@ -26,7 +26,8 @@ SETTINGS = {  # name: extra environment for the measured process
 }
 _MEASURE = """
 import time, torch
-from explain import models, generation, tokens
+from explain import generation, tokens
+from explain.engine import models
 models.set_torch_threads()
 lm = models.load_model()
 ids = tokens.encode(lm, "The capital of France is")

@@ -18,7 +18,7 @@ def configure_server_process() -> None:
     if _done.is_set():
         return
     _tune_malloc()
-    from explain import models
+    from explain.engine import models
 
     models.set_torch_threads()
     # Imported once, before any visitor's thread needs it: two first visitors importing pandas

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import analysis, cache_budget, generation, models, snapshot, tokens
+from explain import cache_budget, generation, snapshot, tokens
+from explain.engine import analysis, models
 
 DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter

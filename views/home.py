@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explain.anatomy import anatomy_table, model_anatomy, storage_by_part, storage_by_type
-from explain.gguf_file import TYPE_DESCRIPTIONS, gguf_of, nominal_bits, read_gguf
+from explain.engine.gguf_file import TYPE_DESCRIPTIONS, gguf_of, nominal_bits, read_gguf
 from explain.next_token import distribution_from_logits
 from ui import state
 from ui.figures import anatomy_bars, probability_bars

@@ -1,9 +1,17 @@
-"""The engine: the one place that knows transformers' internals and each architecture's layout.
+"""The engine: the one place that imports transformers and knows each architecture's layout.
 
-Lesson modules (`tokens`, `attention`, `residual`, `logit_lens`, `positions`, `rope`, …) reach a
-model's parts only through `family_of(model)`, so a transformers upgrade or a new model family
-touches this package alone. Adding a family means adding one adapter module here (see `llama.py`
-and `gpt2.py`) and registering it in `family.FAMILIES`.
+- `models`: loading (the embedded GGUF, its converted cache, hub models) → `LoadedModel`;
+- `analysis`: the one shared forward per (model, prompt), through `inference_queue` (one worker
+  that batches concurrent requests);
+- `fast_decode` + `two_core_matmul`: the fp32 Llama decoder behind greedy continuations;
+- `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, queries and
+  keys with positions applied, parameter groups;
+- `runtime`: the few transformers helpers lesson modules need (KV cache, byte alphabet, encoder);
+- `gguf_file`: the GGUF header (quantization per tensor).
+
+Lesson modules reach a model's parts only through `family_of(model)`, so a transformers upgrade
+or a new model family touches this package alone (tests/test_layout.py checks that nothing else
+imports transformers). Adding a family means one adapter module here, listed in `family_of`.
 """
 
 from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of

@@ -27,7 +27,7 @@ class ModelFamily:
 
     name: str = "?"
     model_types: tuple[str, ...] = ()  # `config.model_type` values this adapter handles
-    decodes_fast: bool = False  # explain.fast_decode's lean decoder applies (Llama layout only)
+    decodes_fast: bool = False  # explain.engine.fast_decode's lean decoder applies (Llama layout only)
     # (part, markers): a parameter belongs to the first part with a marker in its name.
     parameter_parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 

@@ -3,7 +3,7 @@
 Eldan & Li (2023) showed that models of a few million parameters learn coherent English from
 simple synthetic stories. This one-time script prompts SmolLM2-135M-Instruct through its chat
 template with varied characters, places, objects and feelings, samples in batches (bf16 weights,
-`explain.fast_decode.LlamaBatchSampler`), and appends every batch to `data/small_models/stories.jsonl.gz` as its own gzip
+`explain.engine.fast_decode.LlamaBatchSampler`), and appends every batch to `data/small_models/stories.jsonl.gz` as its own gzip
 member, so a stopped run keeps everything already written and a new run continues (resumable).
 Cleaning and deduplication happen in `load_stories`, so they are the same for every reader.
 
@@ -198,8 +198,8 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
     """Append batches of stories until the time or word budget runs out (or SIGTERM/SIGINT)."""
     import torch
 
-    from explain.fast_decode import LlamaBatchSampler
-    from explain.models import load_embedded
+    from explain.engine.fast_decode import LlamaBatchSampler
+    from explain.engine.models import load_embedded
 
     torch.set_num_threads(threads)
     stop = {"now": False}
@@ -245,7 +245,7 @@ def generate(minutes: float, target_words: int, threads: int) -> None:
               f"({60 * n_words / dt:.0f} words/min), run total {words_run}", flush=True)
         batch += 1
     meta = write_meta({"batches": [first_batch, batch], "seconds": round(time.time() - start),
-                       "raw_words": words_run, "sampler": "explain.fast_decode.LlamaBatchSampler", "ended_utc": time.strftime("%Y-%m-%d %H:%M:%S",
+                       "raw_words": words_run, "sampler": "explain.engine.fast_decode.LlamaBatchSampler", "ended_utc": time.strftime("%Y-%m-%d %H:%M:%S",
                                                                            time.gmtime())})
     print(f"stopped: {meta['stories_clean_dedup']} clean stories, "
           f"{meta['words_clean_dedup']} words", flush=True)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from explain import analysis
-from explain.models import LoadedModel
+from explain.engine import analysis
+from explain.engine.models import LoadedModel
 
 # Measured (2026-12-01, SmolLM2 fp32 eager with attentions and hidden states, A/B interleaved in one
 # process, 5 rounds, machine at load ≈ 20 on 2 cores): one forward of 8 × 32 rows took a median 0.28×

@@ -1,4 +1,4 @@
-"""`python -m explain.bench [--json]`: how fast the site's own paths are, against plain transformers.
+"""`python -m tools.bench [--json]`: how fast the site's own paths are, against plain transformers.
 
 Everything is measured in one run on the default model, so ratios compare like with like:
 - load_first_s: a fresh process loading from the GGUF (no converted cache), including saving it;
@@ -38,7 +38,8 @@ from pathlib import Path
 
 import torch
 
-from explain import analysis, embeddings, generation, models, next_token, tokens
+from explain import embeddings, generation, next_token, tokens
+from explain.engine import analysis, models
 
 BENCH_PROMPT = (
     "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz "
@@ -51,7 +52,7 @@ REPEATS = 7
 _LOAD_SNIPPET = """
 import sys, time
 from pathlib import Path
-from explain.models import load_embedded
+from explain.engine.models import load_embedded
 start = time.perf_counter()
 loaded = load_embedded(Path(sys.argv[1]))
 print(time.perf_counter() - start)
@@ -169,6 +170,7 @@ def run() -> dict[str, float]:
         load_first_s = _load_seconds_in_fresh_process(Path(cache))
         load_cached_s = _load_seconds_in_fresh_process(Path(cache))
 
+    models.set_torch_threads()  # as the site does at start-up (ui.startup)
     lm = models.load_model()
     ids = tokens.encode(lm, BENCH_PROMPT)[:PROMPT_TOKENS]
     assert len(ids) == PROMPT_TOKENS, "the bench prompt must be at least 32 tokens long"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from explain.models import EMBEDDED_MODEL, LoadedModel, find_embedded_gguf
+from explain.engine.models import EMBEDDED_MODEL, LoadedModel, find_embedded_gguf
 
 
 @dataclass(frozen=True)

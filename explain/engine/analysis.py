@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.models import LoadedModel
+from explain.engine.models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class PromptAnalysis:
 def analyze_prompt(lm: LoadedModel, ids: list[int]) -> PromptAnalysis:
     """Run the model once over `ids` and keep everything the pages show.
 
-    The forward runs on the process's single inference worker (`explain.inference_queue`): at most
+    The forward runs on the process's single inference worker (`explain.engine.inference_queue`): at most
     one forward uses the cores at a time, and prompts that arrive together from different sessions
     share one batched forward (`analyze_batch`), each caller getting its own slice.
     The output head runs on the last position only; pages that need predictions at every position
@@ -45,7 +45,7 @@ def analyze_prompt(lm: LoadedModel, ids: list[int]) -> PromptAnalysis:
     """
     if not ids:
         raise ValueError("ids is empty: the model needs at least one token")
-    from explain import inference_queue  # it imports this module
+    from explain.engine import inference_queue  # it imports this module
 
     return inference_queue.shared().analyze(lm, list(ids))
 

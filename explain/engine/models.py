@@ -128,7 +128,7 @@ def converted_dir_for(checksum: str, cache_dir: Path) -> Path:
 
 def _finish(model: torch.nn.Module) -> torch.nn.Module:
     """Inference mode, and linear layers that can use both cores (opt-in, see two_core_matmul)."""
-    from explain import two_core_matmul
+    from explain.engine import two_core_matmul
 
     model.eval()
     model.requires_grad_(False)
@@ -297,7 +297,7 @@ def load_model(name: str = EMBEDDED_MODEL, cache_dir: Path | None = None) -> Loa
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m explain.models prepare`: build the converted-model cache ahead of time."""
+    """`python -m explain.engine.models prepare`: build the converted-model cache ahead of time."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -13,7 +13,7 @@ vectors, so the numbers the pages show stay fp32 (only the order of additions in
 may differ, ~1e-7 relative, tested).
 
 The split path is opt-in per thread (`two_core_matmuls()`): the site's own paths turn it on, while a
-plain call of the model — the reference in the tests, the naive side of `explain.bench` — still runs
+plain call of the model — the reference in the tests, the naive side of `tools.bench` — still runs
 transformers' own `nn.Linear`, so the comparison is against an independent computation.
 """
 

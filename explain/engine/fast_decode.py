@@ -6,7 +6,7 @@ forward (cache objects, masks, rotary tables, output dataclasses, ~2,000 small t
 about half as much again. `LlamaDecoder` does the same arithmetic — RMSNorm, rotary positions,
 grouped-query attention over a preallocated key/value buffer, SiLU-gated MLP, tied output head —
 in fp32, reading the model's own weights (no copy), with every matrix–vector product split over
-both cores (`explain.two_core_matmul`).
+both cores (`explain.engine.two_core_matmul`).
 
 The prompt itself still runs through the model's own forward (one pass, both cores); its
 key/value cache is copied into the decoder's buffers. Outputs are checked against
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-from explain.two_core_matmul import two_core_matmuls
+from explain.engine.two_core_matmul import two_core_matmuls
 
 
 def supports(model, allow_dtypes=(torch.float32,)) -> bool:
