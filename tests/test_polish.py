@@ -72,6 +72,7 @@ def charts(at: AppTest) -> dict[str, tuple[dict, dict]]:
 
 def test_sampling_charts_are_titled_named_and_mark_the_beams_by_shape(lm):
     at = sampling_page()
+    at.button(key="sampling_beam_run").click().run()  # beam search runs when asked
     assert not at.exception
     drawn = charts(at)
     assert set(drawn) == {"filter_chart", "beam_tree"}
@@ -95,7 +96,7 @@ def test_sampling_charts_are_titled_named_and_mark_the_beams_by_shape(lm):
 
 
 def test_sampling_controls_come_back_from_the_link(lm):
-    at = sampling_page({"sampling_strategy": "Top-k", "sampling_top_k": "3", "sampling_compare": "false"})
+    at = sampling_page({"sampling_strategy": "Top-k", "sampling_top_k": "3"})
     assert not at.exception
     assert at.radio(key="sampling_strategy").value == "Top-k"
     assert at.slider(key="sampling_top_k").value == 3

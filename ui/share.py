@@ -23,7 +23,6 @@ PARAM_NAMES: dict[str, str] = {
     "sampling_top_p": "p",
     "sampling_min_p": "min-p",
     "sampling_seed": "seed",
-    "sampling_compare": "strategy comparison shown",
     "sampling_beams": "beam width",
     "sampling_beam_steps": "beam steps",
     "icl_Zero-shot": "zero-shot box",
