@@ -37,6 +37,9 @@ def chart(at: AppTest, key: str) -> dict:
 
 
 def test_sampling_page_filters_steps_and_beams(lm):
+    from ui.results import results
+
+    results.clear()  # start with no stored beam tree (another test may have run this one)
     at = sampling_page()
     assert not at.exception
     from ui.state import get_model
