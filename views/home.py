@@ -141,6 +141,8 @@ sentence.markdown(
     + (", stopping at the end-of-text token" if continuation.stopped_at_end_token else "")
     + "."
 )
+st.caption("A continuation can drift: each token is only the most likely next one, never checked "
+           "against your question or the facts — plausible text, not necessarily true text.")
 explained_on("sampling", "Sampling", "🎲")
 st.markdown(
     "Before transformers, recurrent networks read one word at a time and carried a fixed-size "

@@ -146,6 +146,8 @@ st.markdown(
     "surprise — and nonsense. Sampling picks *likely* tokens, not *true* ones: fluent, confident, "
     "wrong text (a *hallucination*) comes from the same mechanism."
 )
+st.caption("Sampled text is random and unfiltered: at a high temperature it can be nonsense, and now "
+           "and then a crude word.")
 COMPARED = {
     "Greedy": SamplingSettings(strategy=GREEDY),
     "Top-k (k = 10)": SamplingSettings(top_k=10),
