@@ -110,6 +110,14 @@ def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
     return prompt
 
 
+def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, ...]]:
+    """What most pages start with: the sidebar's model, the prompt as its tokens (or a hint and a
+    stopped page), and the ids as a tuple (the key of every cached result)."""
+    lm = current_model()
+    prompt = current_prompt_tokens(lm)
+    return lm, prompt, tuple(prompt.ids)
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
     return tokens.tokenize_prompt(get_model(model_name), text)

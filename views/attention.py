@@ -48,9 +48,7 @@ cols = st.columns(len(PRESETS))
 for col, (name, (text, _, _)) in zip(cols, PRESETS.items()):
     col.button(name, on_click=use_preset, args=(text,), width="stretch", help=text, key=f"attn_preset_{name}")
 
-lm = state.current_model()
-prompt = state.current_prompt_tokens(lm)
-ids = tuple(prompt.ids)
+lm, prompt, ids = state.page_prompt()
 analysis = state.cached_analysis(lm.name, ids)
 n_layer, n_head = analysis.n_layer, analysis.n_head
 shown = min(len(ids), view.VIEW_CAP)

@@ -68,9 +68,7 @@ st.markdown(
     "it can tell."
 )
 
-lm = state.current_model()
-prompt = state.current_prompt_tokens(lm)
-ids = tuple(prompt.ids)
+lm, prompt, ids = state.page_prompt()
 answered, cal = shipped_results()
 
 # 1 -------------------------------------------------------------------------------------------

@@ -317,9 +317,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
 
 
 st.title("🔬 Inside a layer: the parts of a modern decoder")
-lm = state.current_model()
-prompt = state.current_prompt_tokens(lm)
-ids = tuple(prompt.ids)
+lm, prompt, ids = state.page_prompt()
 analysis = state.cached_analysis(lm.name, ids)
 anatomy = model_anatomy(lm)
 st.markdown(

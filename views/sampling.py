@@ -36,9 +36,7 @@ st.markdown(
     "survivors. A **seed** makes a draw repeatable."
 )
 
-lm = state.current_model()
-prompt = state.current_prompt_tokens(lm)
-ids = tuple(prompt.ids)
+lm, prompt, ids = state.page_prompt()
 logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
 
 

@@ -44,9 +44,7 @@ st.markdown(
     "answer — it outputs a whole **distribution**, and something else (the *Sampling* page) chooses."
 )
 
-lm = state.current_model()
-prompt = state.current_prompt_tokens(lm)
-ids = tuple(prompt.ids)
+lm, prompt, ids = state.page_prompt()
 logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
 
 st.caption("Your prompt (edit it in the sidebar) — the model predicts the token after the last one:")
