@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast install install-dev model bench clean-venv
+.PHONY: run test test-fast install install-dev model i18n bench clean-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LLM Explainer needs Python 3.11 or newer (Streamlit 1.67 does): set PYTHON=python3.11")'
@@ -30,12 +30,18 @@ install-dev: $(VENV)/.installed-dev
 model: install
 	$(BIN)/python -m explain.engine.models prepare
 
-run: install
+# The interface's translations: compiles locales/*/LC_MESSAGES/*.po into the .mo files the site
+# reads. After editing the sources, `$(BIN)/python -m tools.i18n extract` adds new messages.
+i18n: install
+	$(BIN)/python -m tools.i18n compile
+
+run: install i18n
 	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
-test: install-dev model
+test: install-dev model i18n
 	tools/ensure-debian.sh /usr/bin/chromium chromium fonts-noto-color-emoji
 	tools/ensure-debian.sh /usr/sbin/nginx nginx
+	tools/ensure-debian.sh /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc fonts-noto-cjk
 	$(BIN)/python -m pytest
 
 # The quick subset while you work (no browser, no whole-page AppTest runs): about 2 minutes.

@@ -13,6 +13,7 @@ startup.configure_server_process()
 
 from explain.engine import models  # noqa: E402
 from ui import lessons, presenter, share, state, style  # noqa: E402
+from ui.i18n import LANG_KEY, LANGUAGES, _, current_language  # noqa: E402
 from ui.html import markdown_escape  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 
@@ -22,13 +23,22 @@ ABOUT = "**LLM Explainer** — how a language model turns text into its next wor
 st.set_page_config(page_title="LLM Explainer", page_icon="🔎", layout="wide", menu_items={"About": ABOUT})
 
 pages = [
-    st.Page(f"views/{step.stem}.py", title=step.title, icon=step.icon, default=step is WALK[0]) for step in WALK
+    st.Page(f"views/{step.stem}.py", title=_(step.title), icon=step.icon, default=step is WALK[0]) for step in WALK
 ]  # the walk's order (ui/walk.py) is the navigation's
 navigation = st.navigation(pages)
 
 
 state.clean_prompt_state()
 with st.sidebar:
+    languages = list(LANGUAGES)
+    st.selectbox(
+        "Language · Idioma · Langue · 语言",  # in every language: whoever opens the site can find it
+        languages,
+        index=languages.index(current_language()),  # the browser's language when the link has none
+        format_func=LANGUAGES.__getitem__,
+        key=LANG_KEY,
+        bind="query-params",
+    )
     lessons.lesson_panel()
     st.selectbox(
         "Model",

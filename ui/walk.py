@@ -9,24 +9,26 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ui.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Step:
     stem: str  # file name in views/, without .py
-    title: str
+    title: str  # English, marked for translation: show it as _(title)
     icon: str
 
 
 WALK: tuple[Step, ...] = (
-    Step("home", "The whole journey", "🏠"),
-    Step("tokenization", "Tokenization", "✂️"),
-    Step("embeddings", "Embeddings", "🧭"),
-    Step("attention", "Attention", "👀"),
-    Step("inside_layer", "Inside a layer", "🔬"),
-    Step("softmax", "Softmax", "🌡️"),
-    Step("sampling", "Sampling", "🎲"),
-    Step("hallucinations", "Why it makes things up", "🤥"),
-    Step("rnn_vs_transformer", "RNN vs Transformer", "🔁"),
+    Step("home", N_("The whole journey"), "🏠"),
+    Step("tokenization", N_("Tokenization"), "✂️"),
+    Step("embeddings", N_("Embeddings"), "🧭"),
+    Step("attention", N_("Attention"), "👀"),
+    Step("inside_layer", N_("Inside a layer"), "🔬"),
+    Step("softmax", N_("Softmax"), "🌡️"),
+    Step("sampling", N_("Sampling"), "🎲"),
+    Step("hallucinations", N_("Why it makes things up"), "🤥"),
+    Step("rnn_vs_transformer", N_("RNN vs Transformer"), "🔁"),
 )
 
 
@@ -42,5 +44,5 @@ def next_step_link(current: str) -> None:
     """A divider and one link to the next step of the walk, for the end of a page."""
     step = next_step(current)
     st.divider()
-    label = "Back to the start: " if step is WALK[0] else "Next step: "
-    st.page_link(f"views/{step.stem}.py", label=f"{label}{step.title} →", icon=step.icon)
+    label = _("Back to the start: {title} →") if step is WALK[0] else _("Next step: {title} →")
+    st.page_link(f"views/{step.stem}.py", label=label.format(title=_(step.title)), icon=step.icon)
