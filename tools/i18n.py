@@ -1,8 +1,8 @@
 """The message catalogs: extract the English messages, update every language, compile, check.
 
-    python -m tools.i18n extract   # new messages into every locales/<lang>/LC_MESSAGES/<domain>.po
-    python -m tools.i18n compile   # .po → .mo, which ui/i18n.py reads (`make i18n`)
-    python -m tools.i18n check     # missing, fuzzy or untranslated entries; placeholders that differ
+    python -m tools.i18n extract [DOMAIN…]  # new messages into locales/<lang>/LC_MESSAGES/<domain>.po
+    python -m tools.i18n compile            # .po → .mo, which ui/i18n.py reads (`make i18n`)
+    python -m tools.i18n check [DOMAIN…]    # missing, fuzzy or untranslated entries; placeholders that differ
 
 Domains keep the catalogs in small files a translator (or a reviewer) can take one at a time:
 one per page (`views/<stem>.py` with its `ui/<stem>.py`), `lessons` (`ui/lessons.py` and the
@@ -100,9 +100,9 @@ def read_catalog(lang: str, domain: str) -> Catalog:
         return read_po(handle, locale=BABEL_LOCALES[lang], domain=domain)
 
 
-def extract() -> None:
-    """Bring every language's catalogs up to date with the sources (new messages untranslated)."""
-    for domain in domain_sources():
+def extract(domains: list[str] | None = None) -> None:
+    """Bring each language's catalogs up to date with the sources (new messages untranslated)."""
+    for domain in domains or domain_sources():
         fresh = template(domain)
         for lang in TRANSLATED:
             catalog = read_catalog(lang, domain)
@@ -133,10 +133,10 @@ def placeholders(text: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
 
 
-def problems() -> list[str]:
+def problems(domains: list[str] | None = None) -> list[str]:
     """Every message a language lacks, leaves fuzzy or empty, or translates with other placeholders."""
     found = []
-    for domain in domain_sources():
+    for domain in domains or domain_sources():
         wanted = [message.id for message in template(domain) if message.id]
         for lang in TRANSLATED:
             catalog = read_catalog(lang, domain)
@@ -160,13 +160,17 @@ def problems() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "check"
+    command, domains = (argv[0], argv[1:]) if argv else ("check", [])
+    unknown = set(domains) - set(domain_sources())
+    if unknown:
+        print(f"unknown domains {sorted(unknown)}; the domains are {', '.join(domain_sources())}")
+        return 2
     if command == "extract":
-        extract()
+        extract(domains)
     elif command == "compile":
         print(f"compiled {len(compile_catalogs())} catalogs")
     elif command == "check":
-        found = problems()
+        found = problems(domains)
         print("\n".join(found) or "every catalog is complete")
         return 1 if found else 0
     else:
