@@ -28,12 +28,23 @@ PRESETS: dict[str, str] = {
 }
 
 
+def use_prompt(text: str) -> None:
+    """Button callback (`on_click=use_prompt, args=(text,)`): make `text` the shared prompt."""
+    st.session_state[PROMPT_KEY] = text
+
+
+def use_picked_preset(picker_key: str, presets: dict[str, str]) -> None:
+    """Picker callback (`on_change=use_picked_preset, args=(key, presets)`): copy the chosen
+    example into the shared prompt, then clear the picker so the same example can be picked again."""
+    choice = st.session_state.get(picker_key)
+    if choice in presets:
+        use_prompt(presets[choice])
+    st.session_state[picker_key] = None
+
+
 def apply_preset() -> None:
-    """Widget callback: copy the chosen preset into the prompt, then clear the preset picker."""
-    choice = st.session_state.get(PRESET_KEY)
-    if choice in PRESETS:
-        st.session_state[PROMPT_KEY] = PRESETS[choice]
-    st.session_state[PRESET_KEY] = None
+    """The sidebar's Examples picker."""
+    use_picked_preset(PRESET_KEY, PRESETS)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
