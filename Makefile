@@ -45,7 +45,7 @@ test: install-dev model i18n
 	$(BIN)/python -m pytest
 
 # The quick subset while you work (no browser, no whole-page AppTest runs): about 2 minutes.
-test-fast: install-dev model
+test-fast: install-dev model i18n
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
 bench: model
