@@ -86,3 +86,14 @@ def test_path_diagram_is_a_row_on_a_laptop_and_a_column_on_a_phone(site, browser
             assert page.get_by_text("Next step: Tokenization").is_visible()
         finally:
             context.close()
+
+
+def test_every_storage_type_description_is_marked_for_translation():
+    import ast
+
+    from explain.engine.gguf_file import TYPE_DESCRIPTIONS
+
+    source = (ROOT / "views" / "home.py").read_text()
+    marked = {node.args[0].value for node in ast.walk(ast.parse(source))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_"}
+    assert set(TYPE_DESCRIPTIONS.values()) <= marked
