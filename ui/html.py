@@ -22,7 +22,8 @@ _HEX_GROUP = re.compile(r"(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)")
 CHIP_BORDERS = {
     "plain": "1px solid #0003",
     "partial": "1px dashed #111",  # only part of a character: its bytes are shown
-    "marked": "2px solid #D55E00",  # generated, just merged or chosen (thick, with its colour)
+    "marked": "2px solid #D55E00",  # generated or just merged (thick, with its colour)
+    "chosen": "3px solid #D55E00",  # the one word a view is about (thicker still, shown bold)
 }
 _CHIP_STYLE = (
     "display:inline-block;background:{background};color:{text};border:{border};border-radius:4px;"
