@@ -285,9 +285,11 @@ def guess_verdict(guess: str, n_tokens: int) -> str:
             guess=markdown_escape(guess), count=format_number(n_tokens))
     if guessed == n_tokens:
         return _("🎉 Exactly right: **{count}** tokens.").format(count=format_number(n_tokens))
-    return _("You guessed {guess}; the tokenizer used **{count}** tokens ({difference} {direction}).").format(
-        guess=format_number(guessed), count=format_number(n_tokens), difference=format_number(abs(n_tokens - guessed)),
-        direction=_("more than you guessed") if n_tokens > guessed else _("fewer than you guessed"))
+    verdict = (_("You guessed {guess}; the tokenizer used **{count}** tokens: {difference} more than you guessed.")
+               if n_tokens > guessed else
+               _("You guessed {guess}; the tokenizer used **{count}** tokens: {difference} fewer than you guessed."))
+    return verdict.format(guess=format_number(guessed), count=format_number(n_tokens),
+                          difference=format_number(abs(n_tokens - guessed)))
 
 
 def myth_text(counts: tokenizer_compare.TextCounts) -> str:
