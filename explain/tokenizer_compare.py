@@ -207,7 +207,7 @@ def token_counts(lm, texts: dict[str, str]) -> dict[str, dict[str, TokenCount]]:
 
 
 @dataclass(frozen=True)
-class LanguageCost:
+class SentenceCost:
     """One sentence in one language, as the live tokenizer cuts it."""
 
     label: str
@@ -218,12 +218,12 @@ class LanguageCost:
     vs_first: float  # tokens ÷ the first sentence's tokens (1.0 for the first)
 
 
-def language_costs(lm, sentences: dict[str, str]) -> list[LanguageCost]:
+def sentence_costs(lm, sentences: dict[str, str]) -> list[SentenceCost]:
     """The same sentence in several languages (the first is the reference, e.g. English): how many
     tokens each costs on the live model's own tokenizer."""
     counts = {label: len(encode(lm, text)) for label, text in sentences.items()}
     first = next(iter(counts.values()), 0)
     return [
-        LanguageCost(label, text, len(text.split()), len(text), counts[label], counts[label] / first if first else 0.0)
+        SentenceCost(label, text, len(text.split()), len(text), counts[label], counts[label] / first if first else 0.0)
         for label, text in sentences.items()
     ]

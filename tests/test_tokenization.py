@@ -121,10 +121,10 @@ def test_english_is_cheaper_than_chinese_and_emoji_on_the_live_model(lm):
     assert counts["Chinese"]["whitespace"] == tc.TokenCount(1, 0)
 
 
-def test_language_costs_are_the_live_tokenizers_counts(lm):
+def test_sentence_costs_are_the_live_tokenizers_counts(lm):
     from ui.tokenization import SAME_SENTENCE
 
-    costs = tc.language_costs(lm, SAME_SENTENCE)
+    costs = tc.sentence_costs(lm, SAME_SENTENCE)
     assert [c.label for c in costs] == list(SAME_SENTENCE)
     for cost in costs:
         assert cost.n_tokens == len(lm.tokenizer.encode(cost.text, add_special_tokens=False))

@@ -303,3 +303,42 @@ def test_the_page_reads_in_spanish_and_french(lang):
     assert not at.exception
     expected = {"es": "1 · Tu prompt en tokens", "fr": "1 · Ton prompt en tokens"}[lang]
     assert expected in [h.value for h in at.header]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
+def test_no_accessibility_violations_in_every_language_at_both_widths(site, browser, lang):
+    from tests.accessibility import axe_violations
+
+    prompt = "Tokenization splits unbelievable words 🍕 今天 مرحبا"
+    for width in (1440, 390):
+        context, page, _ = open_page(browser, f"{site}/tokenization?lang={lang}&prompt={quote(prompt)}", width=width,
+                                     height=5000 if width > 600 else 9000)
+        try:
+            assert page.locator('[data-testid="stException"]').count() == 0
+            violations = axe_violations(page)
+            assert not violations, f"{lang} at {width} px:\n" + "\n".join(violations)
+            page.screenshot(path=str(ARTIFACTS / f"tokenization-{lang}-{width}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+@pytest.mark.browser
+def test_an_arabic_prompt_reads_right_to_left_in_the_browser(site, browser, lm):
+    text = PAGE_PRESETS["Arabic"]
+    context, page, _ = open_page(browser, f"{site}/tokenization?prompt={quote(text)}", width=390, height=3000)
+    try:
+        row = page.locator('[data-testid="stMain"] [data-testid="stHtml"]').nth(1).locator("div[dir]").first
+        assert row.get_attribute("dir") == "rtl"
+        chips = row.locator(":scope > span").all()
+        ids = lm.tokenizer.encode(text, add_special_tokens=False)
+        assert len(chips) == len(ids)
+        boxes = [chip.bounding_box() for chip in chips]
+        first_line = [b for b in boxes if abs(b["y"] - boxes[0]["y"]) < 4]
+        assert len(first_line) > 1
+        assert [b["x"] for b in first_line] == sorted((b["x"] for b in first_line), reverse=True)  # right to left
+        assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
+        labels = [chip.evaluate("e => e.firstChild.textContent") for chip in chips]
+        assert "".join(labels).replace("·", " ") == lm.tokenizer.decode(ids)  # the tokenizer's own text, in order
+    finally:
+        context.close()

@@ -93,8 +93,8 @@ def cached_sample_counts(model_name: str) -> dict[str, dict[str, tokenizer_compa
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def cached_language_costs(model_name: str) -> list[tokenizer_compare.LanguageCost]:
-    return tokenizer_compare.language_costs(get_model(model_name), SAME_SENTENCE)
+def cached_language_costs(model_name: str) -> list[tokenizer_compare.SentenceCost]:
+    return tokenizer_compare.sentence_costs(get_model(model_name), SAME_SENTENCE)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -201,11 +201,11 @@ def _span_note(span: tokens.TokenSpan) -> str:
 
 def sample_rows(counts: dict[str, dict[str, tokenizer_compare.TokenCount]]) -> list[dict[str, object]]:
     """The "why English is cheap" table: one row per text, one column per tokenizer."""
-    def cell(count: tokenizer_compare.TokenCount) -> str:
+    def cell(count: tokenizer_compare.TokenCount) -> int | str:
         if count.n_tokens is None:
             return "–"
         if not count.n_unknown:
-            return format_number(count.n_tokens)
+            return count.n_tokens
         return _("{count} ({unknown} unknown)").format(count=format_number(count.n_tokens),
                                                        unknown=format_number(count.n_unknown))
 
@@ -307,22 +307,37 @@ def myth_text(counts: tokenizer_compare.TextCounts) -> str:
     )
 
 
-def language_cost_table(costs: list[tokenizer_compare.LanguageCost]) -> str:
-    """The same sentence in several languages as an HTML table; each sentence cell has
-    `dir="auto"`, so Arabic and Hebrew read right to left. All text is escaped."""
-    head = "".join(f'<th scope="col" style="text-align:start;padding:2px 8px">{html.escape(name)}</th>'
-                   for name in (_("language"), _("sentence"), _("words"), _("tokens"), _("× English")))
-    rows = "".join(
-        "<tr>"
-        f'<th scope="row" style="text-align:start;padding:2px 8px;font-weight:600">{html.escape(_(c.label))}</th>'
-        f'<td dir="auto" style="padding:2px 8px">{html.escape(c.text)}</td>'
-        f'<td style="padding:2px 8px;text-align:end">{html.escape(format_number(c.n_words))}</td>'
-        f'<td style="padding:2px 8px;text-align:end;font-weight:600">{html.escape(format_number(c.n_tokens))}</td>'
-        f'<td style="padding:2px 8px;text-align:end">{html.escape(format_number(c.vs_first, 1))}×</td>'
-        "</tr>"
+def table_html(rows: list[dict[str, object]], caption: str) -> str:
+    """A small table that wraps on a phone instead of cutting cells ("15 (9 unknow"): the first
+    column as row headers, whole numbers in the locale's format at the end side, every cell
+    `dir="auto"` so Arabic and Hebrew read right to left. Its scroll box is focusable, so a
+    keyboard can scroll it. All text is escaped."""
+    columns = list(rows[0]) if rows else []
+    style = ("padding:2px 8px;vertical-align:top;text-align:{align};"
+             "border-bottom:1px solid color-mix(in srgb, currentColor 20%, transparent)")
+
+    def cell(value: object, header: bool) -> str:
+        number = isinstance(value, int)
+        text = html.escape(format_number(value) if number else str(value))
+        if header:
+            return f'<th scope="row" dir="auto" style="{style.format(align="start")};font-weight:600">{text}</th>'
+        return f'<td dir="auto" style="{style.format(align="end" if number else "start")}">{text}</td>'
+
+    head = "".join(f'<th scope="col" style="{style.format(align="start")};white-space:nowrap">{html.escape(str(c))}</th>'
+                   for c in columns)
+    body = "".join("<tr>" + "".join(cell(row[c], i == 0) for i, c in enumerate(columns)) + "</tr>" for row in rows)
+    label = html.escape(caption, quote=True)
+    return (f'<div role="region" aria-label="{label}" tabindex="0" style="overflow-x:auto">'
+            f'<table style="border-collapse:collapse;font-size:0.9em">'
+            f'<caption style="text-align:start;font-size:0.85em">{html.escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def language_cost_table(costs: list[tokenizer_compare.SentenceCost]) -> str:
+    """The same sentence in several languages as a table (Arabic and Hebrew cells right to left)."""
+    rows = [
+        {_("language"): _(c.label), _("sentence"): c.text, _("words"): c.n_words, _("tokens"): c.n_tokens,
+         _("× English"): format_number(c.vs_first, 1) + "×"}
         for c in costs
-    )
-    caption = html.escape(_("The same sentence in six languages: words and tokens on the live tokenizer"))
-    return (f'<div style="overflow-x:auto"><table style="border-collapse:collapse;font-size:0.9em">'
-            f'<caption style="text-align:start;font-size:0.85em;opacity:0.85">{caption}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+    ]
+    return table_html(rows, _("The same sentence in six languages: words and tokens on the live tokenizer"))

@@ -119,7 +119,7 @@ show_exportable_chart(ui.comparison_bars(views), key="compare_bars", page="token
                       title=_("Tokens per tokenizer"), prompt=prompt.text, model_name=lm.name)
 st.markdown(ui.comparison_sentence(views))
 with st.expander(_("Show the chart as a table")):
-    st.table(ui.comparison_rows(views))
+    st.html(ui.table_html(ui.comparison_rows(views), _("Tokens per tokenizer")))
 for view in views:
     method, source, note = (_(text) for text in ui.VIEW_TEXT[view.key])
     if not view.available:
@@ -132,7 +132,8 @@ for view in views:
     count = ngettext("**{count} token**", "**{count} tokens**", view.n_tokens).format(count=format_number(view.n_tokens))
     unknown = (" · " + ngettext("**{count} unknown**", "**{count} unknown**", view.n_unknown).format(
         count=format_number(view.n_unknown))) if view.n_unknown else ""
-    st.markdown(f"{named} ({source}; {vocab}): {count}{unknown}")
+    st.markdown(_("{method} ({source}; {vocab}): {count}").format(method=named, source=source, vocab=vocab,
+                                                                   count=count) + unknown)
     if view.key == "live":  # the prompt's own spans: byte tokens framed under the character they form
         shown = spans[:len(view.pieces)]
         st.html(ui.span_chips(shown, more=view.n_tokens - len(shown)))
@@ -143,7 +144,7 @@ st.subheader(_("Why English is cheap"))
 st.markdown(_("The same sentence, five ways:") + "\n" + "\n".join(
     f"- **{_(label)}**: `{text.replace(chr(10), ' ↵ ')}`" for label, text in ui.SAMPLE_TEXTS.items()
 ))
-st.table(ui.sample_rows(ui.cached_sample_counts(lm.name)))
+st.html(ui.table_html(ui.sample_rows(ui.cached_sample_counts(lm.name)), _("Tokens for the same sentence, five ways")))
 st.caption(_(
     "Token counts of roughly the same sentence in different forms. Tokenizers are trained mostly on "
     "English text, so English words are whole tokens, while Chinese characters and emoji are split "
