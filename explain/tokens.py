@@ -4,6 +4,8 @@ Pieces are shown as `tokenizer.decode([id])` (readable text), not raw byte-level
 `ĠcafÃ©`. A piece that is only part of a UTF-8 character (emoji and many CJK characters are split
 into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead, e.g. `<F0 9F>`,
 and `character_groups` finds the neighbouring tokens that together form the character.
+`text_direction` says whether a prompt reads right to left (Arabic, Hebrew), so tokens can be
+laid out in reading order.
 """
 
 from __future__ import annotations

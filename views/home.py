@@ -27,9 +27,8 @@ POSITION_TEXT = {
                   "position, up to {context}) to each token's vector."),
     "none": N_("This model's parameters and settings show no position signal."),
 }
-# ModelAnatomy.params_by_part names and anatomy_table's columns, shown translated.
-PART_NAMES = {name: name for name in (N_("embeddings"), N_("norms"), N_("attention"), N_("feed-forward"),
-                                      N_("output head"), N_("other"))}
+# ModelAnatomy.params_by_part names and anatomy_table's columns, marked here to be shown translated.
+PART_NAMES = (N_("embeddings"), N_("norms"), N_("attention"), N_("feed-forward"), N_("output head"), N_("other"))
 TABLE_COLUMNS = (N_("part"), N_("stored in the model file as"), N_("millions"), N_("share"), N_("parameters"))
 # gguf_file.TYPE_DESCRIPTIONS (and its fallback), marked here to be shown translated.
 TYPE_TEXT = (
@@ -216,7 +215,7 @@ if storage:
     main = types[0]
     stored = "; ".join(
         _("**{count} as {type}** ({parts}: {description})").format(
-            count=t.n_tensors, type=t.type_name, parts=", ".join(_(PART_NAMES.get(p, p)) for p in t.parts),
+            count=t.n_tensors, type=t.type_name, parts=", ".join(_(p) for p in t.parts),
             description=_(TYPE_DESCRIPTIONS.get(t.type_name, "a ggml storage type")))
         for t in types
     )
@@ -238,16 +237,16 @@ cols[0].metric(_("Vocabulary"), format_number(anatomy.vocab_size))
 cols[1].metric(_("Context window (tokens)"), format_number(anatomy.context_length))
 cols[2].metric(_("Feed-forward width"), format_number(anatomy.d_ff))
 parts = anatomy_bars(anatomy)
-parts.update_traces(y=[_(PART_NAMES.get(p, p)) for p in parts.data[0].y])
+parts.update_traces(y=[_(p) for p in parts.data[0].y])
 parts.update_xaxes(title=_("parameters"))
 show_exportable_chart(parts, key="anatomy", page="home", title=_("Where the parameters are"),
                       prompt=prompt.text, model_name=lm.name)
 largest, count = max(anatomy.params_by_part.items(), key=lambda item: item[1])
 st.markdown(_("The largest part is the {part}: {count} of the {total} parameters ({share}).").format(
-    part=_(PART_NAMES.get(largest, largest)), count=format_number(count), total=format_number(anatomy.n_params),
+    part=_(largest), count=format_number(count), total=format_number(anatomy.n_params),
     share=format_percent(count / anatomy.n_params, 0)))
 table = anatomy_table(anatomy, storage)
-table["part"] = [_(PART_NAMES.get(p, p)) for p in table["part"]]
+table["part"] = [_(p) for p in table["part"]]
 st.dataframe({_(column): values for column, values in table.items()}, hide_index=True, key="anatomy_table")
 notes = []
 if anatomy.tied_embeddings:
