@@ -328,8 +328,8 @@ def table_html(rows: list[dict[str, object]], caption: str) -> str:
     body = "".join("<tr>" + "".join(cell(row[c], i == 0) for i, c in enumerate(columns)) + "</tr>" for row in rows)
     label = html.escape(caption, quote=True)
     return (f'<div role="region" aria-label="{label}" tabindex="0" style="overflow-x:auto">'
-            f'<table style="border-collapse:collapse;font-size:0.9em">'
-            f'<caption style="text-align:start;font-size:0.85em">{html.escape(caption)}</caption>'
+            f'<div aria-hidden="true" style="font-size:0.85em">{html.escape(caption)}</div>'
+            f'<table aria-label="{label}" style="border-collapse:collapse;font-size:0.9em">'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
