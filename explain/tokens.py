@@ -4,6 +4,8 @@ Pieces are shown as `tokenizer.decode([id])` (readable text), not raw byte-level
 `ĠcafÃ©`. A piece that is only part of a UTF-8 character (emoji and many CJK characters are split
 into several byte tokens) decodes to U+FFFD, so it is shown by its bytes instead, e.g. `<F0 9F>`,
 and `character_groups` finds the neighbouring tokens that together form the character.
+`text_direction` says whether a prompt reads right to left (Arabic, Hebrew), so tokens can be
+laid out in reading order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import bisect
 import re
+import unicodedata
 from functools import lru_cache
 
 
@@ -217,6 +220,18 @@ def character_groups(chunks: list[bytes | None]) -> list[CharacterGroup]:
                 groups.append(CharacterGroup(start, i + 1, readable_bytes(data[begin:offset])))
             start, begin = i + 1, offset
     return groups
+
+
+def text_direction(text: str) -> str:
+    """"rtl" when the first strongly directional character is right-to-left (Arabic, Hebrew), else
+    "ltr": the rule of HTML's dir="auto", applied to the whole text rather than to each token."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "ltr"
 
 
 def _span_from_decode(lm: LoadedModel, index: int, token_id: int, raw: str | None) -> TokenSpan:

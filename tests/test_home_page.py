@@ -86,3 +86,92 @@ def test_path_diagram_is_a_row_on_a_laptop_and_a_column_on_a_phone(site, browser
             assert page.get_by_text("Next step: Tokenization").is_visible()
         finally:
             context.close()
+
+
+def test_every_storage_type_description_is_marked_for_translation():
+    import ast
+
+    from explain.engine.gguf_file import TYPE_DESCRIPTIONS
+
+    source = (ROOT / "views" / "home.py").read_text()
+    marked = {node.args[0].value for node in ast.walk(ast.parse(source))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_"}
+    assert set(TYPE_DESCRIPTIONS.values()) <= marked
+
+
+def test_guess_the_next_word_hides_the_top5_until_reveal_and_clears_on_a_new_prompt(lm, full_logits):
+    import torch
+
+    prompt = "The capital of France is"
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = prompt
+    at.session_state["home_game"] = True
+    at.run()
+
+    def hidden() -> bool:
+        headers = [h.value for h in at.header]
+        return not at.get("plotly_chart") and not at.dataframe and "5 · Choose, append, repeat" not in headers
+
+    assert not at.exception and hidden()
+    at.text_input(key="home_guess").set_value("Paris").run()
+    assert hidden()
+    at.button(key="home_reveal").click().run()
+    assert not at.exception and not hidden()
+    ids = lm.tokenizer.encode(prompt, add_special_tokens=False)
+    probs = torch.softmax(full_logits(ids)[-1], -1)
+    paris = lm.tokenizer.encode(" Paris", add_special_tokens=False)[0]
+    rank = int((probs > probs[paris]).sum()) + 1  # independent of explain.next_token
+    verdict = at.success[0].value
+    assert ("**first choice**" in verdict) if rank == 1 else (f"**{rank:,}**" in verdict)
+
+    at.session_state["prompt"] = "The cat sat on the"
+    at.run()
+    assert at.text_input(key="home_guess").value == "" and hidden()
+
+
+def test_top5_chart_has_a_computed_sentence_and_its_table(lm, full_logits):
+    import torch
+
+    prompt = "The capital of France is"
+    at = run_home(prompt)
+    probs = torch.softmax(full_logits(lm.tokenizer.encode(prompt, add_special_tokens=False))[-1], -1)
+    top = torch.topk(probs, 5)
+    sentence = next(m.value for m in at.markdown if m.value.startswith("The most likely next token is"))
+    first = lm.tokenizer.decode([int(top.indices[0])])
+    assert f"at {top.values[0].item():.1%}" in sentence and first.strip() in sentence
+    assert f"the next four share {top.values[1:].sum().item():.1%}" in sentence
+    table = next(df.value for df in at.dataframe if "probability" in df.value.columns)
+    assert list(table["id"]) == [int(i) for i in top.indices]
+
+
+@pytest.mark.parametrize(("lang", "title"), [("es", "🔎 Cómo elige un modelo de lenguaje su siguiente palabra"),
+                                             ("zh", "🔎 语言模型如何挑选下一个词")])
+def test_home_reads_in_another_language(lang, title):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = lang
+    at.session_state["prompt"] = "The capital of France is"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert {"es": "1 · Texto → tokens → ids", "zh": "1 · 文本 → 词元 → id"}[lang] in [h.value for h in at.header]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
+def test_home_has_no_accessibility_violations_in_every_language_at_both_widths(site, browser, lang):
+    from urllib.parse import quote
+
+    from tests.accessibility import axe_violations
+    from tests.browser import ARTIFACTS, open_page
+
+    for width in (1440, 390):
+        context, page, _ = open_page(browser, f"{site}/?lang={lang}&prompt={quote('I love pizza 🍕 because')}",
+                                     width=width, height=5000 if width > 600 else 9000)
+        try:
+            page.wait_for_selector(".llmx-path .box", timeout=180_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            violations = axe_violations(page)
+            assert not violations, f"{lang} at {width} px:\n" + "\n".join(violations)
+            page.screenshot(path=str(ARTIFACTS / f"home-{lang}-{width}.png"), full_page=True)
+        finally:
+            context.close()

@@ -112,10 +112,29 @@ def test_english_is_cheaper_than_chinese_and_emoji_on_the_live_model(lm):
     from ui.tokenization import SAMPLE_TEXTS
 
     counts = tc.token_counts(lm, SAMPLE_TEXTS)
-    live = {label: int(row["Byte-level BPE"]) / len(SAMPLE_TEXTS[label]) for label, row in counts.items()}
+    live = {label: row["live"].n_tokens / len(SAMPLE_TEXTS[label]) for label, row in counts.items()}
     assert live["English"] < live["Chinese"]
     assert live["English"] < live["Emoji"]
-    assert counts["English"]["Byte-level BPE"] == str(len(lm.tokenizer.encode(SAMPLE_TEXTS["English"], add_special_tokens=False)))
+    assert counts["English"]["live"].n_tokens == len(lm.tokenizer.encode(SAMPLE_TEXTS["English"], add_special_tokens=False))
     emoji_wordpiece = tc.wordpiece_pieces(SAMPLE_TEXTS["Emoji"])
-    assert counts["Emoji"]["WordPiece"] == f"{len(emoji_wordpiece)} ({emoji_wordpiece.count('[UNK]')} unknown)"
-    assert counts["Chinese"]["Whitespace"] == "1"
+    assert counts["Emoji"]["wordpiece"] == tc.TokenCount(len(emoji_wordpiece), emoji_wordpiece.count("[UNK]"))
+    assert counts["Chinese"]["whitespace"] == tc.TokenCount(1, 0)
+
+
+def test_sentence_costs_are_the_live_tokenizers_counts(lm):
+    from ui.tokenization import SAME_SENTENCE
+
+    costs = tc.sentence_costs(lm, SAME_SENTENCE)
+    assert [c.label for c in costs] == list(SAME_SENTENCE)
+    for cost in costs:
+        assert cost.n_tokens == len(lm.tokenizer.encode(cost.text, add_special_tokens=False))
+        assert cost.vs_first == pytest.approx(cost.n_tokens / costs[0].n_tokens)
+    assert costs[0].vs_first == 1.0
+    assert max(c.vs_first for c in costs) > 1.5  # some language pays far more than English for the same sentence
+
+
+def test_text_direction_follows_the_first_strong_character():
+    assert tokens.text_direction("مرحبا بالعالم") == "rtl"
+    assert tokens.text_direction("  123 שלום") == "rtl"  # digits and spaces are neutral
+    assert tokens.text_direction("Hello مرحبا") == "ltr"
+    assert tokens.text_direction("今天") == "ltr" and tokens.text_direction("🍕 123") == "ltr"

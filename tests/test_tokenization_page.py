@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from ui.tokenization import PAGE_PRESETS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/tokenization.py"
+TABLE_TAGS = {"table", "thead", "tbody", "tr", "th", "td"}  # the myth card's own table
 
 
 def run_page(prompt: str | None = None) -> AppTest:
@@ -82,7 +84,7 @@ def test_script_and_img_text_stays_text():
     assert not at.exception
     for body in html_bodies(at):
         if not body.lstrip().startswith("<style"):  # the site's own stylesheet is no visitor text
-            assert tags_in(body) <= {"div", "span"}
+            assert tags_in(body) <= {"div", "span"} | TABLE_TAGS
     assert any("&lt;script&gt;" in body or "&lt;script" in body for body in html_bodies(at))
 
 
@@ -226,5 +228,119 @@ def test_count_cards_and_character_groups_read_in_dark_mode_on_a_phone(site, bro
         assert groups.count() >= 3 and "🍕" in groups.first.text_content()
         box = groups.first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # a group fits on the phone
+    finally:
+        context.close()
+
+
+def test_guess_the_token_count_hides_the_tokens_until_reveal_and_clears_on_a_new_prompt(lm):
+    text = "Tokenization splits unbelievable words into pieces."
+    n_tokens = len(lm.tokenizer.encode(text, add_special_tokens=False))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = text
+    at.session_state["tok_game"] = True
+    at.switch_page(PAGE).run()
+
+    def hidden() -> bool:
+        return (not any("display:inline-block" in body for body in html_bodies(at))
+                and not at.dataframe and not at.get("plotly_chart") and "Myth" not in "".join(i.value for i in at.info))
+
+    assert not at.exception and hidden()
+    at.text_input(key="tok_guess").set_value("7").run()
+    assert hidden()  # typing is not revealing
+    at.button(key="tok_reveal").click().run()
+    assert not at.exception and not hidden()
+    assert f"You guessed 7; the tokenizer used **{n_tokens}** tokens: {n_tokens - 7} more than you guessed." in markdown_text(at)
+    assert f">{n_tokens}</div>" in html_bodies(at)[0]
+
+    at.session_state["prompt"] = "low lower lowest"
+    at.run()
+    assert at.text_input(key="tok_guess").value == "" and hidden()  # the old guess belongs to the old prompt
+
+
+def test_myth_card_counts_words_and_tokens_and_the_same_sentence_in_six_languages(lm):
+    from ui.tokenization import SAME_SENTENCE
+
+    text = "Tokenization splits unbelievable words into pieces."
+    at = run_page(text)
+    n_tokens = len(lm.tokenizer.encode(text, add_special_tokens=False))
+    myth = next(i.value for i in at.info if i.value.startswith("**Myth:**"))
+    assert f"**6 words** and **{n_tokens} tokens**" in myth
+    table = next(body for body in html_bodies(at) if "<table" in body)
+    for label, sentence in SAME_SENTENCE.items():
+        assert f">{html.escape(sentence)}</td>" in table
+        count = len(lm.tokenizer.encode(sentence, add_special_tokens=False))
+        assert f">{count}</td>" in table
+    assert '<td dir="auto"' in table  # Arabic and Hebrew cells read right to left
+    assert any("Petrov et al." in c.value for c in at.caption)
+
+
+def test_an_arabic_prompt_is_drawn_right_to_left():
+    at = run_page(PAGE_PRESETS["Arabic"])
+    assert not at.exception
+    chips = html_bodies(at)[1]
+    assert chips.startswith('<div dir="rtl"') and 'dir="auto"' in chips
+
+
+def test_the_page_reads_in_chinese_with_byte_chips_and_character_groups():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = "zh"
+    at.session_state["prompt"] = PAGE_PRESETS["Chinese"]
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    headers = [h.value for h in at.header]
+    assert "1 · 你的提示词变成词元" in headers and "2 · 同一段文本，不同的分词器" in headers
+    assert "词元" in html_bodies(at)[0]  # the count cards
+    chips = html_bodies(at)[1]
+    assert "&lt;E" in chips and "今" in chips  # byte pieces as <E4 BB>, the joined character
+    assert any(i.value.startswith("**误区**：") for i in at.info)
+
+
+@pytest.mark.parametrize("lang", ["es", "fr"])
+def test_the_page_reads_in_spanish_and_french(lang):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = lang
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    expected = {"es": "1 · Tu prompt en tokens", "fr": "1 · Ton prompt en tokens"}[lang]
+    assert expected in [h.value for h in at.header]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
+def test_no_accessibility_violations_in_every_language_at_both_widths(site, browser, lang):
+    from tests.accessibility import axe_violations
+
+    prompt = "Tokenization splits unbelievable words 🍕 今天 مرحبا"
+    for width in (1440, 390):
+        context, page, _ = open_page(browser, f"{site}/tokenization?lang={lang}&prompt={quote(prompt)}", width=width,
+                                     height=5000 if width > 600 else 9000)
+        try:
+            assert page.locator('[data-testid="stException"]').count() == 0
+            violations = axe_violations(page)
+            assert not violations, f"{lang} at {width} px:\n" + "\n".join(violations)
+            page.screenshot(path=str(ARTIFACTS / f"tokenization-{lang}-{width}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+@pytest.mark.browser
+def test_an_arabic_prompt_reads_right_to_left_in_the_browser(site, browser, lm):
+    text = PAGE_PRESETS["Arabic"]
+    context, page, _ = open_page(browser, f"{site}/tokenization?prompt={quote(text)}", width=390, height=3000)
+    try:
+        row = page.locator('[data-testid="stMain"] [data-testid="stHtml"]').nth(1).locator("div[dir]").first
+        assert row.get_attribute("dir") == "rtl"
+        chips = row.locator('span[dir="auto"][style*="inline-block"]').all()  # every token, in DOM order
+        ids = lm.tokenizer.encode(text, add_special_tokens=False)
+        assert len(chips) == len(ids)
+        boxes = [chip.bounding_box() for chip in chips]
+        first_line = [b for b in boxes if abs(b["y"] - boxes[0]["y"]) < 4]
+        assert len(first_line) > 1
+        assert [b["x"] for b in first_line] == sorted((b["x"] for b in first_line), reverse=True)  # right to left
+        assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
+        # whole tokens by their text, byte tokens by the character their frame shows: the tokenizer's own text
+        shown = row.evaluate("""r => [...r.children].map(c => c.title.includes('together form')
+                                 ? c.firstElementChild.textContent : c.firstChild.textContent).join('')""")
+        assert shown.replace("·", " ") == lm.tokenizer.decode(ids)
     finally:
         context.close()

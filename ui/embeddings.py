@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explain import embeddings, positions
-from explain.tokens import TokenPiece, token_pieces
-from ui.html import SPAN_COLOURS, token_spans, visible_text
+from explain.tokens import TokenPiece, text_direction, token_pieces
+from ui.html import chip, chip_row, readable_label, token_spans, visible_text
 from ui.state import get_model
 
 DIVERGING = "RdBu_r"  # blue negative, red positive; readable for colour-blind viewers
@@ -81,18 +81,13 @@ def pieces_html(word: embeddings.WordVector) -> str:
 
 
 def sentence_html(found: embeddings.WordInSentence) -> str:
-    """The sentence's tokens as spans; the pieces that make up the shared word are outlined."""
-    spans = []
-    for piece in found.pieces:
-        chosen = piece.index in found.positions
-        border = "3px solid #D55E00" if chosen else "1px solid #0003"
-        spans.append(
-            f'<span title="token #{piece.index}, id {piece.id}" style="display:inline-block;'
-            f"background:{SPAN_COLOURS[piece.index % len(SPAN_COLOURS)]};color:#111;border:{border};"
-            f"border-radius:4px;padding:1px 4px;margin:2px 1px;font-family:monospace;white-space:pre;"
-            f'font-weight:{700 if chosen else 400}">{html.escape(visible_text(piece.display))}</span>'
-        )
-    return f'<div style="line-height:2.2;word-break:break-all" dir="ltr">{"".join(spans)}</div>'
+    """The sentence's tokens as chips; the pieces that make up the shared word are outlined."""
+    chips = [
+        chip(readable_label(piece.display), piece.index, title=f"token #{piece.index}, id {piece.id}",
+             kind="chosen" if piece.index in found.positions else "plain", bold=piece.index in found.positions)
+        for piece in found.pieces
+    ]
+    return chip_row(chips, text_direction("".join(piece.text for piece in found.pieces)))
 
 
 def neighbours_table(neighbours: embeddings.Neighbours) -> dict[str, list]:

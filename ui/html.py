@@ -1,16 +1,36 @@
-"""HTML snippets for token spans. Every piece of text is escaped: a prompt is visitor input."""
+"""HTML snippets for token chips: the site's ONE token-chip renderer, and the path diagram.
+
+Every token on the site is drawn by `chip` (one token: a tinted box from `ui.palette`, the id or a
+probability underneath) inside `chip_row` (the tokens in reading order: right to left for an
+Arabic or Hebrew prompt, each chip isolated with `dir="auto"` so its own text runs the right way).
+`grouped` frames byte tokens that only together form a character under that character. Every
+piece of text is escaped here: a prompt is visitor input.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 
-from explain.tokens import CharacterGroup, TokenPiece, character_groups
+from explain.tokens import CharacterGroup, TokenPiece, character_groups, text_direction
+from ui import palette
+from ui.i18n import _
 
-# Okabe–Ito colours, lightened: distinguishable with colour-blindness, dark text readable on all.
-SPAN_COLOURS = ("#CDE6F7", "#FBE3B5", "#C9EBDD", "#F6D2E4", "#E9E4B0", "#D9D2EE")
 _VISIBLE_WHITESPACE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
 _HEX_GROUP = re.compile(r"(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)")
+# Chip borders: a pattern or a thickness, so an outline never relies on its colour alone.
+CHIP_BORDERS = {
+    "plain": "1px solid #0003",
+    "partial": "1px dashed #111",  # only part of a character: its bytes are shown
+    "marked": "2px solid #D55E00",  # generated or just merged (thick, with its colour)
+    "chosen": "3px solid #D55E00",  # the one word a view is about (thicker still, shown bold)
+}
+_CHIP_STYLE = (
+    "display:inline-block;background:{background};color:{text};border:{border};border-radius:4px;"
+    "padding:1px 4px;margin:2px 1px;font-family:monospace;white-space:pre;text-align:center;"
+    "font-weight:{weight};vertical-align:bottom"
+)
+_BELOW_STYLE = "display:block;font-size:0.7em;color:#333"
 
 
 def visible_text(text: str) -> str:
@@ -31,17 +51,37 @@ def readable_label(text: str) -> str:
     return "".join(part if _HEX_GROUP.fullmatch(part) else visible_text(part) for part in _HEX_GROUP.split(text))
 
 
+def chip(label: str, index: int, *, title: str = "", below: str = "", kind: str = "plain",
+         background: str | None = None, bold: bool = False) -> str:
+    """One token as a box: `label` (shown as given: pass `readable_label(...)`), tinted by its
+    position `index` (or `background`), with `below` under it and `title` on hover. `kind` is a
+    `CHIP_BORDERS` key. `dir="auto"` isolates the label, so Arabic or Hebrew runs right to left."""
+    style = _CHIP_STYLE.format(background=background or palette.tint(index), text=palette.CHIP_TEXT,
+                               border=CHIP_BORDERS[kind], weight=700 if bold else 400)
+    sub = f'<span style="{_BELOW_STYLE}">{html.escape(below)}</span>' if below else ""
+    hover = f' title="{html.escape(title, quote=True)}"' if title else ""
+    return f'<span dir="auto"{hover} style="{style}">{html.escape(label)}{sub}</span>'
+
+
+def chip_row(chips: list[str], direction: str = "ltr", tail: str = "") -> str:
+    """Chips in reading order: `direction` "rtl" lays them out from the right (an Arabic prompt).
+    `tail` (plain text, escaped here) follows the chips, e.g. "… and 12 more"."""
+    end = f'<span style="font-style:italic"> {html.escape(tail)}</span>' if tail else ""
+    return f'<div dir="{direction}" style="line-height:2.3;word-break:break-all">{"".join(chips)}{end}</div>'
+
+
 def grouped(chips: list[str], groups: list[CharacterGroup]) -> list[str]:
     """Chips of tokens that only together form a character, framed together under that character."""
     out, position = [], 0
     for group in groups:
         out += chips[position:group.start]
         formed = visible_text(group.text)
+        title = _("these {count} tokens together form {text}").format(count=group.stop - group.start, text=formed)
         out.append(
-            f'<span title="{html.escape(f"these {group.stop - group.start} tokens together form {formed}", quote=True)}" '
+            f'<span title="{html.escape(title, quote=True)}" '
             'style="display:inline-flex;flex-direction:column;align-items:center;vertical-align:bottom;'
             'border:1px dashed currentColor;border-radius:6px;padding:0 2px;margin:2px 2px;line-height:1.3">'
-            f'<span style="font-size:1.15em">{html.escape(formed)}</span>'
+            f'<span dir="auto" style="font-size:1.15em">{html.escape(formed)}</span>'
             f'<span style="white-space:nowrap">{"".join(chips[group.start:group.stop])}</span></span>'
         )
         position = group.stop
@@ -49,23 +89,20 @@ def grouped(chips: list[str], groups: list[CharacterGroup]) -> list[str]:
 
 
 def token_spans(pieces: list[TokenPiece], show_ids: bool = True, highlight_from: int | None = None) -> str:
-    """Coloured spans, one per token, with the id under each. Pieces from `highlight_from` on
+    """The tokens as chips in reading order, the id under each. Pieces from `highlight_from` on
     get a thick border (used for generated tokens). Byte tokens that together form a character
-    (an emoji, most Chinese characters) are framed together under the character they form."""
-    spans = []
+    (an emoji, most Chinese characters) are dashed and framed together under that character."""
+    chips = []
     for piece in pieces:
-        colour = SPAN_COLOURS[piece.index % len(SPAN_COLOURS)]
-        border = "2px solid #D55E00" if highlight_from is not None and piece.index >= highlight_from else "1px solid #0003"
-        label = html.escape(readable_label(piece.display))
-        token_id = f'<span style="display:block;font-size:0.7em;color:#444">{piece.id}</span>' if show_ids else ""
-        spans.append(
-            f'<span title="token #{piece.index}, id {piece.id}" style="display:inline-block;'
-            f"background:{colour};color:#111;border:{border};border-radius:4px;padding:1px 4px;"
-            f'margin:2px 1px;font-family:monospace;white-space:pre;text-align:center">'
-            f"{label}{token_id}</span>"
-        )
-    spans = grouped(spans, character_groups([piece.piece_bytes for piece in pieces]))
-    return f'<div style="line-height:2.2;word-break:break-all" dir="ltr">{"".join(spans)}</div>'
+        marked = highlight_from is not None and piece.index >= highlight_from
+        chips.append(chip(
+            readable_label(piece.display), piece.index,
+            title=_("token #{index}, id {id}").format(index=piece.index, id=piece.id),
+            below=str(piece.id) if show_ids else "",
+            kind="marked" if marked else "partial" if piece.is_partial_character else "plain",
+        ))
+    chips = grouped(chips, character_groups([piece.piece_bytes for piece in pieces]))
+    return chip_row(chips, text_direction("".join(piece.text for piece in pieces)))
 
 
 _PATH_STYLE = """<style>
@@ -92,7 +129,7 @@ def path_diagram(stages: list[tuple[str, str, str]], description: str) -> str:
         if i:
             boxes.append('<div class="arrow" aria-hidden="true">→</div>')
         boxes.append(
-            f'<div class="box" style="background:{SPAN_COLOURS[i % len(SPAN_COLOURS)]}">'
+            f'<div class="box" style="background:{palette.tint(i)}">'
             f'<div class="big">{html.escape(big)}</div><div class="name">{html.escape(name)}</div>'
             f'<div class="detail">{html.escape(detail)}</div></div>'
         )

@@ -28,10 +28,19 @@ PARAM_NAMES: dict[str, str] = {
     "icl_Zero-shot": "zero-shot box",
     "icl_One-shot": "one-shot box",
     "icl_Few-shot": "few-shot box",
+    "bpe_word": "BPE word",
+    "bpe_space": "space in front",
+    "bpe_corpus": "BPE training text",
+    "bpe_vocab": "vocabulary size",
+    "bpe_trial": "text tried on your tokenizer",
+    "tok_game": "token-count game",
+    "home_game": "next-word game",
 }
 # Page URL path -> what that page shows that is not a widget value, so no link can restore it.
 NOT_IN_LINK: dict[str, str] = {
     "sampling": "the tokens written with Next token / Generate 10 (a link opens before the first step)",
+    "tokenization": "the BPE merge step (a link opens at step 0) and a guess typed in the game",
+    "": "a guess typed in the game (a link opens with the answer hidden again)",
 }
 VALUE_CHARS = 40  # longer values (prompts) are cut in the list, never in the link
 

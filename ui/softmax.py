@@ -14,10 +14,11 @@ import streamlit as st
 
 from explain import logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
+from explain.tokens import text_direction
 from explain.word_probability import WordProbability
 from ui import state
 from ui.figures import probability_bars
-from ui.html import SPAN_COLOURS, visible_text
+from ui.html import chip, chip_row, readable_label, visible_text
 
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
 
@@ -95,15 +96,9 @@ def chain_html(word: WordProbability) -> str:
     """P(word) = P(t1) × P(t2 | t1) × … as token chips with their conditional probabilities (escaped HTML)."""
     chips = []
     for i, (factor, given) in enumerate(zip(word.factors, _givens(word))):
-        tip = html.escape(f"P({visible_text(factor.piece.display)!r} | {visible_text(given)})")
-        chips.append(
-            f'<span title="{tip}" style="display:inline-block;background:{SPAN_COLOURS[i % len(SPAN_COLOURS)]};'
-            'color:#111;border:1px solid #0003;border-radius:4px;padding:1px 6px;font-family:monospace;'
-            f'white-space:pre;text-align:center">{html.escape(visible_text(factor.piece.display))}'
-            + (f'<span style="display:block;font-size:0.7em">part of {html.escape(factor.part_of)}</span>'
-               if factor.part_of else "")
-            + f'<span style="display:block;font-size:0.8em">{probability_text(factor.log10_prob)}</span></span>'
-        )
+        below = (f"part of {factor.part_of} · " if factor.part_of else "") + probability_text(factor.log10_prob)
+        chips.append(chip(readable_label(factor.piece.display), i, below=below,
+                          title=f"P({visible_text(factor.piece.display)!r} | {visible_text(given)})"))
     product = (
         f'<span style="white-space:nowrap">= <b>{probability_text(word.log10_prob)}</b>'
         + (f" ({one_in(word.log10_prob)})" if word.log10_prob < -2 else "")
@@ -233,22 +228,14 @@ def _short_percent(prob: float) -> str:
 
 def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictions) -> str:
     """The prompt as spans coloured by how likely the model found each token (escaped HTML)."""
-    spans = [
-        '<span style="display:inline-block;border:1px dashed #0005;border-radius:4px;padding:1px 4px;'
-        f'margin:2px 1px;font-family:monospace;white-space:pre" title="the first token has no prediction">'
-        f"{html.escape(visible_text(first_piece_display))}</span>"
-    ]
+    spans = [chip(readable_label(first_piece_display), 0, title="the first token has no prediction", kind="partial",
+                  background="#EEEEEE")]
     for actual, guess, prob, gprob, rank in zip(
         preds.actual, preds.guesses, preds.actual_probs, preds.guess_probs, preds.actual_ranks
     ):
         tip = f"model gave it {prob:.1%} (rank {rank}); its top guess was '{visible_text(guess.display)}' ({gprob:.1%})"
-        spans.append(
-            f'<span title="{html.escape(tip)}" style="display:inline-block;background:{_surprise_colour(prob)};'
-            'color:#111;border:1px solid #0003;border-radius:4px;padding:1px 4px;margin:2px 1px;'
-            'font-family:monospace;white-space:pre;text-align:center">'
-            f"{html.escape(visible_text(actual.display))}"
-            f'<span style="display:block;font-size:0.7em;color:#444">{_short_percent(prob)}</span></span>'
-        )
+        spans.append(chip(readable_label(actual.display), actual.index, title=tip, below=_short_percent(prob),
+                          background=_surprise_colour(prob)))
     legend = (
         '<div style="font-size:0.8em;color:#444;margin-top:4px">'
         f'<span style="background:{_surprise_colour(0.9)};padding:0 6px">expected (≥ 50%)</span> '
@@ -256,4 +243,4 @@ def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictio
         f'<span style="background:{_surprise_colour(1e-5)};padding:0 6px">very surprising (≤ 0.01%)</span>'
         " · the model's own guess at each position: hover a token, or open the table below</div>"
     )
-    return f'<div style="line-height:2.4;word-break:break-all" dir="ltr">{"".join(spans)}</div>{legend}'
+    return chip_row(spans, text_direction(first_piece_display + "".join(a.text for a in preds.actual))) + legend
