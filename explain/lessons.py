@@ -356,19 +356,3 @@ def teacher_guide_html(lesson: Lesson, base: str = "") -> str:
         "h2{margin-top:1.6rem;break-after:avoid}@media print{body{margin:0}}</style></head>"
         f"<body>{body}</body></html>\n"
     )
-
-
-def write_teacher_guides(folder: Path = ROOT / "docs" / "lessons") -> list[Path]:
-    """Write one Markdown guide per lesson (linked from the README); returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for lesson in load_lessons():
-        path = folder / f"{lesson.id}.md"
-        path.write_text(teacher_guide_markdown(lesson), encoding="utf-8")
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_teacher_guides():
-        print(written_path.relative_to(ROOT))

@@ -130,7 +130,7 @@ def test_teacher_guides_in_docs_are_generated_from_the_lessons():
     for lesson in LESSONS:
         path = ROOT / "docs" / "lessons" / f"{lesson.id}.md"
         assert path.read_text(encoding="utf-8") == lessons.teacher_guide_markdown(lesson), \
-            f"{path.name} is stale: run `python -m explain.lessons`"
+            f"{path.name} is stale: run `python -m tools.lessons`"
 
 
 def test_teacher_guide_html_escapes_lesson_text():
