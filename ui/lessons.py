@@ -151,6 +151,8 @@ def step_body(lesson: lessons.Lesson, index: int) -> None:
         st.caption(_("On this page: section “{section}”.").format(section=_(step.section)))
     if step.do:
         st.markdown(f"👉 {step.do}")
+    if current_language() != "en" and "prompt" in step.controls:
+        st.caption(_("The lesson's prompts stay in English: the model learned mostly from English text."))
     reveal_key = f"{REVEAL_KEY}::{lesson.id}::{index}"
     st.button(_("Reveal the answer"), key=reveal_key, width="stretch", on_click=st.session_state.__setitem__,
               args=(f"{reveal_key}::shown", True), disabled=bool(st.session_state.get(f"{reveal_key}::shown")))
