@@ -27,8 +27,8 @@ class TicketWords:
     are finished sentences (numbers already filled in)."""
 
     title: str = "Exit ticket"
-    name: str = "Name"
-    date: str = "Date"
+    name: str = "Name:"
+    date: str = "Date:"
     prompt: str = "Your prompt"
     top5: str = "The model's five most likely next tokens"
     rank: str = "Rank"
@@ -80,7 +80,8 @@ _CSS = (
     "td.num{text-align:right;font-variant-numeric:tabular-nums}"
     "ol li{margin-bottom:.3rem}.answer{height:3.4rem;border-bottom:1px solid #111;margin-bottom:.6rem}"
     "footer{color:#444;font-size:.85rem;margin-top:.8rem}"
-    "@media print{body{margin:0;max-width:none}}"
+    "@media print{body{margin:0;max-width:none;font-size:11pt}h2{margin:.6rem 0 .3rem}"
+    "figure svg{max-width:150mm;max-height:52mm}.answer{height:2.6rem}}"
 )
 
 
@@ -98,7 +99,7 @@ def exit_ticket_html(ticket: ExitTicket, words: TicketWords, lang: str = "en") -
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{e(words.title)}</title>"
         f"<style>{_CSS}</style></head><body><main>"
         f"<h1>{e(words.title)}</h1><p class='sub'>{e(ticket.subtitle)}</p>"
-        f"<p class='fill'><span>{e(words.name)}:</span><span>{e(words.date)}:</span></p>"
+        f"<p class='fill'><span>{e(words.name)}</span><span>{e(words.date)}</span></p>"
         f"<h2>{e(words.prompt)}</h2><div class='prompt'>{e(ticket.prompt)}</div>"
         f"<h2>{e(words.top5)}</h2>"
         f"<table><thead><tr><th scope='col'>{e(words.rank)}</th><th scope='col'>{e(words.token)}</th>"

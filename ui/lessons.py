@@ -228,8 +228,8 @@ def ticket_words(top_token: str, top_prob: str) -> exit_ticket.TicketWords:
     """The exit ticket's texts in the session's language; the first question quotes the top token."""
     return exit_ticket.TicketWords(
         title=_("Exit ticket"),
-        name=_("Name"),
-        date=_("Date"),
+        name=_("Name:"),
+        date=_("Date:"),
         prompt=_("Your prompt"),
         top5=_("The model's five most likely next tokens"),
         rank=_("Rank"),

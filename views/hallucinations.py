@@ -47,7 +47,7 @@ def top5_figure(dist) -> go.Figure:
     """The shared top-n bars, with the axis and hover text in the session's language."""
     fig = probability_bars(dist)
     fig.update_xaxes(title_text=_("probability"))
-    fig.update_traces(hovertemplate="%{y}<br>" + _("probability") + " %{x:.2%}<br>" + _("logit")
+    fig.update_traces(text=[format_percent(p) for p in dist.probs], hovertemplate="%{y}<br>" + _("probability") + " %{x:.2%}<br>" + _("logit")
                       + " %{customdata:.2f}<extra></extra>")
     return fig
 
