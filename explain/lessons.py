@@ -44,6 +44,10 @@ EXPECT_KINDS = {  # kind → the type its value must have in the TOML file
     "nearest": dict,
     "attends_most": dict,
     "small_model_prefers": dict,
+    "attention_is_causal": bool,  # at the step's `attn_layer`: nothing above the diagonal, rows sum to 1
+    "temperature_effect": str,  # "sharper" or "flatter" at the step's `softmax_temperature` than at 1
+    "median_logit_gap_at_least": float,  # every vocabulary token scored; the median sits this far below the top
+    "seeded_draws_repeat": int,  # n tokens at the step's sampling controls: same seed same text, seed + 1 not
 }
 
 
@@ -327,6 +331,43 @@ def _small_model_prefers(text: str, spec: dict) -> ExpectationCheck:
     return ExpectationCheck("small_model_prefers", spec, {k: round(v, 4) for k, v in probs.items()}, winner == spec["winner"])
 
 
+def _attention_is_causal(lm: LoadedModel, ids: list[int], layer: int) -> ExpectationCheck:
+    from explain.engine import analysis
+
+    maps = analysis.analyze_prompt(lm, ids).attentions[layer]  # (n_head, T, T)
+    above = float(np.abs(np.triu(maps, k=1)).max()) if maps.shape[-1] > 1 else 0.0
+    row_error = float(np.abs(maps.sum(-1) - 1).max())
+    measured = {"max_above_diagonal": above, "max_row_sum_error": row_error}
+    return ExpectationCheck("attention_is_causal", True, measured, above < 1e-6 and row_error < 1e-4)
+
+
+def _temperature_effect(lm: LoadedModel, ids: list[int], temperature: float, want: str) -> ExpectationCheck:
+    logits = next_token.last_logits(lm, ids)
+    at_one, at_t = next_token.softmax(logits), next_token.softmax(logits, temperature)
+    top = int(np.argmax(at_one))
+    measured = {"top_prob_at_1": float(at_one[top]), f"top_prob_at_{temperature:g}": float(at_t[top])}
+    sharper = at_t[top] > at_one[top]
+    return ExpectationCheck("temperature_effect", want, measured, bool(sharper == (want == "sharper")))
+
+
+def _median_logit_gap(lm: LoadedModel, ids: list[int], want: float) -> ExpectationCheck:
+    logits = next_token.last_logits(lm, ids)
+    gap = float(logits.max() - np.median(logits))
+    every = logits.size == len(lm.tokenizer)
+    return ExpectationCheck("median_logit_gap_at_least", want, {"scored": int(logits.size), "median_gap": gap},
+                            every and gap >= want)
+
+
+def _seeded_draws_repeat(lm: LoadedModel, ids: list[int], controls: dict, n_tokens: int) -> ExpectationCheck:
+    settings = SamplingSettings(strategy=SAMPLE, temperature=float(controls.get("sampling_temperature", 1.0)),
+                                top_k=int(controls["sampling_top_k"]) if "sampling_top_k" in controls else None)
+    seed = int(controls.get("sampling_seed", 0))
+    first, again, other = (generation.sample_continuations(lm, ids, settings, 1, n_tokens, s).texts[0]
+                           for s in (seed, seed, seed + 1))
+    return ExpectationCheck("seeded_draws_repeat", n_tokens, {"seed": first, "same seed": again, "seed + 1": other},
+                            first == again and first != other)
+
+
 def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
     """Measure every `expect` of the step on the live model, for the step's own prompt."""
     if not step.expect:
@@ -359,6 +400,14 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
             checks.append(_attends_most(lm, ids, want))
         elif kind == "small_model_prefers":
             checks.append(_small_model_prefers(text, want))
+        elif kind == "attention_is_causal":
+            checks.append(_attention_is_causal(lm, ids, int(step.controls.get("attn_layer", 0))))
+        elif kind == "temperature_effect":
+            checks.append(_temperature_effect(lm, ids, float(step.controls.get("softmax_temperature", 1.0)), str(want)))
+        elif kind == "median_logit_gap_at_least":
+            checks.append(_median_logit_gap(lm, ids, float(want)))
+        elif kind == "seeded_draws_repeat":
+            checks.append(_seeded_draws_repeat(lm, ids, step.controls, int(want)))
     return checks
 
 

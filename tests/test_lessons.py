@@ -271,3 +271,15 @@ def test_panel_in_chinese_shows_the_translated_step():
     assert "**第 2 步，共 5 步**" in text and zh.gettext(lesson.steps[1].question) in text
     assert lesson.steps[1].question not in text
     assert [b.label for b in at.sidebar.button if b.key == "lesson_next"] == ["下一步 ▶"]
+
+
+def test_the_newer_expectations_catch_a_false_claim(lm):
+    base = dict(title="t", question="q", page="softmax", notice="n", answer="a")
+    cold = lessons.Step(**base, controls={"prompt": "The capital of France is", "softmax_temperature": 0.3},
+                        expect={"temperature_effect": "flatter", "median_logit_gap_at_least": 1000.0})
+    assert [c.holds for c in lessons.check_step(lm, cold)] == [False, False]
+    causal = lessons.Step(**base, controls={"prompt": "The cat sat", "attn_layer": 2}, expect={"attention_is_causal": True})
+    assert [c.holds for c in lessons.check_step(lm, causal)] == [True]
+    draws = lessons.Step(**base, controls={"prompt": "Once upon a time", "sampling_top_k": 1, "sampling_seed": 3},
+                         expect={"seeded_draws_repeat": 4})
+    assert [c.holds for c in lessons.check_step(lm, draws)] == [False]  # top-k = 1: every seed writes the same
