@@ -5,6 +5,7 @@ language (the page says so); everything around them is translated.
 """
 
 import pandas as pd
+from babel.lists import format_list
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -14,7 +15,7 @@ from explain.next_token import distribution_from_logits
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
-from ui.i18n import _, current_language, format_number, format_percent, ngettext
+from ui.i18n import _, babel_locale, current_language, format_number, format_percent, ngettext
 from ui.presenter import show_chart
 from ui.walk import next_step_link
 
@@ -119,7 +120,8 @@ st.markdown(_(
     answer=markdown_escape(visible_text(continuation.text.strip())),
     token=token_text(dist.pieces[0].display),
     probability=format_percent(dist.probs[0], 0),
-    others=", ".join(f"{token_text(p.display)} {format_percent(q, 0)}" for p, q in zip(dist.pieces[1:], dist.probs[1:])),
+    others=format_list([f"{token_text(p.display)} {format_percent(q, 0)}" for p, q in zip(dist.pieces[1:], dist.probs[1:])],
+                       locale=babel_locale()),
 ))
 st.caption(_("The chart below: the five most likely first tokens. The top one, {token}, has {probability}; "
              "the next four share {rest}.").format(token=token_text(dist.pieces[0].display),
@@ -150,7 +152,7 @@ top_answer, top_count = rolls.groups[0]
 st.markdown(
     ngettext("**{count} different answer** in {rerolls} re-rolls.", "**{count} different answers** in {rerolls} re-rolls.",
              n_answers).format(count=n_answers, rerolls=len(rolls.answers))
-    + " "
+    + ("" if current_language() == "zh" else " ")  # Chinese puts no space between sentences
     + ngettext("The most common, “{answer}”, came {times} time: an agreement of **{agreement}**.",
                "The most common, “{answer}”, came {times} times: an agreement of **{agreement}**.", top_count)
     .format(answer=markdown_escape(visible_text(top_answer)), times=top_count,
