@@ -48,6 +48,7 @@ EXPECT_KINDS = {  # kind → the type its value must have in the TOML file
     "temperature_effect": str,  # "sharper" or "flatter" at the step's `softmax_temperature` than at 1
     "median_logit_gap_at_least": float,  # every vocabulary token scored; the median sits this far below the top
     "seeded_draws_repeat": int,  # n tokens at the step's sampling controls: same seed same text, seed + 1 not
+    "contexts_differ": dict,  # { a, b, word, below }: one input vector, last-layer cosine below `below`
 }
 
 
@@ -368,6 +369,18 @@ def _seeded_draws_repeat(lm: LoadedModel, ids: list[int], controls: dict, n_toke
                             first == again and first != other)
 
 
+def _contexts_differ(lm: LoadedModel, spec: dict) -> ExpectationCheck:
+    """The same word in sentences a and b: the same input vector, different ones after the layers."""
+    from explain.engine import analysis
+
+    found = [embeddings.locate_word(lm, spec[key], spec["word"]) for key in ("a", "b")]
+    hidden = [analysis.analyze_prompt(lm, f.ids).hidden_states for f in found]
+    drift = embeddings.context_drift(lm, found[0], found[1], hidden[0], hidden[1])
+    measured = {"input": round(drift.input_similarity, 4), "last_layer": round(float(drift.similarities[-1]), 4)}
+    return ExpectationCheck("contexts_differ", spec, measured,
+                            drift.input_similarity > 0.9999 and float(drift.similarities[-1]) < float(spec["below"]))
+
+
 def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
     """Measure every `expect` of the step on the live model, for the step's own prompt."""
     if not step.expect:
@@ -408,6 +421,8 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
             checks.append(_median_logit_gap(lm, ids, float(want)))
         elif kind == "seeded_draws_repeat":
             checks.append(_seeded_draws_repeat(lm, ids, step.controls, int(want)))
+        elif kind == "contexts_differ":
+            checks.append(_contexts_differ(lm, want))
     return checks
 
 

@@ -283,3 +283,6 @@ def test_the_newer_expectations_catch_a_false_claim(lm):
     draws = lessons.Step(**base, controls={"prompt": "Once upon a time", "sampling_top_k": 1, "sampling_seed": 3},
                          expect={"seeded_draws_repeat": 4})
     assert [c.holds for c in lessons.check_step(lm, draws)] == [False]  # top-k = 1: every seed writes the same
+    same = {"a": "The bank was closed.", "b": "The bank was closed.", "word": "bank", "below": 0.99}
+    words = lessons.Step(**base, controls={"prompt": "x"}, expect={"contexts_differ": same})
+    assert [c.holds for c in lessons.check_step(lm, words)] == [False]  # one sentence twice: nothing differs
