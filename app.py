@@ -39,7 +39,7 @@ with st.sidebar:
         key=LANG_KEY,
         bind="query-params",
     )
-    lessons.lesson_panel()
+    ticket_slot = lessons.lesson_panel()  # the exit ticket, filled once the page has run
     st.selectbox(
         "Model",
         models.MODEL_CHOICES,
@@ -98,5 +98,6 @@ lessons.step_banner()
 draw_prompt_bar()
 
 navigation.run()
+lessons.exit_ticket_button(ticket_slot)
 draw_share_popover()  # again, now that the page's URL-bound controls have written the link
 style.apply_site_style()  # last, so the page's own first elements stay first

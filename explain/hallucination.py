@@ -4,7 +4,7 @@ Each question is a sentence to complete ("The capital of Australia is") with its
 The model's greedy answer is checked against them; two confidence signals are measured for it: the
 probability of its first token, and self-consistency (the share of seeded re-rolls at temperature 1
 that give the same answer). `calibration` then says, over the whole set, how well each signal
-separates right from wrong answers. Run `python -m explain.hallucination` to refresh the shipped JSON.
+separates right from wrong answers. `python -m tools.hallucination` refreshes the shipped JSON.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import re
 import tomllib
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -240,34 +240,5 @@ def calibration(answered: list[AnsweredQuestion], edges: tuple[float, ...] = (0.
 
 
 def load_results(path: Path = RESULTS_FILE) -> list[AnsweredQuestion]:
-    """The precomputed answers shipped with the site (see `main`)."""
+    """The precomputed answers shipped with the site (written by `python -m tools.hallucination`)."""
     return [AnsweredQuestion(**entry) for entry in json.loads(path.read_text(encoding="utf-8"))["answered"]]
-
-
-def main() -> None:
-    """Answer every shipped question on the embedded model into data/hallucination_results.json.
-
-    The file is rewritten after each question, and questions already in it (same settings) are
-    kept, so an interrupted run resumes where it stopped.
-    """
-    from explain.engine.models import load_model
-
-    lm = load_model()
-    settings = {"model": lm.name, "n_rerolls": N_REROLLS, "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS}
-    done = {}
-    if RESULTS_FILE.exists():
-        payload = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
-        if all(payload.get(k) == v for k, v in settings.items()):
-            done = {a["prompt"]: a for a in payload["answered"]}
-    answered = []
-    for question in load_questions():
-        a = done.get(question.prompt) or asdict(answer_question(lm, question))
-        answered.append(a)
-        print(f"{'✓' if a['correct'] else '✗'} {a['prompt']!r} → {a['greedy_answer']!r} "
-              f"p={a['top_prob']:.2f} agree={a['agreement']:.1f}", flush=True)
-        RESULTS_FILE.write_text(json.dumps({**settings, "answered": answered}, ensure_ascii=False, indent=1) + "\n",
-                                encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()

@@ -13,8 +13,9 @@ import ast
 import html
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS_DIR = ROOT / "data" / "lessons"
 WALK_FILE = ROOT / "ui" / "walk.py"
 LESSON_KEY, STEP_KEY = "lesson", "step"  # the URL query parameters of the lesson panel
+LANG_KEY = "lang"  # the language's query parameter (ui.i18n.LANG_KEY)
 GREEDY_TOKENS = 12
 REROLLS, REROLL_TOKENS, REROLL_SEED = 10, 8, 0
 _STEP_TEXT = ("title", "question", "page", "notice", "answer")
@@ -42,6 +44,11 @@ EXPECT_KINDS = {  # kind → the type its value must have in the TOML file
     "nearest": dict,
     "attends_most": dict,
     "small_model_prefers": dict,
+    "attention_is_causal": bool,  # at the step's `attn_layer`: nothing above the diagonal, rows sum to 1
+    "temperature_effect": str,  # "sharper" or "flatter" at the step's `softmax_temperature` than at 1
+    "median_logit_gap_at_least": float,  # every vocabulary token scored; the median sits this far below the top
+    "seeded_draws_repeat": int,  # n tokens at the step's sampling controls: same seed same text, seed + 1 not
+    "contexts_differ": dict,  # { a, b, word, below }: one input vector, last-layer cosine below `below`
 }
 
 
@@ -156,21 +163,51 @@ def navigation_pages(walk_file: Path = WALK_FILE) -> dict[str, str]:
     return found
 
 
+def _literal_text(node: ast.AST) -> str | None:
+    """"text" or _("text") (a header marked for translation): the English text, else None."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_" and len(node.args) == 1:
+        node = node.args[0]
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
 def page_headers(page_file: Path) -> list[str]:
-    """The literal texts a page passes to st.header / st.subheader (the sections a step can name)."""
+    """The English texts a page passes to st.header / st.subheader, literally or as `_("…")`
+    (the sections a step can name)."""
     headers = []
     for node in ast.walk(ast.parse(page_file.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"header", "subheader"} and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                headers.append(first.value)
+            text = _literal_text(node.args[0])
+            if text is not None:
+                headers.append(text)
     return headers
 
 
+# Streamlit's frontend names a header by `slugify(text)` (sindresorhus/slugify, defaults): letters
+# transliterated, then every run of characters outside a-z0-9 becomes one "-". These are its
+# transliterations that differ from dropping the accent (the rest of its table is for scripts our
+# headers do not use: Cyrillic, Greek, Arabic…); CJK characters are dropped.
+_SLUG_LETTERS = {
+    "ß": "ss", "ẞ": "Ss", "ä": "ae", "Ä": "Ae", "ö": "oe", "Ö": "Oe", "ü": "ue", "Ü": "Ue", "Æ": "AE", "æ": "ae",
+    "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th", "Đ": "D", "đ": "d",
+    "Ə": "A", "ə": "a", "ı": "i", "ł": "l", "Ł": "L", "&": " and ", "♥": " love ",
+}
+
+
 def anchor(header: str) -> str:
-    """The id Streamlit gives a header (its frontend's slug): "1 · Your prompt" → "1-your-prompt"."""
-    slug = re.sub(r"[^\w\s-]", "", header.lower(), flags=re.ASCII)
-    return re.sub(r"[\s_-]+", "-", slug).strip("-")
+    """The id Streamlit gives a header, from the text shown ("1 · Your prompt" → "1-your-prompt";
+    "3 · Ángulos entre palabras" → "3-angulos-entre-palabras"; "2 · 最近的邻居" → "2").
+
+    Empty when the text has no Latin letter or digit (Streamlit then uses a hash: the link opens
+    the page without scrolling).
+    """
+    text = "".join(_SLUG_LETTERS.get(char, char) for char in unicodedata.normalize("NFC", header))
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    # decamelize ("SmolLM2" → "Smol LM 2"), as the frontend does before lower-casing
+    text = re.sub(r"([A-Z]{2})(\d+)", r"\1 \2", text)
+    text = re.sub(r"([a-z\d])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z])([A-Z](?!s(?![a-z]))[a-z\d]+)", r"\1 \2", text)
+    text = re.sub(r"([a-z\d])['\u2019]([ts])(?![a-z\d])", r"\1\2", text.lower())  # "it's" → "its"
+    return re.sub(r"[^a-z\d]+", "-", text).strip("-")
 
 
 def site_problems(lessons: list[Lesson], bound_keys: Mapping[str, set[str]], root: Path = ROOT) -> list[str]:
@@ -206,18 +243,41 @@ def url_value(value: str | int | float | bool) -> str:
     return str(value)
 
 
-def step_query(lesson: Lesson, index: int) -> dict[str, str]:
-    """The query parameters that open step `index` (0-based): its controls, then lesson and step."""
+def step_query(lesson: Lesson, index: int, lang: str | None = None) -> dict[str, str]:
+    """The query parameters that open step `index` (0-based): its controls, then lesson and step,
+    and the language when given (so every phone opens the step as the projector shows it)."""
     step = lesson.steps[index]
-    return {**{k: url_value(v) for k, v in step.controls.items()}, LESSON_KEY: lesson.id, STEP_KEY: str(index + 1)}
+    query = {**{k: url_value(v) for k, v in step.controls.items()}, LESSON_KEY: lesson.id, STEP_KEY: str(index + 1)}
+    return query | ({LANG_KEY: lang} if lang else {})
 
 
-def step_url(base: str, lesson: Lesson, index: int, default_page: str = "home") -> str:
-    """The full link for a step: `{base}/{page}?…&lesson=…&step=n#section`."""
+def step_url(base: str, lesson: Lesson, index: int, default_page: str = "home", *,
+             lang: str | None = None, section: str | None = None) -> str:
+    """The full link for a step: `{base}/{page}?…&lesson=…&step=n[&lang=…]#section`.
+
+    `section` is the header as the page shows it in `lang` (the step's own English text if None):
+    the anchor is the id Streamlit gives that header.
+    """
     step = lesson.steps[index]
     path = "" if step.page == default_page else step.page
-    url = f"{base.rstrip('/')}/{path}?{urlencode(step_query(lesson, index), quote_via=quote)}"
-    return url + (f"#{anchor(step.section)}" if step.section else "")
+    url = f"{base.rstrip('/')}/{path}?{urlencode(step_query(lesson, index, lang), quote_via=quote)}"
+    fragment = anchor(step.section if section is None else section) if step.section else ""
+    return url + (f"#{fragment}" if fragment else "")
+
+
+def translated(lesson: Lesson, translate: Callable[[str], str]) -> Lesson:
+    """The lesson with every text a learner reads passed through `translate` (a gettext function);
+    the page, section, controls and facts stay as written."""
+
+    def step(s: Step) -> Step:
+        return replace(s, title=translate(s.title), question=translate(s.question), notice=translate(s.notice),
+                       answer=translate(s.answer), do=translate(s.do) if s.do else "",
+                       wrong_answers=[translate(w) for w in s.wrong_answers])
+
+    return replace(lesson, title=translate(lesson.title), summary=translate(lesson.summary),
+                   objectives=[translate(o) for o in lesson.objectives],
+                   terms={translate(t): translate(m) for t, m in lesson.terms.items()},
+                   steps=[step(s) for s in lesson.steps])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,6 +332,55 @@ def _small_model_prefers(text: str, spec: dict) -> ExpectationCheck:
     return ExpectationCheck("small_model_prefers", spec, {k: round(v, 4) for k, v in probs.items()}, winner == spec["winner"])
 
 
+def _attention_is_causal(lm: LoadedModel, ids: list[int], layer: int) -> ExpectationCheck:
+    from explain.engine import analysis
+
+    maps = analysis.analyze_prompt(lm, ids).attentions[layer]  # (n_head, T, T)
+    above = float(np.abs(np.triu(maps, k=1)).max()) if maps.shape[-1] > 1 else 0.0
+    row_error = float(np.abs(maps.sum(-1) - 1).max())
+    measured = {"max_above_diagonal": above, "max_row_sum_error": row_error}
+    return ExpectationCheck("attention_is_causal", True, measured, above < 1e-6 and row_error < 1e-4)
+
+
+def _temperature_effect(lm: LoadedModel, ids: list[int], temperature: float, want: str) -> ExpectationCheck:
+    logits = next_token.last_logits(lm, ids)
+    at_one, at_t = next_token.softmax(logits), next_token.softmax(logits, temperature)
+    top = int(np.argmax(at_one))
+    measured = {"top_prob_at_1": float(at_one[top]), f"top_prob_at_{temperature:g}": float(at_t[top])}
+    sharper = at_t[top] > at_one[top]
+    return ExpectationCheck("temperature_effect", want, measured, bool(sharper == (want == "sharper")))
+
+
+def _median_logit_gap(lm: LoadedModel, ids: list[int], want: float) -> ExpectationCheck:
+    logits = next_token.last_logits(lm, ids)
+    gap = float(logits.max() - np.median(logits))
+    every = logits.size == len(lm.tokenizer)
+    return ExpectationCheck("median_logit_gap_at_least", want, {"scored": int(logits.size), "median_gap": gap},
+                            every and gap >= want)
+
+
+def _seeded_draws_repeat(lm: LoadedModel, ids: list[int], controls: dict, n_tokens: int) -> ExpectationCheck:
+    settings = SamplingSettings(strategy=SAMPLE, temperature=float(controls.get("sampling_temperature", 1.0)),
+                                top_k=int(controls["sampling_top_k"]) if "sampling_top_k" in controls else None)
+    seed = int(controls.get("sampling_seed", 0))
+    first, again, other = (generation.sample_continuations(lm, ids, settings, 1, n_tokens, s).texts[0]
+                           for s in (seed, seed, seed + 1))
+    return ExpectationCheck("seeded_draws_repeat", n_tokens, {"seed": first, "same seed": again, "seed + 1": other},
+                            first == again and first != other)
+
+
+def _contexts_differ(lm: LoadedModel, spec: dict) -> ExpectationCheck:
+    """The same word in sentences a and b: the same input vector, different ones after the layers."""
+    from explain.engine import analysis
+
+    found = [embeddings.locate_word(lm, spec[key], spec["word"]) for key in ("a", "b")]
+    hidden = [analysis.analyze_prompt(lm, f.ids).hidden_states for f in found]
+    drift = embeddings.context_drift(lm, found[0], found[1], hidden[0], hidden[1])
+    measured = {"input": round(drift.input_similarity, 4), "last_layer": round(float(drift.similarities[-1]), 4)}
+    return ExpectationCheck("contexts_differ", spec, measured,
+                            drift.input_similarity > 0.9999 and float(drift.similarities[-1]) < float(spec["below"]))
+
+
 def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
     """Measure every `expect` of the step on the live model, for the step's own prompt."""
     if not step.expect:
@@ -304,6 +413,16 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
             checks.append(_attends_most(lm, ids, want))
         elif kind == "small_model_prefers":
             checks.append(_small_model_prefers(text, want))
+        elif kind == "attention_is_causal":
+            checks.append(_attention_is_causal(lm, ids, int(step.controls.get("attn_layer", 0))))
+        elif kind == "temperature_effect":
+            checks.append(_temperature_effect(lm, ids, float(step.controls.get("softmax_temperature", 1.0)), str(want)))
+        elif kind == "median_logit_gap_at_least":
+            checks.append(_median_logit_gap(lm, ids, float(want)))
+        elif kind == "seeded_draws_repeat":
+            checks.append(_seeded_draws_repeat(lm, ids, step.controls, int(want)))
+        elif kind == "contexts_differ":
+            checks.append(_contexts_differ(lm, want))
     return checks
 
 
@@ -311,33 +430,59 @@ def check_step(lm: LoadedModel, step: Step) -> list[ExpectationCheck]:
 # Teacher guide: the lesson as one printable page
 
 
-def teacher_guide_markdown(lesson: Lesson, base: str = "") -> str:
+@dataclass(frozen=True)
+class GuideWords:
+    """The teacher guide's own words, as `str.format` texts (ui.lessons gives them translated)."""
+
+    heading: str = "Teacher guide: {title}"
+    timing: str = "{minutes} minutes · {steps} steps (about {per_step} min each)"
+    objectives: str = "Objectives"
+    new_words: str = "New words"
+    step: str = "Step {number}. {title}"
+    ask: str = "**Ask the class:** {question}"
+    open_page: str = "**Open:** {page}"
+    open_section: str = "**Open:** {page}, section “{section}”"
+    link: str = "**Link:** {url}"
+    notice: str = "**What to notice:** {notice}"
+    answer: str = "**Answer:** {answer}"
+    wrong_answers: str = "**Common wrong answers:**"
+
+
+def teacher_guide_markdown(lesson: Lesson, base: str = "", words: GuideWords = GuideWords(),
+                           link: Callable[[int], str] | None = None, section: Callable[[str], str] = str,
+                           page: Callable[[str], str] = str) -> str:
     """Objectives, timing, glossary, and per step the question, action, answer and wrong answers.
 
-    With `base` (the site's address), each step also gets its link.
+    With `base` (the site's address), each step also gets its link (`link(index)` if given, else
+    `step_url`). `page` and `section` show a step's page and section as the site does (their
+    titles translated, for a guide in another language).
     """
-    per_step = lesson.minutes / len(lesson.steps)
-    lines = [f"# Teacher guide: {lesson.title}", "", f"*{lesson.minutes} minutes · {len(lesson.steps)} steps "
-             f"(about {per_step:.0f} min each)*", "", lesson.summary, "", "## Objectives", ""]
+    per_step = f"{lesson.minutes / len(lesson.steps):.0f}"
+    lines = ["# " + words.heading.format(title=lesson.title), "",
+             "*" + words.timing.format(minutes=lesson.minutes, steps=len(lesson.steps), per_step=per_step) + "*",
+             "", lesson.summary, "", "## " + words.objectives, ""]
     lines += [f"- {o}" for o in lesson.objectives]
     if lesson.terms:
-        lines += ["", "## New words", ""] + [f"- **{term}**: {meaning}" for term, meaning in lesson.terms.items()]
+        lines += ["", "## " + words.new_words, ""] + [f"- **{term}**: {meaning}" for term, meaning in lesson.terms.items()]
     for n, step in enumerate(lesson.steps, 1):
-        where = step.page + (f", section “{step.section}”" if step.section else "")
-        lines += ["", f"## Step {n}. {step.title}", "", f"**Ask the class:** {step.question}", "",
-                  f"**Open:** {where}" + (f" — {step.do}" if step.do else "")]
+        where = (words.open_section.format(page=page(step.page), section=section(step.section)) if step.section
+                 else words.open_page.format(page=page(step.page)))
+        lines += ["", "## " + words.step.format(number=n, title=step.title), "", words.ask.format(question=step.question),
+                  "", where + (f" — {step.do}" if step.do else "")]
         if base:
-            lines += ["", f"**Link:** {step_url(base, lesson, n - 1)}"]
-        lines += ["", f"**What to notice:** {step.notice}", "", f"**Answer:** {step.answer}"]
+            lines += ["", words.link.format(url=link(n - 1) if link else step_url(base, lesson, n - 1))]
+        lines += ["", words.notice.format(notice=step.notice), "", words.answer.format(answer=step.answer)]
         if step.wrong_answers:
-            lines += ["", "**Common wrong answers:**", ""] + [f"- {w}" for w in step.wrong_answers]
+            lines += ["", words.wrong_answers, ""] + [f"- {w}" for w in step.wrong_answers]
     return "\n".join(lines) + "\n"
 
 
-def teacher_guide_html(lesson: Lesson, base: str = "") -> str:
+def teacher_guide_html(lesson: Lesson, base: str = "", words: GuideWords = GuideWords(), lang: str = "en",
+                       link: Callable[[int], str] | None = None, section: Callable[[str], str] = str,
+                       page: Callable[[str], str] = str) -> str:
     """The teacher guide as a standalone, print-ready HTML page (all lesson text escaped)."""
     blocks = []
-    for line in teacher_guide_markdown(lesson, base).splitlines():
+    for line in teacher_guide_markdown(lesson, base, words, link, section, page).splitlines():
         text = html.escape(line)
         text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
         text = re.sub(r"(?<!\*)\*([^*]+)\*(?!\*)", r"<em>\1</em>", text)
@@ -351,24 +496,9 @@ def teacher_guide_html(lesson: Lesson, base: str = "") -> str:
             blocks.append(f"<p>{text}</p>")
     body = re.sub(r"((?:<li>.*?</li>)+)", r"<ul>\1</ul>", "".join(blocks))
     return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(lesson.title)}</title>"
+        f"<!doctype html><html lang='{html.escape(lang)}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(lesson.title)}</title>"
         "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
         "h2{margin-top:1.6rem;break-after:avoid}@media print{body{margin:0}}</style></head>"
         f"<body>{body}</body></html>\n"
     )
-
-
-def write_teacher_guides(folder: Path = ROOT / "docs" / "lessons") -> list[Path]:
-    """Write one Markdown guide per lesson (linked from the README); returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for lesson in load_lessons():
-        path = folder / f"{lesson.id}.md"
-        path.write_text(teacher_guide_markdown(lesson), encoding="utf-8")
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_teacher_guides():
-        print(written_path.relative_to(ROOT))

@@ -111,3 +111,63 @@ def test_temperature_sweep_perplexity_is_the_models_own(lm, full_logits):
         token_logp = [float(logp[len(ids) - 1 + i, t]) for i, t in enumerate(row)]
         perplexities.append(np.exp(-np.mean(token_logp)))
     assert point.perplexity == pytest.approx(np.mean(perplexities), rel=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page in AppTest, in English and in Spanish
+
+
+def hallucinations_page(lang: str | None = None, prompt: str = "The capital of Australia is"):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.session_state["prompt"] = prompt
+    if lang:
+        at.query_params["lang"] = lang
+    at.switch_page("views/hallucinations.py")
+    return at.run()
+
+
+def page_text(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return "\n".join(parts + [h.value for h in at.header] + [h.value for h in at.subheader])
+
+
+def test_page_states_the_top5_chart_as_a_sentence_and_a_table(lm):
+    from explain.engine import analysis
+    from explain.next_token import distribution_from_logits
+    from ui.html import visible_text
+
+    at = hallucinations_page()
+    assert not at.exception
+    assert [h.value for h in at.header][:1] == ["1 · Ask it a question"]
+    dist = distribution_from_logits(lm, analysis.analyze_prompt(lm, tokens.encode(lm, "The capital of Australia is"))
+                                    .last_logits, top_n=5)
+    text = page_text(at)
+    assert f"The top one, '·Sydney', has {dist.probs[0]:.1%}; the next four share {sum(dist.probs[1:]):.1%}." in text
+    table = next(df.value for df in at.dataframe if "token" in df.value.columns and "rank" in df.value.columns)
+    assert list(table["token"]) == [visible_text(p.display) for p in dist.pieces]
+    assert "wrong ❌" in text  # the model's Sydney, checked against the shipped answer
+    assert "stay in English" not in text
+
+
+def test_page_in_spanish_keeps_the_questions_in_english_and_says_so(lm):
+    from unittest import mock
+
+    from ui import i18n
+
+    at = hallucinations_page("es")
+    assert not at.exception
+    headers = [h.value for h in at.header]
+    assert headers == ["1 · Hazle una pregunta", "2 · Repite la misma pregunta", "3 · ¿Sabe cuándo se equivoca?",
+                       "4 · Qué ayuda en la práctica"]
+    text = page_text(at)
+    assert "Estas preguntas se quedan en inglés" in text and "**Mito:**" in text
+    assert "The capital of" in " ".join(b.label for b in at.button if b.key and b.key.startswith("hall_q_"))
+    assert "incorrecta ❌" in text
+    top = next(a for a in hal.load_results() if a.prompt == "The capital of Australia is")  # shipped: Sydney
+    with mock.patch.object(i18n, "current_language", return_value="es"):
+        assert f"tiene {i18n.format_percent(top.top_prob)}" in text  # Spanish decimals: "36,2 %"
+    assert any("probabilidad" in df.value.columns for df in at.dataframe)

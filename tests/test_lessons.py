@@ -130,7 +130,7 @@ def test_teacher_guides_in_docs_are_generated_from_the_lessons():
     for lesson in LESSONS:
         path = ROOT / "docs" / "lessons" / f"{lesson.id}.md"
         assert path.read_text(encoding="utf-8") == lessons.teacher_guide_markdown(lesson), \
-            f"{path.name} is stale: run `python -m explain.lessons`"
+            f"{path.name} is stale: run `python -m tools.lessons`"
 
 
 def test_teacher_guide_html_escapes_lesson_text():
@@ -192,3 +192,97 @@ def test_unknown_lesson_or_step_in_the_url_is_ignored():
     assert not at.exception and "Step" not in sidebar_text(at)
     at = run_panel({"lesson": LESSONS[0].id, "step": "99"})
     assert not at.exception and "Step 5 of 5" in sidebar_text(at)
+
+
+# ---------------------------------------------------------------------------------------------
+# In every language: translated text, section anchors from the translated header, links with lang
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("1 · Your prompt as tokens", "1-your-prompt-as-tokens"),
+    ("3 · Ángulos entre palabras", "3-angulos-entre-palabras"),
+    ("2 · Représentation « vectorielle » : où ?", "2-representation-vectorielle-ou"),
+    ("4 · Qu'est-ce que l’attention ?", "4-qu-est-ce-que-l-attention"),
+    ("It’s SmolLM2 — Müller & Œuvre", "its-smol-lm-2-mueller-and-o-euvre"),  # Œ → "OE", then decamelized
+    ("2 · 最近的邻居", "2"),
+    ("最近的邻居", ""),
+])
+def test_anchor_is_streamlits_id_for_a_header_in_any_language(header, expected):
+    assert lessons.anchor(header) == expected  # the browser test checks these against Streamlit itself
+
+
+def test_a_step_link_in_another_language_carries_lang_and_the_translated_anchor():
+    lesson = LESSONS[0]
+    url = lessons.step_url("http://example.org", lesson, 0, lang="es", section="1 · Tu prompt en tokens")
+    assert url.endswith("&lesson=1-words-become-tokens&step=1&lang=es#1-tu-prompt-en-tokens")
+    assert lessons.step_url("http://x", lesson, 0, lang="zh", section="最近的邻居").endswith("&lang=zh")  # no anchor
+
+
+def test_translated_passes_every_text_a_learner_reads_and_keeps_the_data():
+    lesson = LESSONS[1]
+    loud = lessons.translated(lesson, str.upper)
+    assert loud.title == lesson.title.upper() and loud.objectives == [o.upper() for o in lesson.objectives]
+    assert loud.terms == {t.upper(): m.upper() for t, m in lesson.terms.items()}
+    for before, after in zip(lesson.steps, loud.steps):
+        assert (after.question, after.notice, after.answer, after.do) == \
+            (before.question.upper(), before.notice.upper(), before.answer.upper(), before.do.upper())
+        assert after.wrong_answers == [w.upper() for w in before.wrong_answers]
+        assert (after.page, after.section, after.controls, after.expect) == \
+            (before.page, before.section, before.controls, before.expect)
+
+
+def _in_language(lang: str):
+    from unittest import mock
+
+    from ui import i18n
+    from ui import lessons as panel
+
+    return mock.patch.object(i18n, "current_language", return_value=lang), \
+        mock.patch.object(panel, "current_language", return_value=lang)
+
+
+@pytest.mark.parametrize(("lang", "ask"), [("es", "Pregunta a la clase"), ("fr", "Demandez à la classe"),
+                                           ("zh", "向全班提问")])
+def test_the_teacher_guide_is_served_in_the_chosen_language(lang, ask):
+    from ui import i18n
+    from ui import lessons as panel
+
+    lesson = LESSONS[0]
+    first, second = _in_language(lang)
+    with first, second:
+        page = panel.teacher_guide(lesson)
+    question = i18n.translations(lang).gettext(lesson.steps[0].question)
+    assert question != lesson.steps[0].question  # the lesson text itself is translated…
+    assert f"lang='{lang}'" in page and ask in page and question.split("“")[0] in page
+    assert f"&amp;lang={lang}" in page  # …and each step's link opens the site in that language
+    first, second = _in_language("en")
+    with first, second:
+        assert ask not in panel.teacher_guide(lesson)
+
+
+def test_panel_in_chinese_shows_the_translated_step():
+    from ui import i18n
+
+    lesson = LESSONS[0]
+    zh = i18n.translations("zh")
+    at = run_panel({**lessons.step_query(lesson, 1), "lang": "zh"})
+    assert not at.exception
+    text = sidebar_text(at)
+    assert "**第 2 步，共 5 步**" in text and zh.gettext(lesson.steps[1].question) in text
+    assert lesson.steps[1].question not in text
+    assert [b.label for b in at.sidebar.button if b.key == "lesson_next"] == ["下一步 ▶"]
+
+
+def test_the_newer_expectations_catch_a_false_claim(lm):
+    base = dict(title="t", question="q", page="softmax", notice="n", answer="a")
+    cold = lessons.Step(**base, controls={"prompt": "The capital of France is", "softmax_temperature": 0.3},
+                        expect={"temperature_effect": "flatter", "median_logit_gap_at_least": 1000.0})
+    assert [c.holds for c in lessons.check_step(lm, cold)] == [False, False]
+    causal = lessons.Step(**base, controls={"prompt": "The cat sat", "attn_layer": 2}, expect={"attention_is_causal": True})
+    assert [c.holds for c in lessons.check_step(lm, causal)] == [True]
+    draws = lessons.Step(**base, controls={"prompt": "Once upon a time", "sampling_top_k": 1, "sampling_seed": 3},
+                         expect={"seeded_draws_repeat": 4})
+    assert [c.holds for c in lessons.check_step(lm, draws)] == [False]  # top-k = 1: every seed writes the same
+    same = {"a": "The bank was closed.", "b": "The bank was closed.", "word": "bank", "below": 0.99}
+    words = lessons.Step(**base, controls={"prompt": "x"}, expect={"contexts_differ": same})
+    assert [c.holds for c in lessons.check_step(lm, words)] == [False]  # one sentence twice: nothing differs
