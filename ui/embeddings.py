@@ -137,11 +137,11 @@ def table_height(n_rows: int) -> int:
 
 
 def excluded_reason(excluded: embeddings.ExcludedToken) -> str:
-    """Why a token was left out, in the session's language."""
+    """Why a token was left out, in the session's language (Markdown: the input word escaped)."""
     if not excluded.role:
         return excluded.reason  # given by the page, already translated
     message = _("another form of input {role} ({word})") if excluded.other_form else _("input {role} ({word})")
-    return message.format(role=excluded.role, word=excluded.word)
+    return message.format(role=excluded.role, word=markdown_escape(excluded.word))
 
 
 def excluded_note(neighbours: embeddings.Neighbours) -> str:
@@ -150,7 +150,7 @@ def excluded_note(neighbours: embeddings.Neighbours) -> str:
         return ""
     parts = [
         _("`{token}` ({reason}, similarity {similarity})").format(
-            token=piece_label(e.piece), reason=markdown_escape(excluded_reason(e)),
+            token=piece_label(e.piece), reason=excluded_reason(e),
             similarity=format_number(e.similarity, 3))
         for e in neighbours.excluded
     ]
