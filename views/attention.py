@@ -9,6 +9,7 @@ from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
 from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
+from ui.figures import with_export_title
 from ui.presenter import iframe_zoom, show_chart
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
@@ -25,6 +26,11 @@ FOLLOW_KEY, ROW_KEY, TOKENS_KEY = "attn_follow", "attn_score_row", "attn_tokens_
 PICKED_KEY = "attn_gallery_picked"  # set by a gallery click: the whole page follows the new head
 VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, six layers)")}
 AVERAGE = -1  # the follow chart's "average of all heads" choice
+
+
+def show_titled_chart(fig, key: str, title: str, **kwargs) -> None:
+    """A chart whose saved PNG says what it shows: its title, the prompt and the model."""
+    show_chart(with_export_title(fig, title, state.current_prompt_text(), lm.name), key=key, **kwargs)
 
 
 def pick_from_gallery() -> None:
@@ -179,7 +185,7 @@ st.caption(_("Drawn with bertviz (Jesse Vig), working offline: its scripts are b
 # 2 · Heatmap ---------------------------------------------------------------------------------
 st.header(_("2 · One head as a table of weights"))
 title = _("Layer {layer}, head {head}").format(layer=layer, head=head)
-show_chart(view.attention_heatmap(weights[layer, head], pieces, title), key="attn_heatmap")
+show_titled_chart(view.attention_heatmap(weights[layer, head], pieces, title), "attn_heatmap", title)
 st.markdown(view.heatmap_sentence(weights[layer, head], pieces, followed, layer, head))
 if table_toggle("attn_heatmap_table"):
     st.dataframe(view.matrix_table(weights[layer, head], pieces), hide_index=True)
@@ -199,8 +205,9 @@ def head_gallery(stats: attn.HeadStatistics) -> None:
         _("Colour each head by"), list(attn.STATISTICS), horizontal=True, key="attn_statistic",
         bind="query-params", format_func=view.statistic_label,
     )
-    show_chart(
-        view.gallery_figure(stats, statistic, (layer, head)), key=GALLERY_KEY,
+    show_titled_chart(
+        view.gallery_figure(stats, statistic, (layer, head)), GALLERY_KEY,
+        _("Every head, coloured by {statistic}").format(statistic=view.statistic_label(statistic)),
         on_select=pick_from_gallery, selection_mode="points",
     )
     st.markdown(view.gallery_sentence(stats, statistic))
@@ -260,7 +267,8 @@ def follow_one_token() -> None:
     )
     focus = attn.follow_token(weights, position)
     chosen_head = None if head_choice == AVERAGE else head_choice
-    show_chart(view.follow_figure(focus, pieces, chosen_head), key="attn_follow_chart")
+    show_titled_chart(view.follow_figure(focus, pieces, chosen_head), "attn_follow_chart",
+                      _("Where {token} looks, layer by layer").format(token=f"“{labels[position]}”"))
     if table_toggle("attn_follow_table"):
         st.dataframe(view.follow_table(focus, pieces, chosen_head), hide_index=True)
     if position == 0:
@@ -329,10 +337,11 @@ else:
         st.markdown(_("In this model both the queries and the keys are first rotated by their position (RoPE)."))
     left, right = st.columns(2)
     with left:
-        show_chart(view.scores_heatmap(scores, head, pieces), key="attn_scores")
+        show_titled_chart(view.scores_heatmap(scores, head, pieces), "attn_scores",
+                          _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=layer, head=head))
     with right:
-        show_chart(view.attention_heatmap(scores.weights(head), pieces, _("After the softmax: the weights")),
-                   key="attn_scores_weights")
+        after = _("After the softmax: the weights")
+        show_titled_chart(view.attention_heatmap(scores.weights(head), pieces, after), "attn_scores_weights", after)
     st.markdown(view.scores_sentence(scores, head, pieces, followed))
     if table_toggle("attn_scores_table"):
         st.dataframe(view.matrix_table(scores.masked(head), pieces, digits=2), hide_index=True)

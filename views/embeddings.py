@@ -9,6 +9,7 @@ from ui import state
 from ui.embeddings import table_toggle
 from ui.html import markdown_escape
 from ui.i18n import N_, _, format_number, format_percent, ngettext
+from ui.figures import with_export_title
 from ui.presenter import show_chart
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
@@ -57,6 +58,11 @@ def word_or_none(lm, word: str, leading_space: bool):
         return view.cached_word_vector(lm.name, word, leading_space)
     except emb.EmptyWord:
         return None
+
+
+def show_titled_chart(fig, key: str, title: str, about: str) -> None:
+    """A chart whose saved PNG says what it shows: its title, the words it is about, the model."""
+    show_chart(with_export_title(fig, title, about, lm.name), key=key)
 
 
 def locate_in(lm, sentences: tuple[str, str], word: str):
@@ -128,7 +134,7 @@ else:
     cols[1].metric(_("Length (norm)"), format_number(word.norm, 2))
     cols[2].metric(_("Typical token's length"), format_number(index.median_norm, 2),
                    help=_("The median norm over the whole vocabulary."))
-    show_chart(view.vector_picture(word), key="emb_vector")
+    show_titled_chart(view.vector_picture(word), "emb_vector", _("The vector of one token"), word.word)
     st.markdown(view.vector_sentence(word))
     if table_toggle("emb_vector_table"):
         st.dataframe(view.vector_table(word), hide_index=True)
@@ -152,7 +158,8 @@ with st.expander(_("Your prompt as a table of vectors")):
             len(prompt.ids),
         ).format(count=len(prompt.ids), dims=index.d_model)
             + (" " + _("The first {rows} rows are drawn.").format(rows=PROMPT_ROWS) if len(prompt.ids) > PROMPT_ROWS else ""))
-        show_chart(view.prompt_vectors_figure(shown, vectors), key="emb_prompt_vectors")
+        show_titled_chart(view.prompt_vectors_figure(shown, vectors), "emb_prompt_vectors",
+                          _("Your prompt as vectors"), state.current_prompt_text())
         st.markdown(view.prompt_vectors_sentence(shown, vectors))
         if table_toggle("emb_prompt_table"):
             labels = [f"{p.index}: {view.piece_label(p)}" for p in shown]
@@ -209,7 +216,7 @@ if len(word_list) < 2:
 else:
     split = [w for w in word_list if w.n_pieces > 1]
     matrix = emb.similarity_matrix(word_list)
-    show_chart(view.similarity_heatmap(matrix), key="emb_matrix")
+    show_titled_chart(view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text)
     st.markdown(view.similarity_sentence(matrix))
     if table_toggle("emb_matrix_table"):
         st.dataframe(view.similarity_table(matrix), hide_index=True)
@@ -239,7 +246,7 @@ else:
         "between your words; **{lost} is lost**, so distances on this map are distorted. Trust the "
         "angle table above more than the map."
     ).format(dims=index.d_model, kept=format_percent(kept, 0), lost=format_percent(1 - kept, 0)))
-    show_chart(view.map_figure(word_map), key="emb_map")
+    show_titled_chart(view.map_figure(word_map), "emb_map", _("A map of the words (PCA)"), words_text)
     st.markdown(view.map_sentence(word_map))
     if table_toggle("emb_map_table"):
         st.dataframe(view.map_table(word_map), hide_index=True)
@@ -328,7 +335,8 @@ else:
         ).format(similarity=format_number(drift.input_similarity, 3)))
     n_layer = len(drift.similarities) - 1
     layer = st.slider(_("Layer"), 0, n_layer, n_layer // 2, key="emb_layer", bind="query-params")
-    show_chart(view.drift_figure(drift, in_a.found, layer), key="emb_drift")
+    show_titled_chart(view.drift_figure(drift, in_a.found, layer), "emb_drift",
+                      _("The same word in two sentences, layer by layer"), f"{sentence_a} | {sentence_b}")
     st.markdown(view.drift_sentence(drift, in_a.found))
     if table_toggle("emb_drift_table"):
         st.dataframe(view.drift_table(drift), hide_index=True)
