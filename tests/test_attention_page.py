@@ -385,3 +385,23 @@ def test_every_chart_has_a_sentence_and_a_table(cat_reference):
     best = int(ref.attentions[layer, 0, 7].argmax())
     assert f"In layer {layer}, head 0, “·it” attends most to" in text and f"({ref.attentions[layer, 0, 7, best]:.1%})" in text
     assert "The lines show layer" in text and "Coloured by attention to the first token: highest in layer" in text
+
+
+def test_a_shared_link_restores_the_attention_view(site, browser):
+    """Issue 20.7: the view, the gallery colouring, the followed token and the heads come back from the link."""
+    from tests.browser import ARTIFACTS, open_page
+
+    query = {"prompt": CAT, "attn_view": "Model view (all heads, six layers)", "attn_statistic": "attention to the previous token",
+             "attn_follow": "5: ·mat", "attn_follow_head": "head 3", "attn_layer": "3", "attn_head": "4"}
+    url = f"{site}/attention?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+    context, page, blocked = open_page(browser, url, width=1440, height=7000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0 and not blocked
+        assert page.get_by_role("radio", name="Model view (all heads, six layers)").is_checked()
+        assert page.get_by_role("radio", name="attention to the previous token").is_checked()
+        assert page.get_by_role("combobox", name="Token to follow").input_value() == "5: ·mat"
+        assert page.get_by_role("combobox", name="Heads").input_value() == "head 3"
+        assert page.get_by_text("Layer 3, head 4 is a").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "attention-link-1440.png"))
+    finally:
+        context.close()

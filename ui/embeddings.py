@@ -124,10 +124,13 @@ def neighbours_table(neighbours: embeddings.Neighbours) -> dict[str, list]:
 
 
 def neighbour_columns() -> dict:
-    """One precision per column (a rounded 1.0 would otherwise show as "1" beside "0.815")."""
+    """One precision per column (a rounded 1.0 would otherwise show as "1" beside "0.815"); short
+    headers (the full name in the header's tooltip), so a 390 px phone shows every column whole."""
     return {
-        _("cosine similarity"): st.column_config.NumberColumn(format="%.3f"),
-        _("angle (°)"): st.column_config.NumberColumn(format="%.1f"),
+        _("rank"): st.column_config.NumberColumn("#", help=_("rank"), width=40),
+        _("id"): st.column_config.NumberColumn(_("id"), width=64),
+        _("cosine similarity"): st.column_config.NumberColumn("cos", help=_("cosine similarity"), format="%.3f", width=64),
+        _("angle (°)"): st.column_config.NumberColumn("∠ °", help=_("angle (°)"), format="%.1f", width=56),
     }
 
 
@@ -380,7 +383,7 @@ def similarity_heatmap(matrix: embeddings.SimilarityMatrix) -> go.Figure:
         height=min(900, 160 + 32 * n),
         margin=dict(l=10, r=10, t=10, b=10),
         yaxis=dict(autorange="reversed", automargin=True),
-        xaxis=dict(tickangle=-45),
+        xaxis=dict(tickangle=-45, automargin=True),
         separators=plotly_separators(),
     )
     return fig

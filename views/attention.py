@@ -335,13 +335,11 @@ else:
              scale=format_number(scores.scale, 3)))
     if "Llama" in scores.architecture:
         st.markdown(_("In this model both the queries and the keys are first rotated by their position (RoPE)."))
-    left, right = st.columns(2)
-    with left:
-        show_titled_chart(view.scores_heatmap(scores, head, pieces), "attn_scores",
-                          _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=layer, head=head))
-    with right:
-        after = _("After the softmax: the weights")
-        show_titled_chart(view.attention_heatmap(scores.weights(head), pieces, after), "attn_scores_weights", after)
+    # one above the other: side by side, a projector's large titles no longer fit half the width
+    show_titled_chart(view.scores_heatmap(scores, head, pieces), "attn_scores",
+                      _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=layer, head=head))
+    after = _("After the softmax: the weights")
+    show_titled_chart(view.attention_heatmap(scores.weights(head), pieces, after), "attn_scores_weights", after)
     st.markdown(view.scores_sentence(scores, head, pieces, followed))
     if table_toggle("attn_scores_table"):
         st.dataframe(view.matrix_table(scores.masked(head), pieces, digits=2), hide_index=True)
