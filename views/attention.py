@@ -123,11 +123,10 @@ st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
 if st.session_state[LAYER_KEY] >= n_layer or st.session_state[HEAD_KEY] >= n_head:
     st.session_state[LAYER_KEY], st.session_state[HEAD_KEY] = 0, 0
-with st.container(key="attn_controls"):  # kept in view while the charts it drives scroll by
-    left, right = st.columns(2)
-    layer = left.slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
-                        help=_("0 = the first layer, next to the embeddings."))
-    head = right.slider(_("Head"), 0, n_head - 1, key=HEAD_KEY, bind="query-params")
+left, right = st.columns(2)
+layer = left.slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
+                    help=_("0 = the first layer, next to the embeddings."))
+head = right.slider(_("Head"), 0, n_head - 1, key=HEAD_KEY, bind="query-params")
 st.caption(_(
     "{model}: {layers} layers × {heads} heads = {patterns} attention patterns, all from one run of "
     "the model over your prompt — moving the layer and head sliders doesn't run it again."
