@@ -140,6 +140,19 @@ def follow_token(attentions: np.ndarray, position: int) -> TokenFocus:
     return TokenFocus(position, mean, per_head, [int(i) for i in mean.argmax(axis=1)])
 
 
+def strongest_keys(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """weights: (T, T) one head. Per query row, the key it gives most weight to and that weight."""
+    best = weights.argmax(axis=-1)  # (T,)
+    return best, np.take_along_axis(weights, best[:, None], axis=-1)[:, 0]
+
+
+def extreme_heads(values: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """values: (n_layer, n_head). The (layer, head) with the largest and with the smallest value."""
+    high = np.unravel_index(int(np.argmax(values)), values.shape)
+    low = np.unravel_index(int(np.argmin(values)), values.shape)
+    return (int(high[0]), int(high[1])), (int(low[0]), int(low[1]))
+
+
 def find_token(pieces_text: list[str], word: str) -> int | None:
     """Index of the last token whose text, stripped, equals `word` (case-insensitive), else None."""
     wanted = word.strip().lower()

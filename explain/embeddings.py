@@ -10,7 +10,7 @@ were divided by their length once (`embedding_index`, cached by the app per mode
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -151,6 +151,9 @@ class ExcludedToken:
     piece: TokenPiece
     similarity: float  # what it would have scored
     reason: str
+    role: str = ""  # for an analogy: the input ("a", "b" or "c") it belongs to, else ""
+    word: str = ""  # that input word
+    other_form: bool = False  # another case or spacing of the input word, not one of its pieces
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,16 @@ def nearest_neighbours(
             for piece in token_pieces(lm, list(exclude))
         ],
     )
+
+
+def rank_among(index: EmbeddingIndex, vector: np.ndarray, candidate: np.ndarray,
+               exclude_ids: tuple[int, ...] = ()) -> tuple[float, int]:
+    """Where a candidate vector would stand in `vector`'s neighbour list: (its cosine with
+    `vector`, its rank among the vocabulary rows not in `exclude_ids`; 1 = nearer than all)."""
+    sims = similarities_to(index, vector)  # (V,)
+    sims[list(exclude_ids)] = -np.inf
+    similarity = cosine(vector, candidate)
+    return similarity, int((sims > similarity + 1e-6).sum()) + 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +374,7 @@ def analogy(
         for token_id in word_forms(lm, word.word):
             exclude.setdefault(token_id, f"another form of input {role} ({word.word})")
     neighbours = nearest_neighbours(lm, index, result, k, exclude)
+    neighbours = replace(neighbours, excluded=[_with_role(e, (a, b, c)) for e in neighbours.excluded])
     target_similarity = target_rank = None
     if target is not None:
         sims = similarities_to(index, result)
@@ -368,6 +382,26 @@ def analogy(
         target_similarity = cosine(result, target.vector)
         target_rank = int((sims > target_similarity + 1e-6).sum()) + 1
     return Analogy(a, b, c, result, neighbours, target, target_similarity, target_rank)
+
+
+def _with_role(excluded: ExcludedToken, inputs: tuple[WordVector, ...]) -> ExcludedToken:
+    """The analogy input an excluded token belongs to, as fields (so a page can word it)."""
+    for role, word in zip("abc", inputs):
+        if excluded.piece.id in word.ids:
+            return replace(excluded, role=role, word=word.word)
+    for role, word in zip("abc", inputs):
+        if excluded.reason == f"another form of input {role} ({word.word})":
+            return replace(excluded, role=role, word=word.word, other_form=True)
+    return excluded
+
+
+def closest_and_farthest(matrix: SimilarityMatrix) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The most and the least similar pair of different words (index pairs, i < j); n ≥ 2."""
+    n = len(matrix.labels)
+    rows, cols = np.triu_indices(n, k=1)
+    values = matrix.cosines[rows, cols]
+    best, worst = int(values.argmax()), int(values.argmin())
+    return (int(rows[best]), int(cols[best])), (int(rows[worst]), int(cols[worst]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ def sinusoidal_encoding(n_positions: int, d_model: int, base: float = SINUSOID_B
     return encoding
 
 
+def wavelengths(d_model: int, base: float = SINUSOID_BASE) -> np.ndarray:
+    """(ceil(d/2),) positions after which each sine/cosine pair repeats: 2π · base^(2i/d)."""
+    return 2 * np.pi * base ** (np.arange(0, d_model, 2, dtype=np.float64) / d_model)
+
+
 @dataclass(frozen=True)
 class PositionScheme:
     kind: str  # "rotary", "learned absolute" or "not found"

@@ -327,3 +327,15 @@ def test_a_saved_view_names_its_prompt_layer_and_model_and_escapes_them():
     saved = bertviz_offline.with_caption(page, "Attention head view, layer 0 · m · prompt: <script>x</script>")
     assert "<title>Attention head view, layer 0 · m · prompt: &lt;script&gt;x&lt;/script&gt;</title>" in saved
     assert saved.count("prompt: &lt;script&gt;") == 2 and "<script>x</script>" not in saved
+
+
+def test_strongest_keys_and_extreme_heads_equal_plain_loops(cat):
+    _, ref = cat
+    weights = ref.attentions[5, 2]
+    best, weight = attention.strongest_keys(weights)
+    for i in range(weights.shape[0]):
+        j = max(range(weights.shape[1]), key=lambda k: weights[i, k])
+        assert best[i] == j and weight[i] == weights[i, j]
+    values = attention.head_statistics(ref.attentions).previous
+    (hl, hh), (ll, lh) = attention.extreme_heads(values)
+    assert values[hl, hh] == values.max() and values[ll, lh] == values.min()

@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 
 from explain import attention, tokens
 from explain.engine import analysis
-from ui.attention import prompt_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CAT = "The cat sat on the mat because it was warm."
@@ -85,7 +84,7 @@ def test_default_view_shows_every_part(cat_page, cat_reference):
     assert np.all(np.isnan(z[np.triu_indices(len(ids), k=1)]))  # the causal mask is visible
     np.testing.assert_allclose(np.nan_to_num(z), ref.attentions[layer, 0], atol=1e-6)
     assert "attends to" in heat["hovertemplate"]
-    assert at.selectbox(key=prompt_key("attn_follow", tuple(ids))).value == 7  # "it" is followed by default
+    assert at.selectbox(key="attn_follow").value == 7  # "it" is followed by default
     assert any("“·because”" in m.value for m in at.markdown)  # whatever the model does: measured
     focus = attention.follow_token(ref.attentions, 7)
     tops = [max(range(1, 7), key=lambda j: focus.mean_over_heads[l, j]) for l in range(ref.n_layer)]
@@ -131,7 +130,7 @@ def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, r
         at.radio(key="attn_statistic").set_value(statistic).run()
         colours = array(spec(at, "attn_gallery")["data"][0]["marker"]["color"])
         np.testing.assert_allclose(colours, stats.values(statistic).ravel(), atol=1e-6)
-    at.radio(key="attn_view").set_value("Model view (all heads, six layers)").run()
+    at.radio(key="attn_view").set_value("model").run()
     assert not at.exception
     assert params_of(iframe_html(at))["include_layers"] == [0, 1, 2, 3, 4, 5]
     assert calls == []
@@ -139,15 +138,14 @@ def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, r
 
 def test_preset_button_and_follow_head(cat_page, lm):
     at = cat_page
-    at.selectbox(key=prompt_key("attn_follow", tuple(tokens.encode(lm, CAT)))).set_value(4).run()
+    at.selectbox(key="attn_follow").set_value(4).run()
     at.button(key="attn_preset_Bank").click().run()
     assert not at.exception
     assert at.session_state["prompt"] == "I went to the bank to deposit my money."
-    bank = tuple(tokens.encode(lm, "I went to the bank to deposit my money."))
-    follow = at.selectbox(key=prompt_key("attn_follow", bank))  # a fresh control for the new prompt
+    follow = at.selectbox(key="attn_follow")  # reset to the new prompt's own default
     assert follow.value == 4 and follow.options[4] == "4: ·bank"  # the preset's word, not the old choice
-    assert at.selectbox(key=prompt_key("attn_score_row", bank)).value == 4
-    at.selectbox(key="attn_follow_head").set_value("head 2").run()
+    assert at.selectbox(key="attn_score_row").value == 4
+    at.selectbox(key="attn_follow_head").set_value(2).run()
     assert not at.exception
 
 
@@ -331,3 +329,79 @@ def test_presenter_figures_grow_markers_and_labels_never_shrink_them():
     shown = presenter_figure(words)
     assert shown.data[0].textfont.size >= 18 and shown.layout.title.font.size >= 20
     assert shown.layout.xaxis.tickfont.size >= 17
+
+
+# ---------------------------------------------------------------------------------------------
+# Predict, then reveal · other languages (issues 17 and 18)
+
+
+def test_predict_then_reveal_hides_every_picture_until_reveal_and_checks_the_model(cat_reference):
+    _, ref = cat_reference
+    at = run_page(attn_game=True)
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart") and not at.get("iframe") and not at.dataframe  # nothing to peek at
+    assert any("which earlier word does “·it” attend to most" in m.value for m in at.markdown)
+    at.text_input(key="attn_guess").set_value("cat").run()
+    assert not at.get("plotly_chart")  # typing is not revealing
+    at.button(key="attn_reveal").click().run()
+    assert not at.exception, at.exception
+    counts = attention.follow_token(ref.attentions, 7).layer_counts({0, 7})
+    top, wins = next(iter(counts.items()))
+    verdict = at.success[0].value
+    assert f"attends most to “{['The', '·cat', '·sat', '·on', '·the', '·mat', '·because'][top]}”: in {wins} of {ref.n_layer} layers" in verdict
+    assert (f"wins in {counts.get(1, 0)} of {ref.n_layer}" in verdict) if top != 1 else verdict.startswith("✅")
+    assert at.get("plotly_chart") and at.get("iframe")  # revealed: the pictures are back
+    at.session_state["prompt"] = "The dog slept on the rug because it was tired."
+    at.run()  # a new prompt: the old guess is gone and the pictures hide again
+    assert at.text_input(key="attn_guess").value == "" and not at.get("plotly_chart")
+
+
+def test_attention_page_in_spanish():
+    at = run_page(lang="es")
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.header]
+    assert headers[0] == "1 · Líneas de cada token a los tokens a los que presta atención"
+    heat = spec(at, "attn_heatmap")
+    assert heat["layout"]["xaxis"]["title"]["text"] == "mira a (clave)"
+    assert heat["layout"]["separators"] == ",."  # Plotly's numbers with a decimal comma
+    assert "presta atención a" in heat["data"][0]["hovertemplate"]
+    said = next(m.value for m in at.markdown if m.value.startswith("En la capa"))
+    assert re.search(r"“·it” presta más atención a “[^”]+” \(\d+,\d\s%\)", said)  # a computed, localised sentence
+    assert list(at.dataframe[0].value)[0] == "tipo"
+
+
+def test_every_chart_has_a_sentence_and_a_table(cat_reference):
+    _, ref = cat_reference
+    at = run_page(attn_heatmap_table=True, attn_head_view_table=True, attn_gallery_table=True,
+                  attn_follow_table=True, attn_scores_table=True)
+    assert not at.exception, at.exception
+    layer = at.slider(key="attn_layer").value
+    tables = [d.value for d in at.dataframe]
+    heat = next(t for t in tables if "token that looks (query)" in t.columns)
+    np.testing.assert_allclose(heat["7 ·it"].to_numpy(dtype=float)[7:], ref.attentions[layer, 0, 7:, 7], atol=1e-3)
+    assert any("heads averaged" in t.columns for t in tables)  # the head view as a table
+    assert any(len(t) == ref.n_layer * ref.n_head for t in tables)  # the gallery, one row per head
+    text = "\n".join(m.value for m in at.markdown)
+    best = int(ref.attentions[layer, 0, 7].argmax())
+    assert f"In layer {layer}, head 0, “·it” attends most to" in text and f"({ref.attentions[layer, 0, 7, best]:.1%})" in text
+    assert "The lines show layer" in text and "Coloured by attention to the first token: highest in layer" in text
+
+
+def test_a_shared_link_restores_the_attention_view(site, browser):
+    """Issue 20.7: the view, the gallery colouring, the followed token and the heads come back from the link."""
+    from tests.browser import ARTIFACTS, open_page
+
+    query = {"prompt": CAT, "attn_view": "Model view (all heads, six layers)", "attn_statistic": "attention to the previous token",
+             "attn_follow": "5: ·mat", "attn_follow_head": "head 3", "attn_layer": "3", "attn_head": "4"}
+    url = f"{site}/attention?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+    context, page, blocked = open_page(browser, url, width=1440, height=7000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0 and not blocked
+        assert page.get_by_role("radio", name="Model view (all heads, six layers)").is_checked()
+        assert page.get_by_role("radio", name="attention to the previous token").is_checked()
+        assert page.get_by_role("combobox", name="Token to follow").input_value() == "5: ·mat"
+        assert page.get_by_role("combobox", name="Heads").input_value() == "head 3"
+        assert page.get_by_text("Layer 3, head 4 is a").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "attention-link-1440.png"))
+    finally:
+        context.close()

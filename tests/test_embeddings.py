@@ -395,3 +395,44 @@ def test_the_scheme_follows_the_config_not_the_name(tiny_gpt2):
     assert scheme.kind == "rotary" and scheme.rope_theta == 500.0 and scheme.max_positions == 128
     renamed = LoadedModel(name="SmolLM2", model=tiny_gpt2.model, tokenizer=None, source="random", load_seconds=0)
     assert positions.position_scheme(renamed).kind == "learned absolute"
+
+
+def test_rank_among_counts_the_rows_torch_puts_nearer(lm, index, weight):
+    king, queen = emb.word_vector(lm, "king", True), emb.word_vector(lm, "queen", True)
+    similarity, rank = emb.rank_among(index, king.vector, queen.vector, tuple(king.ids))
+    sims = torch_cosines(weight, torch.from_numpy(king.vector))
+    sims[king.ids] = -2.0
+    reference = torch.nn.functional.cosine_similarity(torch.from_numpy(king.vector)[None], torch.from_numpy(queen.vector)[None])
+    assert similarity == pytest.approx(float(reference), abs=1e-5)
+    assert rank == int((sims > similarity + 1e-6).sum()) + 1
+    top = emb.nearest_neighbours(lm, index, king.vector, 1, dict.fromkeys(king.ids, ""))
+    nearest = torch.from_numpy(weight[top.ids[0]].numpy())
+    assert emb.rank_among(index, king.vector, nearest.numpy(), tuple(king.ids))[1] == 1  # the nearest is rank 1
+
+
+def test_analogy_exclusions_carry_their_input_as_fields(lm, index):
+    a, b, c = (emb.word_vector(lm, w, True) for w in ("king", "man", "woman"))
+    got = emb.analogy(lm, index, a, b, c, k=5)
+    first = {e.piece.id: e for e in got.neighbours.excluded}
+    assert (first[a.ids[0]].role, first[a.ids[0]].word, first[a.ids[0]].other_form) == ("a", "king", False)
+    others = [e for e in got.neighbours.excluded if e.other_form]
+    assert others and all(e.reason == f"another form of input {e.role} ({e.word})" for e in others)
+
+
+def test_closest_and_farthest_pairs_are_the_extreme_off_diagonal_cosines(lm):
+    words = [emb.word_vector(lm, w, True) for w in ("king", "queen", "banana", "apple")]
+    matrix = emb.similarity_matrix(words)
+    (a, b), (c, d) = emb.closest_and_farthest(matrix)
+    pairs = {(i, j): matrix.cosines[i, j] for i in range(4) for j in range(i + 1, 4)}
+    assert matrix.cosines[a, b] == max(pairs.values()) and matrix.cosines[c, d] == min(pairs.values())
+    assert a < b and c < d
+
+
+def test_wavelengths_are_the_periods_of_the_sinusoids():
+    lengths = positions.wavelengths(64)
+    n = 4000
+    table = positions.sinusoidal_encoding(n, 64)
+    for i in (0, 1, 2, 3):  # a sine crosses zero twice per period: count the crossings
+        crossings = int((np.diff(np.sign(table[:, 2 * i])) != 0).sum())
+        assert abs(crossings - 2 * n / lengths[i]) <= 2
+    assert lengths[0] == pytest.approx(2 * math.pi) and np.all(np.diff(lengths) > 0)  # later pairs are slower

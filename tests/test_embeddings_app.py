@@ -216,3 +216,61 @@ def test_tables_use_one_precision_per_column(default_page):
         assert columns["cosine similarity"]["type_config"]["format"] == "%.3f"
         assert columns["angle (°)"]["type_config"]["format"] == "%.1f"
     assert chart(default_page, "emb_matrix")["data"][0]["texttemplate"] == "%{z:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Predict, then reveal · other languages · a sentence and a table per chart (issues 17 and 18)
+
+
+def test_predict_then_reveal_hides_the_neighbours_until_reveal(lm):
+    from explain import embeddings as emb
+
+    at = run_page(emb_game=True)
+    assert not at.exception, at.exception
+    assert not [d for d in at.dataframe if "cosine similarity" in d.value.columns]  # no neighbours yet
+    assert "emb_matrix" not in " ".join(c.proto.id for c in at.get("plotly_chart"))  # nor the angle table
+    assert "which word is nearest to “king”" in texts(at)
+    at.text_input(key="emb_guess").set_value("queen").run()
+    at.button(key="emb_reveal").click().run()
+    assert not at.exception, at.exception
+    index = emb.embedding_index(lm)
+    king, queen = emb.word_vector(lm, "king", True), emb.word_vector(lm, "queen", True)
+    similarity, rank = emb.rank_among(index, king.vector, queen.vector, tuple(king.ids))
+    verdict = at.success[0].value
+    assert verdict.startswith("✅") if rank == 1 else f"“queen” is number {rank:,} of {index.vocab_size:,} tokens" in verdict
+    assert f"(cosine {similarity:.3f})" in verdict
+    assert [d for d in at.dataframe if "cosine similarity" in d.value.columns]  # revealed
+    at.text_input(key="emb_word").set_value("school").run()  # a new word: a new question
+    assert at.text_input(key="emb_guess").value == ""
+    assert not [d for d in at.dataframe if "cosine similarity" in d.value.columns]
+
+
+@pytest.mark.parametrize("lang, title, norm_label", [
+    ("fr", "🧭 Embeddings\u00a0: les mots comme vecteurs", "Longueur (norme)"),
+    ("zh", "🧭 嵌入（embedding）：把词变成向量", "长度（范数）"),
+])
+def test_embeddings_page_in_french_and_chinese(lang, title, norm_label):
+    at = run_page(lang=lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == title
+    metrics = {m.label: m.value for m in at.metric}
+    if lang == "fr":
+        assert "," in metrics[norm_label]  # a decimal comma
+        assert chart(at, "emb_map")["layout"]["xaxis"]["title"]["text"].endswith("de la variance)")
+    assert norm_label in metrics
+
+
+def test_every_chart_says_what_it_shows_and_offers_its_table():
+    at = run_page(emb_vector_table=True, emb_matrix_table=True, emb_map_table=True, emb_drift_table=True,
+                  emb_sinusoids_table=True)
+    assert not at.exception, at.exception
+    text = texts(at)
+    assert "The 576 numbers of “king” run from" in text
+    assert "The most similar pair is “" in text and "Along the first direction" in text
+    assert "The first pair of dimensions repeats every 6.3 positions" in text
+    tables = [d.value for d in at.dataframe]
+    assert any(list(t.columns) == ["dimension", "value"] and len(t) == 576 for t in tables)
+    matrix = next(t for t in tables if "king" in t.columns and "word" in t.columns)
+    assert float(matrix["king"][0]) == pytest.approx(1.0, abs=1e-3)
+    assert any(list(t.columns) == ["word", "PC1", "PC2"] for t in tables)
+    assert any("A vs B" in t.columns for t in tables)

@@ -71,3 +71,27 @@ def test_phone_width_typing_a_word_and_script_text_stays_text(site, browser):
         assert dialogs == []
     finally:
         context.close()
+
+
+def test_a_shared_link_restores_the_words_and_every_table_fits_a_phone(site, browser):
+    """Issue 20.7: the word ("school" came back as "king") and the controls come back from the link;
+    issue 20.2: at 390 px no table column is cut off (each grid fits its box without scrolling)."""
+    query = "?emb_word=school&emb_k=12&emb_a=Paris&emb_b=France&emb_c=Italy&emb_target=Rome&emb_vector_table=true"
+    context, page, blocked = open_embeddings(browser, site, width=390, height=9000, query=query)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0 and not blocked
+        assert page.get_by_label("A word").input_value() == "school"
+        assert page.get_by_label("+ c").input_value() == "Italy"
+        assert page.locator('[data-testid="stSlider"]', has_text="Neighbours").locator('[data-testid="stSliderThumbValue"]').text_content() == "12"
+        assert "·school" in page.locator('[data-testid="stHtml"]').first.text_content()
+        grids = page.locator('[data-testid="stDataFrame"]')
+        assert grids.count() >= 3  # neighbours, analogy and the vector as a table
+        for i in range(grids.count()):
+            grid = grids.nth(i)
+            grid.scroll_into_view_if_needed()
+            widths = grid.evaluate("""e => { const s = e.querySelector('.dvn-scroller');
+                return s ? [s.scrollWidth, s.clientWidth] : [0, 0]; }""")
+            assert widths[0] <= widths[1] + 1, (i, widths)
+        page.screenshot(path=str(ARTIFACTS / "embeddings-link-390.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,7 +1,9 @@
-"""Streamlit glue for the Embeddings page: cached look-ups and the Plotly figures it draws.
+"""Streamlit glue for the Embeddings page: cached look-ups, the Plotly figures it draws, and the
+sentences and tables that say what each figure shows (for screen readers and for the class).
 
 The normalised embedding matrix is built once per model (`st.cache_resource`), so a neighbour
-query is one matrix–vector product. Figures only draw `explain.embeddings` results.
+query is one matrix–vector product. Figures only draw `explain.embeddings` results. Every shown
+string is translated (`ui.i18n`), numbers in the locale's format.
 """
 
 from __future__ import annotations
@@ -15,12 +17,27 @@ import streamlit as st
 
 from explain import embeddings, positions
 from explain.tokens import TokenPiece, text_direction, token_pieces
-from ui.html import chip, chip_row, readable_label, token_spans, visible_text
+from ui import palette
+from ui.html import chip, chip_row, markdown_escape, readable_label, token_spans, visible_text
+from ui.i18n import _, babel_locale, format_number, format_percent
 from ui.state import get_model
 
-DIVERGING = "RdBu_r"  # blue negative, red positive; readable for colour-blind viewers
-WORD_COLOUR = "#D55E00"
-BACKGROUND_COLOUR = "#9AA5B1"
+WORD_COLOUR = palette.categorical(5)  # vermillion: the learner's words
+BASELINE_COLOUR = palette.categorical(4)  # blue: the reference line
+LAYER_COLOUR = palette.categorical(2)  # bluish green: the chosen layer
+BACKGROUND_COLOUR = "#9AA5B1"  # grey dots (neutral, not a category)
+
+
+def plotly_separators() -> str:
+    """Plotly's `separators` for the session's locale: decimal mark, then thousands separator."""
+    symbols = babel_locale().number_symbols["latn"]
+    return symbols["decimal"] + symbols["group"]
+
+
+def table_toggle(key: str) -> bool:
+    """The "show as table" switch under a chart (in the URL, so a shared link keeps it)."""
+    return st.toggle(_("Show as table"), key=key, bind="query-params",
+                     help=_("The chart's numbers as a table, for screen readers and for copying."))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,19 +88,19 @@ def piece_label(piece: TokenPiece) -> str:
 def pieces_html(word: embeddings.WordVector) -> str:
     """The word's token pieces as coloured spans with ids, plus how the vector was formed."""
     if word.n_pieces == 1:
-        how = "one token: its vector is that row of the embedding matrix"
+        how = _("one token: its vector is that row of the embedding matrix")
     else:
-        how = f"{word.n_pieces} tokens: the word's vector is the mean of their {word.n_pieces} rows"
-    return (
+        how = _("{count} tokens: the word's vector is the mean of their {count} rows").format(count=word.n_pieces)
+    return (  # the explanation in the theme's own text colour, so it stays readable in the dark theme
         f'<div><b>{html.escape(word.word)}</b> → {token_spans(word.pieces)}'
-        f'<span style="color:#444">{html.escape(how)}</span></div>'
+        f'<span style="opacity:0.85">{html.escape(how)}</span></div>'
     )
 
 
 def sentence_html(found: embeddings.WordInSentence) -> str:
     """The sentence's tokens as chips; the pieces that make up the shared word are outlined."""
     chips = [
-        chip(readable_label(piece.display), piece.index, title=f"token #{piece.index}, id {piece.id}",
+        chip(readable_label(piece.display), piece.index, title=_("token #{index}, id {id}").format(index=piece.index, id=piece.id),
              kind="chosen" if piece.index in found.positions else "plain", bold=piece.index in found.positions)
         for piece in found.pieces
     ]
@@ -92,19 +109,23 @@ def sentence_html(found: embeddings.WordInSentence) -> str:
 
 def neighbours_table(neighbours: embeddings.Neighbours) -> dict[str, list]:
     return {
-        "rank": list(range(1, len(neighbours.pieces) + 1)),
-        "token": [f"'{piece_label(p)}'" for p in neighbours.pieces],
-        "id": neighbours.ids,
-        "cosine similarity": [round(s, 3) for s in neighbours.similarities],
-        "angle (°)": [round(a, 1) for a in neighbours.angles_deg],
+        _("rank"): list(range(1, len(neighbours.pieces) + 1)),
+        _("token"): [f"'{piece_label(p)}'" for p in neighbours.pieces],
+        _("id"): neighbours.ids,
+        _("cosine similarity"): [round(s, 3) for s in neighbours.similarities],
+        _("angle (°)"): [round(a, 1) for a in neighbours.angles_deg],
     }
 
 
-# One precision per column (a rounded 1.0 would otherwise show as "1" beside "0.815").
-NEIGHBOUR_COLUMNS = {
-    "cosine similarity": st.column_config.NumberColumn(format="%.3f"),
-    "angle (°)": st.column_config.NumberColumn(format="%.1f"),
-}
+def neighbour_columns() -> dict:
+    """One precision per column (a rounded 1.0 would otherwise show as "1" beside "0.815"); short
+    headers (the full name in the header's tooltip), so a 390 px phone shows every column whole."""
+    return {
+        _("rank"): st.column_config.NumberColumn("#", help=_("rank"), width=40),
+        _("id"): st.column_config.NumberColumn(_("id"), width=64),
+        _("cosine similarity"): st.column_config.NumberColumn("cos", help=_("cosine similarity"), format="%.3f", width=64),
+        _("angle (°)"): st.column_config.NumberColumn("∠ °", help=_("angle (°)"), format="%.1f", width=56),
+    }
 
 
 def table_height(n_rows: int) -> int:
@@ -112,14 +133,25 @@ def table_height(n_rows: int) -> int:
     return 38 + 35 * n_rows
 
 
+def excluded_reason(excluded: embeddings.ExcludedToken) -> str:
+    """Why a token was left out, in the session's language (Markdown: the input word escaped)."""
+    if not excluded.role:
+        return excluded.reason  # given by the page, already translated
+    message = _("another form of input {role} ({word})") if excluded.other_form else _("input {role} ({word})")
+    return message.format(role=excluded.role, word=markdown_escape(excluded.word))
+
+
 def excluded_note(neighbours: embeddings.Neighbours) -> str:
     """Markdown saying which tokens were left out and what they scored (empty when none)."""
     if not neighbours.excluded:
         return ""
     parts = [
-        f"`{piece_label(e.piece)}` ({e.reason}, similarity {e.similarity:.3f})" for e in neighbours.excluded
+        _("`{token}` ({reason}, similarity {similarity})").format(
+            token=piece_label(e.piece), reason=excluded_reason(e),
+            similarity=format_number(e.similarity, 3))
+        for e in neighbours.excluded
     ]
-    return "Left out on purpose: " + "; ".join(parts) + "."
+    return _("Left out on purpose: {tokens}.").format(tokens="; ".join(parts))
 
 
 def drift_sentence(drift: embeddings.ContextDrift, word: str) -> str:
@@ -129,25 +161,137 @@ def drift_sentence(drift: embeddings.ContextDrift, word: str) -> str:
     last = len(values) - 1
 
     def where(i: int) -> str:
-        return "at the input embeddings" if i == 0 else ("after the last layer" if i == last else f"after layer {i}")
+        if i == 0:
+            return _("at the input embeddings")
+        return _("after the last layer") if i == last else _("after layer {layer}").format(layer=i)
 
-    text = (
-        f"Here the similarity of the two “{html.escape(visible_text(word))}” vectors is "
-        f"**{summary.start:.3f}** at the input embeddings and lowest {where(summary.lowest_index)} "
-        f"(**{summary.lowest:.3f}**)"
-    )
+    sentences = [_(
+        "Here the similarity of the two “{word}” vectors is **{start}** at the input embeddings and "
+        "lowest {where} (**{lowest}**)."
+    ).format(word=markdown_escape(visible_text(word)), start=format_number(summary.start, 3),
+             where=where(summary.lowest_index), lowest=format_number(summary.lowest, 3))]
     if summary.rise is None:
-        text += f"; it never rises again by more than {embeddings.RISE_TOLERANCE}"
+        sentences.append(_("It never rises again by more than {tolerance}.").format(
+            tolerance=format_number(embeddings.RISE_TOLERANCE, 2)))
     else:
-        low, high = summary.rise_values
-        i, j = summary.rise
-        text += (
-            f". It does not move one way only: from {low:.3f} {where(i)} it rises again to "
-            f"{high:.3f} {where(j)}"
-        )
+        (low, high), (i, j) = summary.rise_values, summary.rise
+        sentences.append(_("It does not move one way only: from {low} {where_low} it rises again to {high} {where_high}.").format(
+            low=format_number(low, 3), where_low=where(i), high=format_number(high, 3), where_high=where(j)))
     if summary.lowest_index != last:
-        text += f". After the last layer it is **{summary.final:.3f}**"
-    return text + "."
+        sentences.append(_("After the last layer it is **{final}**.").format(final=format_number(summary.final, 3)))
+    return " ".join(sentences)
+
+
+def position_statement(scheme: positions.PositionScheme, model_name: str) -> str:
+    """How the live model encodes word order, in one sentence (from `positions.position_scheme`)."""
+    if scheme.kind == "rotary":
+        return _(
+            "{model} uses rotary position embeddings (RoPE, base θ = {theta}): nothing is added to the "
+            "token vectors; inside every attention layer, queries and keys are rotated by an angle "
+            "proportional to their position, so the attention score depends on how far apart two "
+            "tokens are. Its config allows {positions} positions."
+        ).format(model=model_name, theta=format_number(scheme.rope_theta), positions=format_number(scheme.max_positions))
+    if scheme.kind == "learned absolute":
+        n, d = scheme.learned.shape
+        return _(
+            "{model} adds a learned position vector to every token vector: row p of its position matrix "
+            "({positions} positions × {dims} numbers), trained like the token embeddings, is added at "
+            "position p before the first layer."
+        ).format(model=model_name, positions=format_number(n), dims=d)
+    return _("The config of {model} names no position scheme this page knows.").format(model=model_name)
+
+
+# ---------------------------------------------------------------------------------------------
+# What each chart shows, as a sentence and as a table
+
+
+def vector_sentence(word: embeddings.WordVector) -> str:
+    low, high = int(np.argmin(word.vector)), int(np.argmax(word.vector))
+    return _(
+        "The {dims} numbers of “{word}” run from {low} (dimension {low_dim}) to {high} (dimension {high_dim})."
+    ).format(dims=word.vector.shape[0], word=markdown_escape(word.word), low=format_number(float(word.vector[low]), 3),
+             low_dim=low, high=format_number(float(word.vector[high]), 3), high_dim=high)
+
+
+def vector_table(word: embeddings.WordVector) -> dict:
+    return {_("dimension"): list(range(word.vector.shape[0])), _("value"): [round(float(v), 4) for v in word.vector]}
+
+
+def rows_table(row_labels: list[str], values: np.ndarray, first_column: str, digits: int = 3) -> dict:
+    """A (rows, columns) array as a table: a label column, then one column per dimension."""
+    table: dict[str, list] = {first_column: row_labels}
+    for j in range(values.shape[1]):
+        table[str(j)] = [round(float(v), digits) for v in values[:, j]]
+    return table
+
+
+def prompt_vectors_sentence(pieces: list[TokenPiece], vectors: np.ndarray) -> str:
+    norms = np.linalg.norm(vectors, axis=1)
+    longest, shortest = int(norms.argmax()), int(norms.argmin())
+    return _(
+        "{count} rows of {dims} numbers. The longest vector is token {long_index} “{long_token}” (length "
+        "{long_norm}); the shortest is token {short_index} “{short_token}” ({short_norm})."
+    ).format(count=len(pieces), dims=vectors.shape[1],
+             long_index=longest, long_token=markdown_escape(piece_label(pieces[longest])),
+             long_norm=format_number(float(norms[longest]), 2),
+             short_index=shortest, short_token=markdown_escape(piece_label(pieces[shortest])),
+             short_norm=format_number(float(norms[shortest]), 2))
+
+
+def similarity_sentence(matrix: embeddings.SimilarityMatrix) -> str:
+    (a, b), (c, d) = embeddings.closest_and_farthest(matrix)
+    names = [markdown_escape(visible_text(label)) for label in matrix.labels]
+    return _(
+        "The most similar pair is “{a}” and “{b}” (cosine {best}, angle {best_angle}°); the least "
+        "similar is “{c}” and “{d}” (cosine {worst}, angle {worst_angle}°)."
+    ).format(a=names[a], b=names[b], best=format_number(matrix.cosines[a, b], 3),
+             best_angle=format_number(matrix.angles_deg[a, b], 1), c=names[c], d=names[d],
+             worst=format_number(matrix.cosines[c, d], 3), worst_angle=format_number(matrix.angles_deg[c, d], 1))
+
+
+def similarity_table(matrix: embeddings.SimilarityMatrix) -> dict:
+    """The cosine matrix as a table: one row and one column per word."""
+    labels = [visible_text(label) for label in matrix.labels]
+    table: dict[str, list] = {_("word"): labels}
+    for j, label in enumerate(labels):
+        table[label] = [round(float(v), 3) for v in matrix.cosines[:, j]]
+    return table
+
+
+def map_sentence(word_map: embeddings.WordMap) -> str:
+    left, right = int(word_map.coords[:, 0].argmin()), int(word_map.coords[:, 0].argmax())
+    bottom, top = int(word_map.coords[:, 1].argmin()), int(word_map.coords[:, 1].argmax())
+    names = [markdown_escape(visible_text(label)) for label in word_map.labels]
+    return _(
+        "Along the first direction (left to right) the words run from “{left}” to “{right}”; along the "
+        "second (bottom to top) from “{bottom}” to “{top}”."
+    ).format(left=names[left], right=names[right], bottom=names[bottom], top=names[top])
+
+
+def map_table(word_map: embeddings.WordMap) -> dict:
+    return {
+        _("word"): [visible_text(label) for label in word_map.labels],
+        "PC1": [round(float(x), 3) for x in word_map.coords[:, 0]],
+        "PC2": [round(float(y), 3) for y in word_map.coords[:, 1]],
+    }
+
+
+def drift_table(drift: embeddings.ContextDrift) -> dict:
+    return {
+        _("layer"): list(range(len(drift.similarities))),
+        _("A vs B"): [round(float(v), 3) for v in drift.similarities],
+        _("A vs the other tokens of B"): [round(float(v), 3) for v in drift.baseline],
+    }
+
+
+def sinusoids_sentence(d_model: int) -> str:
+    lengths = positions.wavelengths(d_model)
+    return _(
+        "The first pair of dimensions repeats every {fast} positions; the last pair ({last_dims}) "
+        "changes so slowly that it repeats only every {slow} positions: together they give each "
+        "position its own pattern."
+    ).format(fast=format_number(lengths[0], 1), slow=format_number(lengths[-1]),
+             last_dims=f"{2 * (len(lengths) - 1)}–{min(2 * len(lengths) - 1, d_model - 1)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,9 +312,10 @@ def vector_picture(word: embeddings.WordVector, columns: int = 48) -> go.Figure:
             customdata=index,
             zmin=-limit,
             zmax=limit,
-            colorscale=DIVERGING,
-            hovertemplate="dimension %{customdata}<br>value %{z:.4f}<extra></extra>",
-            colorbar=dict(title="value", thickness=12),
+            colorscale=palette.DIVERGING,
+            reversescale=True,  # blue negative, red positive
+            hovertemplate=_("dimension %{customdata}<br>value %{z:.4f}") + "<extra></extra>",
+            colorbar=dict(title=_("value"), thickness=12),
             xgap=1,
             ygap=1,
         )
@@ -194,16 +339,18 @@ def prompt_vectors_figure(pieces: list[TokenPiece], vectors: np.ndarray) -> go.F
             y=labels,
             zmin=-limit,
             zmax=limit,
-            colorscale=DIVERGING,
-            hovertemplate="%{y}<br>dimension %{x}<br>value %{z:.4f}<extra></extra>",
-            colorbar=dict(title="value", thickness=12),
+            colorscale=palette.DIVERGING,
+            reversescale=True,  # blue negative, red positive
+            hovertemplate=_("%{y}<br>dimension %{x}<br>value %{z:.4f}") + "<extra></extra>",
+            colorbar=dict(title=_("value"), thickness=12),
         )
     )
     fig.update_layout(
         height=80 + 24 * len(labels),
         margin=dict(l=10, r=10, t=10, b=40),
-        xaxis=dict(title="dimension"),
-        yaxis=dict(autorange="reversed", type="category"),
+        xaxis=dict(title=_("dimension")),
+        yaxis=dict(autorange="reversed", type="category", automargin=True),
+        separators=plotly_separators(),
     )
     return fig
 
@@ -219,17 +366,19 @@ def similarity_heatmap(matrix: embeddings.SimilarityMatrix) -> go.Figure:
             customdata=matrix.angles_deg,
             zmin=-1,
             zmax=1,
-            colorscale=DIVERGING,
+            colorscale=palette.DIVERGING,
+            reversescale=True,  # blue negative, red positive
             texttemplate="%{z:.2f}" if n <= 15 else None,  # "1.00", not "1", beside "0.35"
-            hovertemplate="%{y} · %{x}<br>cosine %{z:.3f}<br>angle %{customdata:.1f}°<extra></extra>",
-            colorbar=dict(title="cosine", thickness=12),
+            hovertemplate=_("%{y} · %{x}<br>cosine %{z:.3f}<br>angle %{customdata:.1f}°") + "<extra></extra>",
+            colorbar=dict(title=_("cosine"), thickness=12),
         )
     )
     fig.update_layout(
         height=min(900, 160 + 32 * n),
         margin=dict(l=10, r=10, t=10, b=10),
-        yaxis=dict(autorange="reversed"),
-        xaxis=dict(tickangle=-45),
+        yaxis=dict(autorange="reversed", automargin=True),
+        xaxis=dict(tickangle=-45, automargin=True),
+        separators=plotly_separators(),
     )
     return fig
 
@@ -255,8 +404,8 @@ def map_figure(word_map: embeddings.WordMap) -> go.Figure:
                 mode="markers",
                 marker=dict(size=5, color=BACKGROUND_COLOUR, opacity=0.5),
                 text=[piece_label(p) for p in word_map.background_pieces],
-                hovertemplate="'%{text}' (common token)<extra></extra>",
-                name="common tokens",
+                hovertemplate=_("'%{text}' (common token)") + "<extra></extra>",
+                name=_("common tokens"),
             )
         )
     fig.add_trace(
@@ -264,20 +413,22 @@ def map_figure(word_map: embeddings.WordMap) -> go.Figure:
             x=word_map.coords[:, 0],
             y=word_map.coords[:, 1],
             mode="markers+text",
-            marker=dict(size=11, color=WORD_COLOUR, line=dict(width=1, color="#222")),
+            marker=dict(size=11, color=WORD_COLOUR, line=dict(width=1, color=palette.CHIP_TEXT)),
             text=[visible_text(label) for label in word_map.labels],
             textposition=label_positions(word_map.coords),
             textfont=dict(size=14),
             hovertemplate="%{text}<br>PC1 %{x:.3f}<br>PC2 %{y:.3f}<extra></extra>",
-            name="your words",
+            name=_("your words"),
         )
     )
     pc1, pc2 = word_map.explained_variance_ratio
     fig.update_layout(
         height=560,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title=f"PC1 ({pc1:.0%} of the variance)", zeroline=False),
-        yaxis=dict(title=f"PC2 ({pc2:.0%} of the variance)", zeroline=False),
+        xaxis=dict(title=_("PC1 ({share} of the variance)").format(share=format_percent(pc1, 0)), zeroline=False),
+        yaxis=dict(title=_("PC2 ({share} of the variance)").format(share=format_percent(pc2, 0)), zeroline=False,
+                   automargin=True),
+        separators=plotly_separators(),
         legend=dict(orientation="h", y=1.02, yanchor="bottom"),
         dragmode="zoom",
     )
@@ -292,9 +443,9 @@ def drift_figure(drift: embeddings.ContextDrift, word: str, layer: int) -> go.Fi
             x=layers,
             y=drift.similarities,
             mode="lines+markers",
-            name=f"“{visible_text(word)}” in A vs “{visible_text(word)}” in B",
+            name=_("“{word}” in A vs “{word}” in B").format(word=html.escape(visible_text(word))),
             line=dict(color=WORD_COLOUR, width=3),
-            hovertemplate="after layer %{x}: cosine %{y:.3f}<extra></extra>",
+            hovertemplate=_("after layer %{x}: cosine %{y:.3f}") + "<extra></extra>",
         )
     )
     fig.add_trace(
@@ -302,9 +453,9 @@ def drift_figure(drift: embeddings.ContextDrift, word: str, layer: int) -> go.Fi
             x=layers,
             y=drift.baseline,
             mode="lines",
-            name=f"“{visible_text(word)}” in A vs the other tokens of B (mean)",
-            line=dict(color="#0072B2", dash="dash"),
-            hovertemplate="after layer %{x}: cosine %{y:.3f}<extra></extra>",
+            name=_("“{word}” in A vs the other tokens of B (mean)").format(word=html.escape(visible_text(word))),
+            line=dict(color=BASELINE_COLOUR, dash="dash"),
+            hovertemplate=_("after layer %{x}: cosine %{y:.3f}") + "<extra></extra>",
         )
     )
     fig.add_trace(
@@ -312,17 +463,19 @@ def drift_figure(drift: embeddings.ContextDrift, word: str, layer: int) -> go.Fi
             x=[layers[0], layers[-1]],
             y=[drift.input_similarity] * 2,
             mode="lines",
-            name="input embeddings (the same row)",
-            line=dict(color="#444", dash="dot"),
-            hovertemplate="input embeddings: cosine %{y:.3f}<extra></extra>",
+            name=_("input embeddings (the same row)"),
+            line=dict(color="#888", dash="dot"),
+            hovertemplate=_("input embeddings: cosine %{y:.3f}") + "<extra></extra>",
         )
     )
-    fig.add_vline(x=layer, line=dict(color="#009E73", width=2))
+    fig.add_vline(x=layer, line=dict(color=LAYER_COLOUR, width=2))
     fig.update_layout(
         height=420,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="layer (0 = input embeddings)", dtick=5 if len(layers) > 12 else 1),
-        yaxis=dict(title="cosine similarity", range=[min(0.0, float(np.nanmin(drift.baseline)) - 0.05), 1.05]),
+        xaxis=dict(title=_("layer (0 = input embeddings)"), dtick=5 if len(layers) > 12 else 1),
+        yaxis=dict(title=_("cosine similarity"), range=[min(0.0, float(np.nanmin(drift.baseline)) - 0.05), 1.05],
+                   automargin=True),
+        separators=plotly_separators(),
         legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
     return fig
@@ -333,17 +486,19 @@ def positions_heatmap(table: np.ndarray, title: str) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=table,
-            colorscale=DIVERGING,
+            colorscale=palette.DIVERGING,
+            reversescale=True,  # blue negative, red positive
             zmid=0,
-            hovertemplate="position %{y}<br>dimension %{x}<br>value %{z:.3f}<extra></extra>",
-            colorbar=dict(title="value", thickness=12),
+            hovertemplate=_("position %{y}<br>dimension %{x}<br>value %{z:.3f}") + "<extra></extra>",
+            colorbar=dict(title=_("value"), thickness=12),
         )
     )
     fig.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=title, font=dict(size=14)),
-        xaxis=dict(title="dimension"),
-        yaxis=dict(title="position", autorange="reversed"),
+        title=dict(text=html.escape(title), font=dict(size=14)),
+        xaxis=dict(title=_("dimension")),
+        yaxis=dict(title=_("position"), autorange="reversed", automargin=True),
+        separators=plotly_separators(),
     )
     return fig

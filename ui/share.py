@@ -35,12 +35,27 @@ PARAM_NAMES: dict[str, str] = {
     "bpe_trial": "text tried on your tokenizer",
     "tok_game": "token-count game",
     "home_game": "next-word game",
+    "attn_layer": "layer", "attn_head": "head", "attn_view": "attention view", "attn_model_layers": "model-view layers",
+    "attn_statistic": "gallery colouring", "attn_follow": "followed token", "attn_follow_head": "followed heads",
+    "attn_score_row": "worked row", "attn_game": "predict, then reveal",
+    "emb_word": "word", "emb_space": "mid-sentence spacing", "emb_k": "neighbours", "emb_exclude_self": "leave out the word",
+    "emb_words": "word list", "emb_background": "map background", "emb_a": "a", "emb_b": "b", "emb_c": "c",
+    "emb_target": "expected word", "emb_sentence_a": "sentence A", "emb_sentence_b": "sentence B",
+    "emb_shared": "shared word", "emb_layer": "layer", "emb_positions": "positions", "emb_dims": "dimensions",
+    "emb_game": "predict, then reveal",
 }
+PARAM_NAMES.update(dict.fromkeys((  # the Attention and Embeddings pages' "show as table" switches
+    "attn_follow_table", "attn_gallery_table", "attn_head_view_table", "attn_heatmap_table", "attn_model_view_table",
+    "attn_scores_table", "emb_drift_table", "emb_learned_table", "emb_map_table", "emb_matrix_table",
+    "emb_prompt_table", "emb_sinusoids_table", "emb_vector_table",
+), "show as table"))
 # Page URL path -> what that page shows that is not a widget value, so no link can restore it.
 NOT_IN_LINK: dict[str, str] = {
     "sampling": "the tokens written with Next token / Generate 10 (a link opens before the first step)",
     "tokenization": "the BPE merge step (a link opens at step 0) and a guess typed in the game",
     "": "a guess typed in the game (a link opens with the answer hidden again)",
+    "attention": "a guess typed in Predict, then reveal (a link opens the game before the guess)",
+    "embeddings": "a guess typed in Predict, then reveal (a link opens the game before the guess)",
 }
 VALUE_CHARS = 40  # longer values (prompts) are cut in the list, never in the link
 
