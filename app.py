@@ -100,3 +100,4 @@ draw_prompt_bar()
 navigation.run()
 draw_share_popover()  # again, now that the page's URL-bound controls have written the link
 style.apply_site_style()  # last, so the page's own first elements stay first
+startup.start_warm_up()  # once the first page is served: the examples and lesson steps, computed ahead

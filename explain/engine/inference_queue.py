@@ -68,12 +68,12 @@ class InferenceQueue:
         self._start_lock = threading.Lock()
         self.batch_sizes: list[int] = []  # rows of every forward run so far (for tests and the bench)
 
-    def analyze(self, lm: LoadedModel, ids: list[int]) -> analysis.PromptAnalysis:
+    def analyze(self, lm: LoadedModel, ids: list[int], background: bool = False) -> analysis.PromptAnalysis:
         """`analysis.analyze_batch(lm, [ids])[0]`, run on the worker (inline if called from it)."""
         if threading.current_thread() is self._worker:
             with torch.inference_mode():
                 return analysis.analyze_batch(lm, [ids])[0]
-        return self.submit(lm, ids).result()
+        return self.submit(lm, ids, background).result()
 
     def submit(self, lm: LoadedModel, ids: list[int], background: bool = False) -> Future:
         """Queue one prompt; the future resolves to its `PromptAnalysis` (or the forward's error).
