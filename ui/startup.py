@@ -9,17 +9,18 @@ or `explain` get none of them.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import threading
 import time
+
+from streamlit.logger import get_logger
 
 _done = threading.Event()
 WARMUP_ENV = "LLM_EXPLAINER_WARMUP"  # "0": no warm-up (the test suite's servers: forwards stay countable)
 _warm_up_lock = threading.Lock()
 _warm_up_started = threading.Event()
 warm_up_finished = threading.Event()  # set when the background warm-up has ended (tests, bench)
-_log = logging.getLogger(__name__)
+_log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
 
 
 def configure_server_process() -> None:
@@ -98,6 +99,7 @@ def warm_up(model_name: str, prompts: list[str]) -> None:
     from ui import state
 
     start = time.perf_counter()
+    _log.info("warm-up: %d prompts", len(prompts))
     try:
         for text in prompts:
             ids = tuple(state.cached_prompt_tokens(model_name, text).ids)
