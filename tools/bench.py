@@ -42,10 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from ui.startup import OMP_WAIT_POLICY  # noqa: E402
 
-from explain import embeddings, generation, next_token, tokens
-from explain.engine import analysis, models
+os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)  # as the site runs (ui.startup), before torch loads
+
+import torch  # noqa: E402
+
+from explain import embeddings, generation, next_token, tokens  # noqa: E402
+from explain.engine import analysis, models  # noqa: E402
 
 BENCH_PROMPT = (
     "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz "

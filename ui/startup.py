@@ -23,11 +23,22 @@ warm_up_finished = threading.Event()  # set when the background warm-up has ende
 _log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
 
 
+# OpenMP's wait policy, read once when torch loads its OpenMP runtime (so set before torch is imported).
+# Measured 2026-12-01 on the shared 2-core machine (load average 17-40), 20 greedy tokens, one fresh
+# process per setting (tools/thread_contention.py): 2 threads with the default policy 83 s, and 101 s
+# with one busy process beside it; 2 threads with PASSIVE 4.1 s / 3.1 s; 1 thread 10.2 s / 10.6 s.
+# Side by side in one run: 1 thread 6.8 s, 2 threads PASSIVE 5.3 s. Threads that spin waiting for a
+# core that another job holds collapse; passive ones sleep. Not measured on an idle machine.
+OMP_WAIT_POLICY = "PASSIVE"
+
+
 def configure_server_process() -> None:
-    """Tune malloc, fix torch's thread count and preload pandas, once per process."""
+    """Tune malloc, OpenMP's wait policy (unless set) and torch's thread count, and preload pandas,
+    once per process. Call it before anything imports torch, or the wait policy has no effect."""
     if _done.is_set():
         return
     _tune_malloc()
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
     from explain.engine import models
 
     models.set_torch_threads()
