@@ -101,3 +101,4 @@ navigation.run()
 lessons.exit_ticket_button(ticket_slot)
 draw_share_popover()  # again, now that the page's URL-bound controls have written the link
 style.apply_site_style()  # last, so the page's own first elements stay first
+startup.start_warm_up()  # once the first page is served: the examples and lesson steps, computed ahead

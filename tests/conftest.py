@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from explain.engine.models import LoadedModel, load_model
+
+# No background warm-up in this process's AppTest runs nor in the servers tests start (they inherit
+# the environment): a test that counts forwards must see only its own. tests/test_warm_up.py runs it.
+os.environ.setdefault("LLM_EXPLAINER_WARMUP", "0")
 
 # Markers are added from what a test uses, so no test can forget one: the real model (`model`), a
 # running site (`browser`), whole pages through AppTest (`slow`). `make test-fast` runs the rest.

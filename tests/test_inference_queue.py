@@ -6,6 +6,7 @@ References are plain unbatched calls of the model (no padding, no mask, `logits_
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -157,3 +158,47 @@ def test_the_worker_runs_in_inference_mode(tiny_llama):
     finally:
         tiny_llama.model.forward = original
     assert seen == [True]
+
+
+def test_a_lone_request_runs_at_once_without_waiting_for_company(tiny_llama):
+    worker = InferenceQueue(window_s=30.0)  # a window no test could sit out
+    worker.submit(tiny_llama, [1]).result(timeout=60)  # the worker thread is started
+    start = time.perf_counter()
+    result = worker.submit(tiny_llama, [1, 2, 3]).result(timeout=60)
+    assert time.perf_counter() - start < 10
+    _assert_equals_reference(tiny_llama, result, [1, 2, 3])
+
+
+def _worker_held_by_a_first_forward(lm, worker):
+    """Submit [1] and hold its forward until the returned event is set; record every forward's ids."""
+    release, running, order = threading.Event(), threading.Event(), []
+    original = lm.model.forward
+
+    def holding_forward(input_ids, *args, **kwargs):
+        order.append([row.tolist() for row in input_ids])
+        if len(order) == 1:
+            running.set()
+            release.wait(60)
+        return original(input_ids, *args, **kwargs)
+
+    lm.model.forward = holding_forward
+    first = worker.submit(lm, [1])
+    assert running.wait(60)
+    return first, release, order, original
+
+
+def test_background_work_waits_for_every_visitor_and_runs_alone(tiny_llama):
+    worker = InferenceQueue(window_s=0.05)
+    first, release, order, original = _worker_held_by_a_first_forward(tiny_llama, worker)
+    try:
+        background = [worker.submit(tiny_llama, [4, t], background=True) for t in range(3)]
+        visitors = [worker.submit(tiny_llama, [7, 8]), worker.submit(tiny_llama, [9, 10])]
+        release.set()
+        for future in [first, *visitors, *background]:
+            future.result(timeout=60)
+    finally:
+        tiny_llama.model.forward = original
+    assert order[1] == [[7, 8], [9, 10]]  # the visitors, batched, before any background job
+    assert order[2:] == [[[4, 0]], [[4, 1]], [[4, 2]]]  # then each background job in its own forward
+    for future, t in zip(background, range(3)):
+        _assert_equals_reference(tiny_llama, future.result(), [4, t])

@@ -57,3 +57,31 @@ def test_one_slider_change_over_the_websocket_reruns_the_page_with_the_new_value
     assert changed.ok, changed.error
     assert changed.texts != opened.texts  # the entropy metric and sentences follow the new temperature
     assert not missing.ok and "No such slider" in missing.error
+
+
+def test_a_button_click_over_the_websocket_runs_what_the_button_asks(site):
+    from tools.streamlit_session import Session
+
+    async def next_token():
+        async with Session(site, timeout=300) as session:
+            opened = await session.open("sampling", page_query(prompt=PROMPTS["dog"]))
+            clicked = await session.click("Next token ▶")
+            missing = await session.click("No such button")
+            return opened, clicked, missing
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        opened, clicked, missing = pool.submit(asyncio.run, next_token()).result()
+    assert opened.ok, opened.error
+    assert clicked.ok, clicked.error
+    hint = "Click **Next token**"  # shown until a token has been chosen
+    assert any(hint in text for text in opened.texts) and not any(hint in text for text in clicked.texts)
+    assert 0 < opened.first_seen["plotly_chart"] <= opened.seconds  # when the first chart arrived
+    assert all(times == sorted(times) for times in clicked.updates.values())
+    assert not missing.ok and "No such button" in missing.error
+
+
+def test_the_attention_bench_prompt_is_80_tokens(lm):
+    from explain import tokens
+    from tools.site_bench import ATTENTION_80_PROMPT
+
+    assert len(tokens.encode(lm, ATTENTION_80_PROMPT)) == 80

@@ -20,3 +20,22 @@ def test_importing_the_library_and_ui_changes_nothing_until_start_up_runs():
         env={"LLM_EXPLAINER_THREADS": "2", "PATH": "/usr/bin:/bin"},
     ).stdout.strip()
     assert out == "(False, 1) (True, 2)"
+
+
+_WAIT_PROBE = """
+import os, sys
+import streamlit
+from ui import startup
+assert "torch" not in sys.modules  # app.py's first lines load no torch before the start-up call
+startup.configure_server_process()
+print(os.environ["OMP_WAIT_POLICY"])
+"""
+
+
+def test_start_up_makes_openmp_threads_wait_passively_unless_told_otherwise():
+    env = {"PATH": "/usr/bin:/bin"}
+    passive = subprocess.run([sys.executable, "-c", _WAIT_PROBE], capture_output=True, text=True, check=True, env=env)
+    assert passive.stdout.strip() == "PASSIVE"
+    told = subprocess.run([sys.executable, "-c", _WAIT_PROBE], capture_output=True, text=True, check=True,
+                          env=env | {"OMP_WAIT_POLICY": "ACTIVE"})
+    assert told.stdout.strip() == "ACTIVE"

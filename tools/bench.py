@@ -3,8 +3,9 @@
 Everything is measured in one run on the default model, so ratios compare like with like:
 - load_first_s: a fresh process loading from the GGUF (no converted cache), including saving it;
 - load_cached_s: a fresh process loading the converted copy that run wrote;
-- forward_naive_ms / forward_app_ms: a fixed 32-token prompt, plain fp32 forward with
-  `output_attentions=True` vs the app's own analysis path (medians);
+- forward_naive_ms / forward_app_ms / forward_app_over_naive: a fixed 32-token prompt, plain fp32
+  forward with `output_attentions=True` vs the app's own analysis path (through the inference
+  worker), timed alternately in the same loop (medians, and the median of the per-round ratios);
 - generate_naive_tok_s / generate_app_tok_s: 64 new tokens, greedy, `model.generate` vs the app's
   own loop;
 - neighbours_ms: one nearest-neighbour query (top 15 by cosine over the whole vocabulary) against
@@ -15,20 +16,25 @@ Everything is measured in one run on the default model, so ratios compare like w
 - softmax_update_ms: a temperature change on the Softmax page (softmax over the vocabulary, entropy,
   top 15 with their text) from stored logits, no model call (median);
 - bench_process_rss_mb: resident memory of this bench process at the end;
+- torch_threads / omp_wait_policy / contended: the settings of the run (`--contended` keeps one
+  busy process spinning beside the in-process measurements, as a shared vCPU does);
 - bf16_max_prob_diff / bf16_top1_agreement: what bf16 weights would change (the pages stay fp32
   because the difference is visible at the precision they display);
-- with the site measurements (tools/site_bench.py, skipped by --no-site): cold_start_s,
-  first_start_s, rss_mb (server, after every page), concurrent_p50_ms / concurrent_p95_ms /
-  concurrent_errors / concurrent_rss_growth_mb (30 sessions opening the Softmax page at once,
-  concurrent_client = "websocket": Python clients speaking Streamlit's websocket protocol, timed
-  from connect to the end of the run that rendered the page, so no browser rendering is included),
-  forwards_per_revisit.
+- with the site measurements (tools/site_bench.py, skipped by --no-site, parts chosen by --site):
+  cold_start_s, first_start_s, the classroom keys of issue 19 (home_top5_s, home_continuation_s,
+  next_token_ms, generate10_s, generate10_first_token_ms, strategy_comparison_s,
+  strategy_comparison_first_s, beam_search_s, beam_controls_s, warm_up_s, precomputed_preset_ms,
+  new_prompt_softmax_ms, attention_80_tokens_s), rss_after_all_pages_mb, the crowds
+  (concurrent_*, same_link_<page>_*, different_prompts_<page>_*: 30 websocket sessions at once),
+  control_change_*, forwards_per_revisit. Each key is defined in tools/site_bench.py's docstring.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -36,10 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from ui.startup import OMP_WAIT_POLICY  # noqa: E402
 
-from explain import embeddings, generation, next_token, tokens
-from explain.engine import analysis, models
+os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)  # as the site runs (ui.startup), before torch loads
+
+import torch  # noqa: E402
+
+from explain import embeddings, generation, next_token, tokens  # noqa: E402
+from explain.engine import analysis, models  # noqa: E402
 
 BENCH_PROMPT = (
     "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz "
@@ -79,6 +89,19 @@ def _median_ms(function, repeats: int = REPEATS) -> float:
         function()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+def _paired_medians_ms(first, second, repeats: int = 15) -> tuple[float, float, float]:
+    """Time `first` and `second` alternately (one warm-up each): their medians and the median ratio
+    second/first of each round, so drift on a shared machine hits both alike."""
+    first(), second()
+    a, b = [], []
+    for _ in range(repeats):
+        for function, times in ((first, a), (second, b)):
+            start = time.perf_counter()
+            function()
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(a), statistics.median(b), statistics.median(y / x for x, y in zip(a, b))
 
 
 def _tokens_per_second(generate) -> float:
@@ -148,14 +171,25 @@ def _bf16_fidelity(lm) -> tuple[float, float]:
     return worst, agree / len(FIDELITY_PROMPTS)
 
 
-def _site_measurements() -> dict:
-    """Cold start, memory, 30 concurrent sessions, forwards per revisit: tools/site_bench.py."""
+def _site_measurements(parts: list[str]) -> dict:
+    """Cold start, classroom actions, memory, the crowds, forwards per revisit: tools/site_bench.py."""
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, str(root / "tools" / "site_bench.py")],
+        [sys.executable, str(root / "tools" / "site_bench.py"), *(f"--only={part}" for part in parts)],
         capture_output=True, text=True, check=True, cwd=root,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def _busy_process():
+    """One process spinning on a core for as long as the block runs."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def rss_mb() -> float:
@@ -195,11 +229,13 @@ def run() -> dict[str, float]:
         new_ids, _, _ = generation.greedy_ids(lm, ids, NEW_TOKENS)
         return len(new_ids)
 
+    naive_ms, app_ms, app_over_naive = _paired_medians_ms(naive_forward, app_forward)
     return {
         "load_first_s": round(load_first_s, 2),
         "load_cached_s": round(load_cached_s, 2),
-        "forward_naive_ms": round(_median_ms(naive_forward), 1),
-        "forward_app_ms": round(_median_ms(app_forward), 1),
+        "forward_naive_ms": round(naive_ms, 1),
+        "forward_app_ms": round(app_ms, 1),
+        "forward_app_over_naive": round(app_over_naive, 3),
         "generate_naive_tok_s": round(_tokens_per_second(naive_generate), 1),
         "generate_app_tok_s": round(_tokens_per_second(app_generate), 1),
         "neighbours_ms": round(_neighbours_ms(lm), 2),
@@ -207,6 +243,7 @@ def run() -> dict[str, float]:
         "attention_page_ms": round(_attention_page_ms(), 0),
         "bench_process_rss_mb": round(rss_mb(), 0),
         "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
     } | _fidelity_keys(lm)
 
 
@@ -218,11 +255,16 @@ def _fidelity_keys(lm) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--no-site", action="store_true", help="skip the site measurements (browser, ~5 min)")
+    parser.add_argument("--no-site", action="store_true", help="skip the site measurements (a server, Chromium)")
+    parser.add_argument("--site", action="append", choices=["cold", "classroom", "crowd", "revisit"],
+                        help="only these parts of the site measurements (repeatable; default: all)")
+    parser.add_argument("--contended", action="store_true",
+                        help="one busy process spins beside the measurements (a shared CPU)")
     args = parser.parse_args(argv)
-    results = run()
-    if not args.no_site:
-        results |= _site_measurements()  # includes the server's rss_mb after visiting every page
+    with _busy_process() if args.contended else contextlib.nullcontext():
+        results = run() | {"contended": args.contended}
+        if not args.no_site:
+            results |= _site_measurements(args.site or [])
     if args.json:
         print(json.dumps(results))
     else:

@@ -4,8 +4,23 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
 `explain` library must not import; tools.bench runs this script and merges the JSON it prints:
 - cold_start_s: fresh server, converted-model cache present → Home shows predictions in Chromium;
 - first_start_s: the same with an empty cache (the GGUF is converted first);
-- rss_mb: the server's resident memory after one Chromium visitor has opened every page (which
-  also takes Streamlit out of pages-directory mode, so deep links run app.py from then on);
+- rss_after_all_pages_mb: the server's resident memory after one Chromium visitor has opened every
+  page (which also takes Streamlit out of pages-directory mode, so deep links run app.py from then on);
+- the classroom keys of issue 19 (`classroom`), on a fresh server with its start-up warm-up on, all
+  measured server-side over the websocket (tools/streamlit_session.py) from sending the message to
+  the moment named, so no browser drawing is included:
+  home_top5_s (a new prompt on Home → its first chart, the top 5), home_continuation_s (→ the end
+  of that run: the 20-token greedy continuation streamed, and the rest of the page);
+  next_token_ms, generate10_s and generate10_first_token_ms (Sampling's buttons: → the end of the
+  rerun; → the strip's first redraw after the click, i.e. the first chosen token);
+  strategy_comparison_s and strategy_comparison_first_s (→ the end; → the progress bar's redraw
+  right after the first strategy's samples were sent);
+  beam_search_s (the button, default 3 beams × 4 steps), beam_controls_s (then the width slider
+  +1 and the steps slider to the end, the slower of the two reruns);
+  warm_up_s (from the first page's end until the server logged the warm-up's end),
+  precomputed_preset_ms (then a new session on Softmax with a sidebar example, computed ahead) vs
+  new_prompt_softmax_ms (a new session on Softmax with a prompt nobody asked for before);
+  attention_80_tokens_s (a new session on Attention with an 80-token prompt → the end of the run);
 - concurrent_p50_ms / concurrent_p95_ms / concurrent_errors / concurrent_rss_growth_mb:
   BENCH_SESSIONS (30) sessions at once, each opening the Softmax page (Home if absent) with its own
   prompt, right after the visit above. concurrent_client = "websocket": the sessions are not
@@ -28,9 +43,11 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,12 +61,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.streamlit_session import Session, open_page, page_query  # noqa: E402
+from ui.state import PRESETS  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 PAGES = [step.stem for step in WALK]
 PREDICTION_SELECTOR = '[data-testid="stPlotlyChart"] svg text'
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", "30"))
+CLASSROOM_PROMPT = "My grandmother keeps a small garden behind her house, where she grows"
+ATTENTION_80_PROMPT = (  # 80 tokens with SmolLM2's tokenizer (tests/test_site_bench_client.py checks it)
+    "The history of the printing press begins in the fifteenth century, when a goldsmith in Mainz combined "
+    "movable metal type with an oil-based ink and a wooden screw press. Within fifty years, printers in more "
+    "than two hundred cities had produced millions of books, and ideas began to travel faster than ever "
+    "before across the whole of Europe and beyond its borders, changing how people learned, argued and prayed "
+    "every"
+)
+WARMED_PRESET = "Chinese"  # a sidebar example the classroom run opens only after the warm-up
 SAME_LINK_PROMPT = "The cat sat on the mat because it was"
 DIFFERENT_PROMPT_PAGES = ("home", "softmax", "attention")
 # page → (key suffix, slider label, values it is moved to in turn)
@@ -61,7 +88,7 @@ CONTROLS = {
 CONTROL_CHANGES = len(next(iter(CONTROLS.values()))[2])
 
 
-def _start_server(env: dict) -> tuple[subprocess.Popen, str, float]:
+def _start_server(env: dict, log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -69,7 +96,7 @@ def _start_server(env: dict) -> tuple[subprocess.Popen, str, float]:
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     while True:
@@ -143,7 +170,7 @@ async def _visit_all_then_crowd() -> dict:
                 await page.goto(_page_url(url, name), timeout=600_000)
                 await _wait_idle(page)
             await page.close()
-            results["rss_mb"] = round(_rss_mb(process.pid))
+            results["rss_after_all_pages_mb"] = round(_rss_mb(process.pid))
 
             crowd_page = "softmax" if "softmax" in PAGES else "home"
             before = _rss_mb(process.pid)
@@ -204,15 +231,86 @@ async def _control_changes(url: str, page: str, label: str, values: tuple[float,
     return _summary([change.seconds for change in changes], sum(not change.ok for change in changes))
 
 
+async def _classroom() -> dict:
+    """Issue 19's keys on a fresh server, warm-up on (see the module docstring for each key)."""
+    results: dict = {}
+    with tempfile.NamedTemporaryFile("w+", prefix="llm-explainer-server-", suffix=".log") as log:
+        process, url, _ = _start_server({"LLM_EXPLAINER_WARMUP": "1"}, log)
+        try:
+            async with Session(url) as first:  # the first visit loads the model, then the warm-up starts
+                if not (await first.open("", page_query(prompt=SAME_LINK_PROMPT))).ok:
+                    raise RuntimeError("the first Home visit failed")
+            served = time.perf_counter()
+            async with Session(url) as home:
+                visit = _checked(await home.open("", page_query(prompt=CLASSROOM_PROMPT)), "Home")
+                results["home_top5_s"] = round(visit.first_seen["plotly_chart"], 2)
+                results["home_continuation_s"] = round(visit.seconds, 2)
+            results |= await _sampling_buttons(url)
+            results["warm_up_s"] = round(await _warm_up_end(log.name, process) - served, 1)
+            async with Session(url) as softmax:
+                visit = _checked(await softmax.open("softmax", page_query(prompt=PRESETS[WARMED_PRESET])), "preset")
+                results["precomputed_preset_ms"] = round(visit.seconds * 1000)
+            async with Session(url) as softmax:
+                visit = _checked(await softmax.open("softmax", page_query(prompt=CLASSROOM_PROMPT + " roses")), "new")
+                results["new_prompt_softmax_ms"] = round(visit.seconds * 1000)
+            async with Session(url) as attention:
+                visit = _checked(await attention.open("attention", page_query(prompt=ATTENTION_80_PROMPT)), "Attention")
+                results["attention_80_tokens_s"] = round(visit.seconds, 2)
+        finally:
+            _stop(process)
+    return results
+
+
+async def _sampling_buttons(url: str) -> dict:
+    """Sampling with a new prompt: Next token, Generate 10, Compare strategies, beam search and its sliders."""
+    results: dict = {}
+    async with Session(url) as sampling:
+        _checked(await sampling.open("sampling", page_query(prompt=CLASSROOM_PROMPT)), "Sampling")
+        results["next_token_ms"] = round(_checked(await sampling.click("Next token ▶"), "Next token").seconds * 1000)
+        visit = _checked(await sampling.click("Generate 10 ⏩"), "Generate 10")
+        strip = max((times for path, times in visit.updates.items() if path.startswith("html@")), key=len)
+        results["generate10_s"] = round(visit.seconds, 2)
+        results["generate10_first_token_ms"] = round(strip[1] * 1000)  # [0]: the strip before the click
+        visit = _checked(await sampling.click("Compare strategies ▶"), "Compare strategies")
+        results["strategy_comparison_s"] = round(visit.seconds, 2)
+        # The progress bar is redrawn after each strategy's samples are shown: its 2nd draw follows the first.
+        progress = max((times for path, times in visit.updates.items() if path.startswith("progress@")), key=len)
+        results["strategy_comparison_first_s"] = round(progress[1] if len(progress) > 1 else visit.seconds, 2)
+        results["beam_search_s"] = round(_checked(await sampling.click("Run beam search ▶"), "beam").seconds, 2)
+        moves = [_checked(await sampling.change_widget("Beam width", 4), "width").seconds,
+                 _checked(await sampling.change_widget("Steps", 6), "steps").seconds]
+        results["beam_controls_s"] = round(max(moves), 2)
+    return results
+
+
+def _checked(visit, what: str):
+    if not visit.ok:
+        raise RuntimeError(f"{what}: {visit.error}")
+    return visit
+
+
+async def _warm_up_end(log_path: str, process: subprocess.Popen, timeout: float = 900) -> float:
+    """When the server's log says the start-up warm-up ended (ui.startup logs it)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if re.search(r"warm-up: \d+ prompts in", Path(log_path).read_text(errors="replace")):
+            return time.perf_counter()
+        if process.poll() is not None:
+            raise RuntimeError("streamlit exited during the warm-up")
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the warm-up did not end")
+
+
 def forwards_per_revisit() -> int:
     """Open every page, then open them all again with the same prompt: count forward calls."""
     from streamlit.testing.v1 import AppTest
 
     from explain.engine import models
-    from ui import state
+    from ui import startup, state
 
     from explain.engine import fast_decode
 
+    os.environ[startup.WARMUP_ENV] = "0"  # only the visits' own forwards are counted
     lm = state.get_model(models.EMBEDDED_MODEL)
     calls = 0
     original_forward = lm.model.forward
@@ -247,13 +345,22 @@ def forwards_per_revisit() -> int:
     return calls
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["cold", "classroom", "crowd", "revisit"], action="append",
+                        help="run only these parts (repeatable; default: all)")
+    parts = set(parser.parse_args(argv).only or ["cold", "classroom", "crowd", "revisit"])
     results: dict = {}
-    results["cold_start_s"] = round(asyncio.run(_start_to_predictions({})), 2)
-    with tempfile.TemporaryDirectory(prefix="llm-explainer-empty-cache-") as empty:
-        results["first_start_s"] = round(asyncio.run(_start_to_predictions({"LLM_EXPLAINER_CACHE": empty})), 2)
-    results.update(asyncio.run(_visit_all_then_crowd()))
-    results["forwards_per_revisit"] = forwards_per_revisit()
+    if "cold" in parts:
+        results["cold_start_s"] = round(asyncio.run(_start_to_predictions({})), 2)
+        with tempfile.TemporaryDirectory(prefix="llm-explainer-empty-cache-") as empty:
+            results["first_start_s"] = round(asyncio.run(_start_to_predictions({"LLM_EXPLAINER_CACHE": empty})), 2)
+    if "classroom" in parts:
+        results.update(asyncio.run(_classroom()))
+    if "crowd" in parts:
+        results.update(asyncio.run(_visit_all_then_crowd()))
+    if "revisit" in parts:
+        results["forwards_per_revisit"] = forwards_per_revisit()
     print(json.dumps(results))
     return 0
 

@@ -22,6 +22,10 @@ streamlit/elements/widgets/slider.py), with the page's `page_script_hash` so the
 and the delta's `fragment_id` when the widget lives in an `st.fragment` (then only the fragment
 reruns). Widgets left out keep their previous values on the server (SessionState falls back to the
 last run's state), and a URL-bound widget's new state wins over the URL's initial value.
+`click` presses a button the same way (its WidgetState carries `trigger_value=True`).
+
+Every visit also records when each element type first arrived (`first_seen`, seconds after the
+message was sent): e.g. when a page's first chart reached the browser, before the run went on.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ class PageVisit:
     elements: Counter = field(default_factory=Counter)  # element type → count, in that run
     texts: list[str] = field(default_factory=list)  # markdown/html/heading/code/alert/metric bodies
     sliders: dict[str, "Widget"] = field(default_factory=dict)  # label → the slider the run showed
+    buttons: dict[str, "Widget"] = field(default_factory=dict)  # label → the button the run showed
+    first_seen: dict[str, float] = field(default_factory=dict)  # element type → s after the message was sent
+    updates: dict[str, list[float]] = field(default_factory=dict)  # element's delta path → s of each draw
     page_script_hash: str = ""
 
     @property
@@ -156,12 +163,23 @@ class Session:
                          widget.fragment_id)
         return await self._run(message, PageVisit(page=self._page), expect, fragment=bool(widget.fragment_id))
 
+    async def click(self, label: str, *, expect: str = "plotly_chart") -> PageVisit:
+        """Press the button labelled `label` (as the last run showed it); time the rerun it starts."""
+        if self.last is None or label not in self.last.buttons:
+            shown = sorted(self.last.buttons) if self.last else []
+            return PageVisit(page=self._page, error=f"no button {label!r} in the last run (buttons: {shown})")
+        button = self.last.buttons[label]
+        states = WidgetStates(widgets=[WidgetState(id=button.id, trigger_value=True)])
+        message = _rerun(self.base_url, self._page, self._query, states, self.last.page_script_hash,
+                         button.fragment_id)
+        return await self._run(message, PageVisit(page=self._page), expect, fragment=bool(button.fragment_id))
+
     async def _run(self, message: bytes, visit: PageVisit, expect: str, fragment: bool = False) -> PageVisit:
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
                 await self._ws.send(message)
-                await _read_until_page_run_ends(self._ws, visit, expect, fragment)
+                await _read_until_page_run_ends(self._ws, visit, expect, fragment, start)
         except TimeoutError:
             visit.error = f"no finished run after {self.timeout:.0f} s"
         except (OSError, WebSocketException) as err:
@@ -170,6 +188,7 @@ class Session:
         if visit.ok:
             if fragment:  # a fragment run resends only its own widgets: keep the page's others
                 visit.sliders = {**self.last.sliders, **visit.sliders}
+                visit.buttons = {**self.last.buttons, **visit.buttons}
                 visit.page_script_hash = visit.page_script_hash or self.last.page_script_hash
             self.last = visit
         return visit
@@ -194,8 +213,12 @@ async def open_page(base_url: str, page: str, query: str = "", *, expect: str = 
     return visit
 
 
-async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment: bool = False) -> None:
-    """Read ForwardMsgs until the run ends; a fragment run needs no navigation nor `expect` element."""
+async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment: bool = False,
+                                    start: float | None = None) -> None:
+    """Read ForwardMsgs until the run ends; a fragment run needs no navigation nor `expect` element.
+
+    `start` (perf_counter) is when the message was sent: `first_seen` and `updates` count from it."""
+    start = time.perf_counter() if start is None else start
     run_id: str | None = None
     on_page = False
     problems: list[str] = []
@@ -207,6 +230,8 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment:
             run_id, on_page, problems = msg.metadata.run.script_run_id, False, []
             visit.elements.clear()
             visit.texts.clear()
+            visit.first_seen.clear()
+            visit.updates.clear()
         elif kind == "navigation":
             wanted = {p.page_script_hash for p in msg.navigation.app_pages if p.url_pathname == visit.page}
             on_page = msg.navigation.page_script_hash in wanted
@@ -217,6 +242,9 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment:
             element = msg.delta.new_element
             element_type = element.WhichOneof("type")
             visit.elements[element_type] += 1
+            now = time.perf_counter() - start
+            visit.first_seen.setdefault(element_type, now)
+            visit.updates.setdefault(f"{element_type}@{list(msg.metadata.delta_path)}", []).append(now)
             if element_type == "exception":
                 problems.append(f"exception: {element.exception.type}: {element.exception.message}")
             elif element_type in _TEXT_FIELDS:
@@ -225,6 +253,9 @@ async def _read_until_page_run_ends(ws, visit: PageVisit, expect: str, fragment:
                 slider = element.slider
                 visit.sliders[slider.label] = Widget(slider.id, slider.label, msg.delta.fragment_id,
                                                      tuple(slider.value or slider.default))
+            elif element_type == "button":
+                button = element.button
+                visit.buttons[button.label] = Widget(button.id, button.label, msg.delta.fragment_id, ())
         elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
             problems.append(f"compile error: {msg.session_event.script_compilation_exception.message}")
         elif kind == "script_finished":

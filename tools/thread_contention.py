@@ -62,8 +62,9 @@ def main() -> int:
     for _ in range(args.repeats):
         for name, env in SETTINGS.items():
             for contended in (False, True):
-                runs.setdefault(f"greedy20_{name}_{'contended' if contended else 'idle'}_s", []).append(
-                    measure(env, contended))
+                key = f"greedy20_{name}_{'contended' if contended else 'idle'}_s"
+                runs.setdefault(key, []).append(measure(env, contended))
+                print(key, round(runs[key][-1], 3), file=sys.stderr, flush=True)  # progress on a slow machine
     print(json.dumps({key: round(statistics.median(values), 3) for key, values in runs.items()}))
     return 0
 

@@ -1,23 +1,44 @@
-"""What the server process sets up once, before the first visitor: called first thing by app.py.
+"""What the server process sets up once: `configure_server_process()`, called first thing by
+app.py, and `start_warm_up()`, called last (after the first page has been served).
 
-Each setting here was measured on the site under load (README, Performance); they live in one
-explicit call rather than as side effects of importing a module, so tests and notebooks that
-import `ui` or `explain` get none of them.
+Each setting here was measured on the site under load (README, Performance); they live in explicit
+calls rather than as side effects of importing a module, so tests and notebooks that import `ui`
+or `explain` get none of them.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
+import time
+
+from streamlit.logger import get_logger
 
 _done = threading.Event()
+WARMUP_ENV = "LLM_EXPLAINER_WARMUP"  # "0": no warm-up (the test suite's servers: forwards stay countable)
+_warm_up_lock = threading.Lock()
+_warm_up_started = threading.Event()
+warm_up_finished = threading.Event()  # set when the background warm-up has ended (tests, bench)
+_log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
+
+
+# OpenMP's wait policy, read once when torch loads its OpenMP runtime (so set before torch is imported).
+# Measured 2026-12-01 on the shared 2-core machine (load average 17-40), 20 greedy tokens, one fresh
+# process per setting (tools/thread_contention.py): 2 threads with the default policy 83 s, and 101 s
+# with one busy process beside it; 2 threads with PASSIVE 4.1 s / 3.1 s; 1 thread 10.2 s / 10.6 s.
+# Side by side in one run: 1 thread 6.8 s, 2 threads PASSIVE 5.3 s. Threads that spin waiting for a
+# core that another job holds collapse; passive ones sleep. Not measured on an idle machine.
+OMP_WAIT_POLICY = "PASSIVE"
 
 
 def configure_server_process() -> None:
-    """Tune malloc, fix torch's thread count and preload pandas, once per process."""
+    """Tune malloc, OpenMP's wait policy (unless set) and torch's thread count, and preload pandas,
+    once per process. Call it before anything imports torch, or the wait policy has no effect."""
     if _done.is_set():
         return
     _tune_malloc()
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
     from explain.engine import models
 
     models.set_torch_threads()
@@ -47,3 +68,55 @@ def _tune_malloc(arenas: int = 2, mmap_threshold: int = 1 << 20) -> bool:
     M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3
     fixed_mmap = libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
     return bool(libc.mallopt(M_ARENA_MAX, arenas)) and bool(fixed_mmap)
+
+
+def warm_up_prompts() -> list[str]:
+    """What a class is likely to click: every sidebar example and every lesson step's prompt for the
+    embedded model, each once, in that order."""
+    from explain.engine.models import EMBEDDED_MODEL
+    from explain.lessons import load_lessons
+    from ui.state import MODEL_KEY, PRESETS
+
+    prompts = list(PRESETS.values())
+    for lesson in load_lessons():
+        for step in lesson.steps:
+            if "prompt" in step.controls and step.controls.get(MODEL_KEY, EMBEDDED_MODEL) == EMBEDDED_MODEL:
+                prompts.append(str(step.controls["prompt"]))
+    return list(dict.fromkeys(prompts))
+
+
+def start_warm_up() -> None:
+    """Once per process, after a page has been served with the embedded model loaded: compute the
+    shared analysis of every `warm_up_prompts()` ahead, in a background thread, so a class clicking
+    an example or a lesson step gets a cached answer. Each forward is background work of the
+    inference worker (one at a time, after every visitor's). `LLM_EXPLAINER_WARMUP=0` turns it off."""
+    from explain.engine.models import EMBEDDED_MODEL
+    from ui import state
+
+    if _warm_up_started.is_set() or os.environ.get(WARMUP_ENV, "1") == "0":
+        return
+    if not state.model_is_loaded(EMBEDDED_MODEL):
+        return  # this run used another model or stopped early; a later run starts it
+    with _warm_up_lock:
+        if _warm_up_started.is_set():
+            return
+        _warm_up_started.set()
+    threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True).start()
+
+
+def warm_up(model_name: str, prompts: list[str]) -> None:
+    """Put the analysis of each prompt in the shared cache (`ui.state.cached_analysis`, tokenized
+    as a page does it), one after the other as background work; a prompt already cached costs nothing."""
+    from ui import state
+
+    start = time.perf_counter()
+    _log.info("warm-up: %d prompts", len(prompts))
+    try:
+        for text in prompts:
+            ids = tuple(state.cached_prompt_tokens(model_name, text).ids)
+            state.cached_analysis(model_name, ids, background=True)
+    except Exception:  # the warm-up is a bonus: a failure must never reach a visitor
+        _log.exception("warm-up stopped")
+    finally:
+        warm_up_finished.set()
+    _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)

@@ -147,10 +147,13 @@ def _analysis_cache() -> cache_budget.AnalysisCache:
     return cache_budget.AnalysisCache(cache_budget.ANALYSIS_CACHE_MB * 2**20)
 
 
-def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
-    """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate)."""
+def cached_analysis(model_name: str, ids: tuple[int, ...], background: bool = False) -> analysis.PromptAnalysis:
+    """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate).
+
+    `background=True` is for work computed ahead (ui.startup's warm-up): its forward waits for
+    every visitor's."""
     return _analysis_cache().get((model_name, tuple(ids)),
-                                 lambda: analysis.analyze_prompt(get_model(model_name), list(ids)))
+                                 lambda: analysis.analyze_prompt(get_model(model_name), list(ids), background))
 
 
 def share_url() -> str:

@@ -32,12 +32,14 @@ class PromptAnalysis:
         return self.attentions.shape[1]
 
 
-def analyze_prompt(lm: LoadedModel, ids: list[int]) -> PromptAnalysis:
+def analyze_prompt(lm: LoadedModel, ids: list[int], background: bool = False) -> PromptAnalysis:
     """Run the model once over `ids` and keep everything the pages show.
 
     The forward runs on the process's single inference worker (`explain.engine.inference_queue`): at most
     one forward uses the cores at a time, and prompts that arrive together from different sessions
     share one batched forward (`analyze_batch`), each caller getting its own slice.
+    `background=True` (work computed ahead, not asked for by a visitor) runs only when no visitor's
+    forward is waiting.
     The output head runs on the last position only; pages that need predictions at every position
     apply it to `hidden_states[-1]` themselves.
     Note: for Llama-style models (SmolLM2), transformers returns the *final-normed* state as
@@ -47,7 +49,7 @@ def analyze_prompt(lm: LoadedModel, ids: list[int]) -> PromptAnalysis:
         raise ValueError("ids is empty: the model needs at least one token")
     from explain.engine import inference_queue  # it imports this module
 
-    return inference_queue.shared().analyze(lm, list(ids))
+    return inference_queue.shared().analyze(lm, list(ids), background)
 
 
 def analyze_batch(lm: LoadedModel, prompts: list[list[int]]) -> list[PromptAnalysis]:

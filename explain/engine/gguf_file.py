@@ -2,17 +2,27 @@
 
 The embedded model is a GGUF file (llama.cpp's format) whose weights are mostly 4-bit; the site
 dequantizes them to fp32. These facts are read from the file's header with the `gguf` package's
-GGUFReader, never typed in. Reading the header takes a few seconds, so it happens once per process.
+GGUFReader, never typed in. Parsing the header took 3.5 s (idle) to 10 s (loaded machine) of the
+first Home visit, so its summary is kept as JSON in the converted model's cache folder (keyed by
+the file's checksum, like the converted weights) and parsed only when no copy is there.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from explain.engine.models import EMBEDDED_MODEL, LoadedModel, find_embedded_gguf
+from explain.engine.models import (
+    EMBEDDED_MODEL, LoadedModel, converted_dir_for, default_cache_dir, file_sha256, find_embedded_gguf,
+)
+
+HEADER_FILE = "gguf_header.json"  # in the converted model's folder
+_HEADER_FORMAT = 1  # bump when GgufSummary's fields change
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,52 @@ def gguf_of(lm: LoadedModel) -> Path | None:
 
 @lru_cache(maxsize=2)
 def read_gguf(path: str) -> GgufSummary:
-    """Every tensor's storage type and the scalar metadata of the GGUF file at `path`."""
+    """Every tensor's storage type and the scalar metadata of the GGUF file at `path`.
+
+    From the summary kept in the converted model's folder when there is one (`header_cache_path`),
+    else parsed from the file (`parse_gguf`) and kept there for the next process.
+    """
+    cached = header_cache_path(Path(path))
+    summary = _load_summary(cached, path) if cached else None
+    if summary is None:
+        summary = parse_gguf(path)
+        if cached:
+            _save_summary(cached, summary)
+    return summary
+
+
+def header_cache_path(gguf: Path) -> Path | None:
+    """Where the summary of `gguf` is kept: its converted model's folder, if that exists."""
+    folder = converted_dir_for(file_sha256(gguf), default_cache_dir())
+    return folder / HEADER_FILE if folder.is_dir() else None
+
+
+def _load_summary(cached: Path, path: str) -> GgufSummary | None:
+    try:
+        stored = json.loads(cached.read_text())
+        if stored["format"] != _HEADER_FORMAT:
+            return None
+        tensors = tuple(GgufTensor(**tensor) for tensor in stored["tensors"])
+        return GgufSummary(path=path, tensors=tensors, metadata=dict(stored["metadata"]))
+    except (OSError, ValueError, KeyError, TypeError):  # missing, half-written by hand, old layout
+        return None
+
+
+def _save_summary(cached: Path, summary: GgufSummary) -> None:
+    """Write atomically; a read-only cache only means the next process parses the header again."""
+    stored = {"format": _HEADER_FORMAT, "tensors": [asdict(t) for t in summary.tensors],
+              "metadata": summary.metadata}
+    try:
+        handle, staging = tempfile.mkstemp(prefix=HEADER_FILE, dir=cached.parent)
+        with os.fdopen(handle, "w") as f:
+            json.dump(stored, f)
+        os.replace(staging, cached)
+    except OSError:
+        pass
+
+
+def parse_gguf(path: str) -> GgufSummary:
+    """`read_gguf` from the file itself, with the `gguf` package's GGUFReader (seconds)."""
     from gguf import GGML_QUANT_SIZES, GGUFReader
 
     reader = GGUFReader(path)

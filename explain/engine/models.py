@@ -8,6 +8,7 @@ start reloads that copy in well under a second. Hub models are an option only wh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -110,6 +111,13 @@ def default_cache_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256, computed once per process for each (path, size, modification time)."""
+    stat = os.stat(path)
+    return _sha256_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
