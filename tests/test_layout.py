@@ -46,3 +46,50 @@ def test_only_the_engine_imports_transformers():
     importers = sorted(str(path.relative_to(ROOT)) for path in outside
                        if any(name.split(".")[0] == "transformers" for name in imported_modules(path)))
     assert importers == []
+
+
+# Attribute names only one family's modules have: a lesson module or page that reads one of these
+# knows a layout that belongs in an adapter of explain/engine/ (family_of(model) gives the parts).
+ARCHITECTURE_ATTRIBUTES = {
+    "self_attn", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "act_fn",
+    "rotary_emb", "input_layernorm", "post_attention_layernorm", "embed_tokens", "variance_epsilon",
+    "num_key_value_groups", "scaling", "c_attn", "c_fc", "c_proj", "split_size", "ln_1", "ln_2", "ln_f",
+    "wte", "wpe", "transformer", "mlp", "hf_quantizer", "model_type",
+}
+IMPORTED = {"DynamicCache", "apply_rotary_pos_emb"}  # transformers names a module would call
+CONTAINERS = {"model", "transformer"}  # model.model.layers[i], model.transformer.h[i]
+
+
+def architecture_reads(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every architecture attribute a module reads, by attribute, name or getattr string."""
+    reads = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            inner = node.value.attr if isinstance(node.value, ast.Attribute) else None
+            if node.attr in ARCHITECTURE_ATTRIBUTES | IMPORTED or (inner in CONTAINERS and node.attr in {"model", "layers", "h"}):
+                reads.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Name) and node.id in IMPORTED:
+            reads.append((node.lineno, node.id))
+        elif isinstance(node, ast.Constant) and node.value in ARCHITECTURE_ATTRIBUTES:  # getattr(x, "q_proj")
+            reads.append((node.lineno, node.value))
+    return reads
+
+
+def test_the_checker_sees_every_way_of_reaching_into_a_model():
+    source = (
+        "a = lm.model.model.layers[0]\nb = block.self_attn.q_proj(x)\nc = getattr(part, 'gate_proj', None)\n"
+        "d = model.transformer.h[1]\ne = DynamicCache()\nf = config.model_type\ng = lens.layers\n"
+    )
+    assert sorted(architecture_reads(source)) == [
+        (1, "layers"), (1, "model"), (2, "q_proj"), (2, "self_attn"), (3, "gate_proj"),
+        (4, "h"), (4, "transformer"), (5, "DynamicCache"), (6, "model_type"),
+    ]  # and not `lens.layers`, a lesson's own field
+
+
+def test_only_the_engine_knows_where_a_models_parts_are():
+    """Lesson modules, ui helpers and pages ask `family_of(model)`; the site's own small models
+    (explain/small_models/) define their modules and may name them."""
+    outside = [path for folder in ("explain", "ui", "views") for path in (ROOT / folder).rglob("*.py")
+               if not {"engine", "small_models"} & set(path.relative_to(ROOT).parts)] + [ROOT / "app.py"]
+    reads = {str(path.relative_to(ROOT)): found for path in outside if (found := architecture_reads(path.read_text()))}
+    assert len(outside) > 30 and reads == {}

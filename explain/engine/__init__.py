@@ -4,8 +4,9 @@
 - `analysis`: the one shared forward per (model, prompt), through `inference_queue` (one worker
   that batches concurrent requests);
 - `fast_decode` + `two_core_matmul`: the fp32 Llama decoder behind greedy continuations;
-- `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, queries and
-  keys with positions applied, parameter groups;
+- `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, heads, norm
+  weights, queries and keys (as projected and with positions applied), feed-forward hidden units,
+  parameter groups;
 - `runtime`: the few transformers helpers lesson modules need (KV cache, byte alphabet, encoder);
 - `gguf_file`: the GGUF header (quantization per tensor).
 
@@ -14,6 +15,6 @@ or a new model family touches this package alone (tests/test_layout.py checks th
 imports transformers). Adding a family means one adapter module here, listed in `family_of`.
 """
 
-from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of
+from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of, norm_weights
 
-__all__ = ["BlockParts", "FamilyUnknown", "ModelFamily", "family_of"]
+__all__ = ["BlockParts", "FamilyUnknown", "ModelFamily", "family_of", "norm_weights"]
