@@ -93,3 +93,29 @@ def test_only_the_engine_knows_where_a_models_parts_are():
                if not {"engine", "small_models"} & set(path.relative_to(ROOT).parts)] + [ROOT / "app.py"]
     reads = {str(path.relative_to(ROOT)): found for path in outside if (found := architecture_reads(path.read_text()))}
     assert len(outside) > 30 and reads == {}
+
+
+def limit_definitions(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every token/view cap assigned, and every cache size typed as a number."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign):
+            found += [(node.lineno, t.id) for t in node.targets
+                      if isinstance(t, ast.Name) and (t.id.endswith("_CAP") or t.id.endswith("_ENTRIES"))]
+        elif isinstance(node, ast.keyword) and node.arg == "max_entries" and isinstance(node.value, ast.Constant):
+            found.append((node.lineno, f"max_entries={node.value.value}"))
+    return found
+
+
+def test_the_checker_finds_typed_limits():
+    source = "VIEW_CAP = 48\nMAX_ENTRIES = 9\n@st.cache_data(max_entries=64)\ndef f(): pass\n@st.cache_data(max_entries=limits.X)\ndef g(): pass\n"
+    assert sorted(limit_definitions(source)) == [(1, "VIEW_CAP"), (2, "MAX_ENTRIES"), (3, "max_entries=64")]
+
+
+def test_the_limits_are_set_in_explain_limits_alone():
+    """Token caps, the view cap and cache sizes come from explain/limits.py (with their reasons).
+    The page helpers' own caches (ui/<page>.py) are still to be moved there."""
+    shared = [*(ROOT / "explain").rglob("*.py"), ROOT / "ui" / "state.py", ROOT / "ui" / "results.py", ROOT / "app.py"]
+    typed = {str(path.relative_to(ROOT)): found for path in shared
+             if path.name != "limits.py" and (found := limit_definitions(path.read_text()))}
+    assert typed == {}

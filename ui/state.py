@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import cache_budget, generation, snapshot, tokens
+from explain import cache_budget, generation, limits, snapshot, tokens
 from explain.engine import analysis, models
 
 DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter
 MODEL_KEY = "model"  # also the URL query parameter
-PROMPT_MAX_CHARS = 4_000  # the text box refuses more; the token cap applies after this
+PROMPT_MAX_CHARS = limits.PROMPT_MAX_CHARS  # the text box refuses more; the token cap applies after this
 PRESET_KEY = "preset"
 PRESETS: dict[str, str] = {
     "Capital of France": "The capital of France is",
@@ -47,7 +47,7 @@ def apply_preset() -> None:
     use_picked_preset(PRESET_KEY, PRESETS)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, show_spinner=False)
 def get_model(name: str) -> models.LoadedModel:
     return models.load_model(name)
 
@@ -129,12 +129,12 @@ def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, .
     return lm, prompt, tuple(prompt.ids)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=limits.PROMPT_TOKENS_CACHE_ENTRIES, show_spinner=False)
 def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
     return tokens.tokenize_prompt(get_model(model_name), text)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, show_spinner=False)
 def cached_greedy_continuation(
     model_name: str, ids: tuple[int, ...], max_new_tokens: int
 ) -> generation.Continuation:
@@ -143,8 +143,8 @@ def cached_greedy_continuation(
 
 @st.cache_resource(show_spinner=False)
 def _analysis_cache() -> cache_budget.AnalysisCache:
-    """One per process, evicting by bytes (see cache_budget.ANALYSIS_CACHE_MB for the budget)."""
-    return cache_budget.AnalysisCache(cache_budget.ANALYSIS_CACHE_MB * 2**20)
+    """One per process, evicting by bytes (see limits.ANALYSIS_CACHE_MB for the budget)."""
+    return cache_budget.AnalysisCache(limits.ANALYSIS_CACHE_MB * 2**20)
 
 
 def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
