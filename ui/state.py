@@ -106,7 +106,7 @@ def current_prompt_text() -> str:
 def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
     """The prompt as tokens, or a friendly hint and a stopped page when there is nothing to read."""
     try:
-        prompt = cached_prompt_tokens(lm.name, current_prompt_text())
+        prompt = cached_prompt_tokens(lm, current_prompt_text())
     except tokens.EmptyPrompt:
         st.info(
             "✍️ Type a prompt in the sidebar (or pick an example there) — the model needs some text "
@@ -129,16 +129,38 @@ def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, .
     return lm, prompt, tuple(prompt.ids)
 
 
+def _loaded(model: models.LoadedModel | str) -> models.LoadedModel:
+    """The model itself: pages pass the one they hold; a cached wrapper that keeps only a name
+    (keys must be plain values) passes the name."""
+    return model if isinstance(model, models.LoadedModel) else get_model(model)
+
+
+# The wrappers below are keyed by the model's name; the model rides along unhashed (`_lm`), so a
+# page holding the model never has it looked up again by name.
+
+
+def cached_prompt_tokens(model: models.LoadedModel | str, text: str) -> tokens.PromptTokens:
+    lm = _loaded(model)
+    return _prompt_tokens(lm.name, text, lm)
+
+
 @st.cache_data(max_entries=limits.PROMPT_TOKENS_CACHE_ENTRIES, show_spinner=False)
-def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
-    return tokens.tokenize_prompt(get_model(model_name), text)
+def _prompt_tokens(model_name: str, text: str, _lm: models.LoadedModel) -> tokens.PromptTokens:
+    return tokens.tokenize_prompt(_lm, text)
+
+
+def cached_greedy_continuation(
+    model: models.LoadedModel | str, ids: tuple[int, ...], max_new_tokens: int
+) -> generation.Continuation:
+    lm = _loaded(model)
+    return _greedy_continuation(lm.name, tuple(ids), max_new_tokens, lm)
 
 
 @st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, show_spinner=False)
-def cached_greedy_continuation(
-    model_name: str, ids: tuple[int, ...], max_new_tokens: int
+def _greedy_continuation(
+    model_name: str, ids: tuple[int, ...], max_new_tokens: int, _lm: models.LoadedModel
 ) -> generation.Continuation:
-    return generation.greedy_continuation(get_model(model_name), list(ids), max_new_tokens)
+    return generation.greedy_continuation(_lm, list(ids), max_new_tokens)
 
 
 @st.cache_resource(show_spinner=False)
@@ -147,10 +169,10 @@ def _analysis_cache() -> cache_budget.AnalysisCache:
     return cache_budget.AnalysisCache(limits.ANALYSIS_CACHE_MB * 2**20)
 
 
-def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
+def cached_analysis(model: models.LoadedModel | str, ids: tuple[int, ...]) -> analysis.PromptAnalysis:
     """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate)."""
-    return _analysis_cache().get((model_name, tuple(ids)),
-                                 lambda: analysis.analyze_prompt(get_model(model_name), list(ids)))
+    lm = _loaded(model)
+    return _analysis_cache().get((lm.name, tuple(ids)), lambda: analysis.analyze_prompt(lm, list(ids)))
 
 
 def share_url() -> str:
