@@ -1,11 +1,15 @@
-"""The layout's rules, checked: the running site never imports the offline tools."""
+"""The layout's rules, checked: the site never imports the offline tools, only explain/engine/ knows a
+model family's insides, limits live in explain/limits.py, and package docstrings list their modules."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_SCRIPTS = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]
@@ -119,3 +123,13 @@ def test_the_limits_are_set_in_explain_limits_alone():
     typed = {str(path.relative_to(ROOT)): found for path in shared
              if path.name != "limits.py" and (found := limit_definitions(path.read_text()))}
     assert typed == {}
+
+
+@pytest.mark.parametrize("package", ["explain", "explain/small_models", "explain/engine"])
+def test_each_package_docstring_names_its_real_modules(package):
+    """A module added or removed without its package's docstring saying so fails here."""
+    folder = ROOT / package
+    named = set(re.findall(r"`(\w+)(?:\.py)?/?`", ast.get_docstring(ast.parse((folder / "__init__.py").read_text()))))
+    modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
+    modules |= {path.name for path in folder.iterdir() if (path / "__init__.py").is_file()}
+    assert modules <= named
