@@ -12,7 +12,8 @@
 
 Lesson modules reach a model's parts only through `family_of(model)`, so a transformers upgrade
 or a new model family touches this package alone (tests/test_layout.py checks that nothing else
-imports transformers). Adding a family means one adapter module here, listed in `family_of`.
+imports transformers, or names a family's attributes). Adding a family means one adapter module
+here, listed in `family._families`.
 """
 
 from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of, norm_weights
