@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from transformers import TopKLogitsWarper
