@@ -60,22 +60,21 @@ def position_encoding(lm: LoadedModel) -> str:
 
 
 def model_anatomy(lm: LoadedModel) -> ModelAnatomy:
-    config = lm.config
-    markers = family_of(lm.model).parameter_parts
+    config, family = lm.config, family_of(lm.model)
+    markers = family.parameter_parts
     counts: dict[str, int] = {}
     for name, param in lm.model.named_parameters():  # tied tensors appear once
         part = part_of(name, markers)
         counts[part] = counts.get(part, 0) + param.numel()
     d_model = config.hidden_size
-    d_ff = getattr(config, "intermediate_size", None) or getattr(config, "n_inner", None) or 4 * d_model
     return ModelAnatomy(
         n_params=sum(counts.values()),
         params_by_part=counts,
         n_layer=config.num_hidden_layers,
         n_head=config.num_attention_heads,
-        n_kv_head=getattr(config, "num_key_value_heads", None) or config.num_attention_heads,
+        n_kv_head=family.heads(lm.model).n_kv_head,
         d_model=d_model,
-        d_ff=d_ff,
+        d_ff=family.feed_forward_width(config),
         vocab_size=config.vocab_size,
         context_length=config.max_position_embeddings,
         tied_embeddings=bool(getattr(config, "tie_word_embeddings", False)),

@@ -15,6 +15,7 @@ import torch
 
 from explain.engine import FamilyUnknown, family_of
 from explain.engine.models import LoadedModel
+from explain.next_token import softmax
 
 # The statistics a learner can colour the head gallery by: key -> (label, what it measures).
 STATISTICS: dict[str, tuple[str, str]] = {
@@ -187,9 +188,7 @@ class AttentionScores:
 
     def weights(self, head: int) -> np.ndarray:
         """(T, T) softmax of the masked scores, row by row: the attention weights."""
-        masked = self.masked(head)
-        shifted = np.exp(masked - masked.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
+        return softmax(self.masked(head))
 
 
 def attention_scores(lm: LoadedModel, layer_input: np.ndarray, layer: int) -> AttentionScores:

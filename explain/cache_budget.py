@@ -23,8 +23,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 
 from explain.engine.analysis import PromptAnalysis
-
-ANALYSIS_CACHE_MB = 128
+from explain.limits import ANALYSIS_CACHE_MB  # the number lives with the site's other limits
 
 
 def analysis_bytes(result: PromptAnalysis) -> int:

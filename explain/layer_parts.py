@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from explain.anatomy import model_anatomy
+from explain.engine import family_of, norm_weights
 from explain.engine.models import LoadedModel
 from explain.residual import ResidualTrace, block_parts
 
@@ -47,18 +48,12 @@ def norm_module(lm: LoadedModel, layer: int) -> torch.nn.Module:
 def apply_norm(module: torch.nn.Module, vector: np.ndarray) -> NormStep:
     """The norm's arithmetic done step by step in float64 from the module's own weights."""
     x = np.asarray(vector, dtype=np.float64)
-    gain = module.weight.detach().double().numpy()
-    if isinstance(module, torch.nn.LayerNorm):
-        eps, mean = float(module.eps), float(x.mean())
-        bias = module.bias.detach().double().numpy() if module.bias is not None else np.zeros_like(x)
-        divisor = float(np.sqrt(((x - mean) ** 2).mean() + eps))
-        kind = "LayerNorm"
-    else:  # Llama's RMSNorm keeps its epsilon as variance_epsilon
-        eps = float(getattr(module, "variance_epsilon", getattr(module, "eps", 1e-6)))
-        mean, bias = 0.0, np.zeros_like(x)
-        divisor = float(np.sqrt((x**2).mean() + eps))
-        kind = "RMSNorm"
-    return NormStep(kind, x, mean, divisor, eps, gain, bias, gain * (x - mean) / divisor + bias)
+    weights = norm_weights(module)
+    gain = weights.gain.detach().double().numpy()
+    bias = weights.bias.detach().double().numpy() if weights.bias is not None else np.zeros_like(x)
+    mean = float(x.mean()) if weights.kind == "LayerNorm" else 0.0  # RMSNorm does not centre
+    divisor = float(np.sqrt(((x - mean) ** 2).mean() + weights.eps))
+    return NormStep(weights.kind, x, mean, divisor, weights.eps, gain, bias, gain * (x - mean) / divisor + bias)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,26 +85,17 @@ class GroupedQueryLayout:
 
 def grouped_query_layout(lm: LoadedModel) -> GroupedQueryLayout:
     """From the config (num_key_value_heads); the key projection's shape must agree with it."""
-    config = lm.config
-    n_head = config.num_attention_heads
-    n_kv = getattr(config, "num_key_value_heads", None) or n_head
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
-    attention = block_parts(lm.model)[0].attention
-    k_proj = getattr(attention, "k_proj", None)
-    if k_proj is not None and k_proj.weight.shape[0] != n_kv * head_dim:
-        raise ValueError(
-            f"the config says {n_kv} key/value heads of {head_dim}, but k_proj has {k_proj.weight.shape[0]} rows"
-        )
-    group = n_head // n_kv
-    per_layer = 2 * n_kv * head_dim  # one key and one value per key/value head
+    heads = family_of(lm.model).heads(lm.model)
+    n_layer = lm.config.num_hidden_layers
+    group = heads.n_head // heads.n_kv_head
     return GroupedQueryLayout(
-        n_layer=config.num_hidden_layers,
-        n_head=n_head,
-        n_kv_head=n_kv,
-        head_dim=head_dim,
-        kv_of_query=[h // group for h in range(n_head)],  # the order repeat_interleave gives
-        kv_numbers_per_token=config.num_hidden_layers * per_layer,
-        kv_numbers_one_per_head=config.num_hidden_layers * 2 * n_head * head_dim,
+        n_layer=n_layer,
+        n_head=heads.n_head,
+        n_kv_head=heads.n_kv_head,
+        head_dim=heads.head_dim,
+        kv_of_query=[h // group for h in range(heads.n_head)],  # the order repeat_interleave gives
+        kv_numbers_per_token=n_layer * 2 * heads.n_kv_head * heads.head_dim,  # a key and a value per kv head
+        kv_numbers_one_per_head=n_layer * 2 * heads.n_head * heads.head_dim,
     )
 
 
@@ -157,22 +143,15 @@ class FeedForwardUnits:
 
 def feed_forward_units(lm: LoadedModel, trace: ResidualTrace, layer: int, top_n: int = 10) -> FeedForwardUnits:
     """Recompute the feed-forward's projections from the stream it reads (trace, no forward)."""
-    part = block_parts(lm.model)[layer]
-    mlp = part.feed_forward
     x = torch.from_numpy(trace.stream_after_attention(layer).astype(np.float32))
     with torch.inference_mode():
-        h = part.norm_ffn(x)
-        if hasattr(mlp, "gate_proj"):
-            kind, gate, up = "SwiGLU", mlp.gate_proj(h), mlp.up_proj(h)
-            value = mlp.act_fn(gate) * up
-        else:
-            kind, up = "GELU", mlp.c_fc(h[None])[0]
-            gate, value = torch.full_like(up, float("nan")), mlp.act(up)
-    value, gate, up = (t.double().numpy() for t in (value, gate, up))
+        hidden = family_of(lm.model).feed_forward_hidden(lm.model, layer, block_parts(lm.model)[layer].norm_ffn(x))
+    gate = hidden.gate if hidden.gate is not None else torch.full_like(hidden.up, float("nan"))
+    value, gate, up = (t.double().numpy() for t in (hidden.value, gate, hidden.up))
     order = np.argsort(-np.abs(value), kind="stable")[:top_n]
     total = float(np.abs(value).sum())
     return FeedForwardUnits(
-        kind=kind, layer=layer, d_model=int(x.shape[0]), d_ff=int(value.shape[0]),
+        kind=hidden.kind, layer=layer, d_model=int(x.shape[0]), d_ff=int(value.shape[0]),
         units=[int(i) for i in order], value=value[order].tolist(), gate=gate[order].tolist(),
         up=up[order].tolist(), all_values=value,
         share_of_magnitude=float(np.abs(value[order]).sum() / total) if total else 0.0,

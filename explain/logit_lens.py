@@ -15,6 +15,7 @@ import torch
 
 from explain.engine import family_of
 from explain.engine.models import LoadedModel
+from explain.next_token import rank_of, softmax
 from explain.tokens import TokenPiece, token_piece
 
 
@@ -36,12 +37,6 @@ def head_logits(lm: LoadedModel, hidden_states: np.ndarray, already_normed: bool
         return lm.model.get_output_embeddings()(states).float().numpy()
 
 
-def _softmax_rows(logits: np.ndarray) -> np.ndarray:
-    scaled = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 @dataclass(frozen=True)
 class LogitLens:
     """The top guesses for the token after `position`, read after each layer (0 = embeddings)."""
@@ -60,7 +55,7 @@ def logit_lens(lm: LoadedModel, hidden_states: np.ndarray, position: int = -1, t
     logits = np.concatenate(
         [head_logits(lm, states[:-1], already_normed=False), head_logits(lm, states[-1:], already_normed=True)]
     )  # (n_layer + 1, vocab)
-    probs = _softmax_rows(logits)
+    probs = softmax(logits)
     top = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
     final_id = int(top[-1, 0])
     return LogitLens(
@@ -89,11 +84,11 @@ class PositionPredictions:
 def position_predictions(lm: LoadedModel, ids: list[int], hidden_states: np.ndarray) -> PositionPredictions:
     """hidden_states: (n_layer + 1, T, d); uses the final-normed last layer (the model's real output)."""
     logits = head_logits(lm, hidden_states[-1, :-1], already_normed=True)  # (T-1, vocab)
-    log_probs = np.log(np.maximum(_softmax_rows(logits), 1e-300))
+    log_probs = np.log(np.maximum(softmax(logits), 1e-300))
     targets = np.asarray(ids[1:], dtype=np.int64)
     actual_lp = log_probs[np.arange(len(targets)), targets]
     guesses = log_probs.argmax(axis=-1)
-    ranks = (log_probs > actual_lp[:, None]).sum(axis=-1) + 1
+    ranks = rank_of(log_probs, targets)
     return PositionPredictions(
         actual=[token_piece(lm, int(t), i + 1) for i, t in enumerate(targets)],
         guesses=[token_piece(lm, int(g), i + 1) for i, g in enumerate(guesses)],

@@ -29,13 +29,17 @@ def last_logits(lm: LoadedModel, ids: list[int]) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Probabilities from logits / temperature, computed in float64 (they sum to 1)."""
+    """Probabilities from logits / temperature along the last axis, in float64 (each row sums to 1).
+
+    The one softmax of the lessons: (vocab,) logits, (rows, vocab) logit-lens rows, or (T, T)
+    attention scores with −inf where the causal mask hides a key (each row needs one finite entry).
+    """
     if temperature <= 0:
         raise ValueError("temperature must be > 0 (use greedy decoding for 'temperature 0')")
-    scaled = logits.astype(np.float64) / temperature
-    scaled -= scaled.max()
+    scaled = np.asarray(logits).astype(np.float64) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
     exp = np.exp(scaled)
-    return exp / exp.sum()
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,16 @@ class TypedToken:
     vocab_size: int
 
 
-def rank_of(probs: np.ndarray, token_id: int) -> int:
-    """1-based rank of `token_id` in (vocab,) probabilities: 1 + how many tokens are more likely."""
-    return int((probs > probs[token_id]).sum()) + 1
+def rank_of(probs: np.ndarray, token_id):
+    """1-based rank of `token_id` in (vocab,) probabilities: 1 + how many tokens are more likely.
+
+    Row by row for (rows, vocab) scores and (rows,) ids, returning (rows,) ranks; any score that
+    orders tokens like their probability (logits, log-probabilities) gives the same rank.
+    """
+    probs, ids = np.asarray(probs), np.asarray(token_id)
+    picked = np.take_along_axis(probs, ids[..., None], axis=-1)  # (…, 1)
+    ranks = (probs > picked).sum(axis=-1) + 1
+    return int(ranks) if ranks.ndim == 0 else ranks
 
 
 def typed_token(lm: LoadedModel, logits: np.ndarray, text: str, temperature: float = 1.0) -> TypedToken | None:

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from explain.engine import BlockParts, family_of
-from explain.logit_lens import head_logits
 from explain.engine.models import LoadedModel
+from explain.logit_lens import head_logits
+from explain.next_token import softmax
 from explain.tokens import TokenPiece, token_piece
 
 
@@ -136,9 +137,7 @@ class StreamReadout:
 def read_stream(lm: LoadedModel, trace: ResidualTrace, top_k: int = 3) -> StreamReadout:
     """Final norm + output head on the stream after every half-layer (the logit lens, halved)."""
     logits = head_logits(lm, trace.streams().astype(np.float32), already_normed=False)  # (2L+1, vocab)
-    logits = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=-1, keepdims=True)
+    probs = softmax(logits)
     top = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
     steps = ["embedding"] + [
         f"layer {l} {half}" for l in range(trace.n_layer) for half in ("attention", "feed-forward")

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.layer_parts import grouped_query_layout
+from explain.engine import family_of
 from explain.engine.models import LoadedModel
+from explain.layer_parts import grouped_query_layout
 from explain.positions import position_scheme
 from explain.residual import block_parts
 
@@ -91,16 +92,15 @@ def rope_demo(
     taken before rotation through the layer's own norm and projections.
     """
     theta = position_scheme(lm).rope_theta
-    attention = block_parts(lm.model)[layer].attention
-    if theta is None or not hasattr(attention, "q_proj"):
+    if theta is None:
         raise RopeUnavailable(f"{lm.name} does not rotate queries and keys by position.")
-    layout = grouped_query_layout(lm)
-    d, kv = layout.head_dim, layout.kv_of_query[head]
+    family, layout = family_of(lm.model), grouped_query_layout(lm)
+    kv = layout.kv_of_query[head]
+    x = torch.from_numpy(np.ascontiguousarray(layer_input[[i, j]], dtype=np.float32))[None]  # (1, 2, d_model)
     with torch.inference_mode():
-        x = block_parts(lm.model)[layer].norm_attn(torch.from_numpy(np.ascontiguousarray(layer_input[[i, j]])))
-        query = attention.q_proj(x[0])[head * d : (head + 1) * d].double().numpy()
-        key = attention.k_proj(x[1])[kv * d : (kv + 1) * d].double().numpy()
-    scale = float(attention.scaling)
+        q, k = family.projected_queries_keys(lm.model, layer, block_parts(lm.model)[layer].norm_attn(x))
+    query, key = q[0, head, 0].double().numpy(), k[0, kv, 1].double().numpy()  # before rotation
+    scale, d = family.attention_scale(lm.model, layer), layout.head_dim
     return RopeDemo(
         layer=layer, head=head, kv_head=kv, query_position=i, key_position=j, theta=theta,
         head_dim=d, scale=scale, query=query, key=key, shifts=list(shifts),

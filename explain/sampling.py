@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explain.engine.models import LoadedModel
-from explain.next_token import softmax
+from explain.next_token import rank_of, softmax
 from explain.tokens import TokenPiece, token_piece
 
 GREEDY = "greedy"
@@ -181,6 +181,6 @@ def choose_token(logits: np.ndarray, settings: SamplingSettings, generator: torc
         token_id=token_id,
         prob=float(model_probs[token_id]),
         draw_prob=float(probs[token_id]),
-        rank=int((model_probs > model_probs[token_id]).sum()) + 1,
+        rank=rank_of(model_probs, token_id),
         n_candidates=int((probs > 0).sum()),
     )

@@ -19,9 +19,7 @@ from functools import lru_cache
 
 from explain.engine import runtime
 from explain.engine.models import LoadedModel
-
-PROMPT_TOKEN_CAP = 256  # longer prompts are cut here (and the page says so)
-PROMPT_CHAR_CAP = 20_000  # text beyond this is not even tokenized
+from explain.limits import PROMPT_CHAR_CAP, PROMPT_TOKEN_CAP  # re-exported: pages name tokens.PROMPT_TOKEN_CAP
 REPLACEMENT_CHAR = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from explain.engine.models import LoadedModel
+from explain.limits import WORD_TOKEN_CAP  # re-exported: the Softmax page names it
 from explain.next_token import rank_of
 from explain.tokens import TokenPiece, clean_text, decode, encode, prompt_spans, token_pieces
 
-WORD_TOKEN_CAP = 16  # a typed word or phrase is measured over at most this many tokens (pages say so)
 # Chinese and Japanese are written without spaces between words: no space is added before them.
 _WRITTEN_WITHOUT_SPACES = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 

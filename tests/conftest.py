@@ -18,10 +18,18 @@ os.environ.setdefault("LLM_EXPLAINER_WARMUP", "0")
 _MARKER_FOR_FIXTURE = {"lm": "model", "full_logits": "model", "site": "browser", "browser": "browser"}
 
 
+def _runs_pages(module) -> bool:
+    """The module runs whole pages: it imports AppTest or tests.pages' page runner."""
+    from tests import pages
+
+    return hasattr(module, "AppTest") or any(value is pages or value is pages.run_page
+                                              for value in vars(module or object).values())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         markers = {_MARKER_FOR_FIXTURE.get(f) for f in getattr(item, "fixturenames", ())}
-        if hasattr(getattr(item, "module", None), "AppTest"):
+        if _runs_pages(getattr(item, "module", None)):
             markers.add("slow")
         for marker in sorted(markers - {None}):
             if marker not in item.keywords:

@@ -1,26 +1,13 @@
 """AppTest: run the real app script (sidebar + Home page) and check what it shows."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from tests.markup import tags_in
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def run_app(query_params: dict | None = None, session_state: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    for key, value in (session_state or {}).items():
-        at.session_state[key] = value
-    return at.run()
+from tests.pages import HOME, markdown_text, run_page
 
 
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
+def run_app(query_params: dict | None = None, session_state: dict | None = None):
+    return run_page(HOME, timeout=180, query_params=query_params, **(session_state or {}))
 
 
 def test_home_shows_the_whole_journey_on_the_default_prompt():

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
@@ -15,37 +13,17 @@ from streamlit.testing.v1 import AppTest
 
 from explain import attention, tokens
 from explain.engine import analysis
+from tests import pages
+from tests.pages import ForwardCounter
+from tests.pages import chart as spec
+from tests.pages import plotly_array as array
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CAT = "The cat sat on the mat because it was warm."
 HOSTILE = "<img src=x onerror=alert(1)> and </script><b>bold</b>"
 
 
 def run_page(prompt: str | None = CAT, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    if prompt is not None:
-        at.session_state["prompt"] = prompt
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page("views/attention.py")
-    return at.run()
-
-
-def spec(at: AppTest, key: str) -> dict:
-    """The Plotly figure JSON of the chart with `key`."""
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith("-" + key):
-            return json.loads(chart.proto.spec)
-    raise AssertionError(f"no chart {key}: {[c.proto.id for c in at.get('plotly_chart')]}")
-
-
-def array(value) -> np.ndarray:
-    """A Plotly JSON array: a plain list, or Plotly 6+'s typed array {dtype, bdata, shape}."""
-    if isinstance(value, dict) and "bdata" in value:
-        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
-    return np.array(value, dtype=float)
+    return pages.run_page("views/attention.py", prompt, timeout=240, **state)
 
 
 def iframe_html(at: AppTest) -> str:
@@ -99,41 +77,39 @@ def test_default_view_shows_every_part(cat_page, cat_reference):
     assert "d = 64" in text
 
 
-def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference, request):
+def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference):
     at = cat_page
     from explain.engine.models import EMBEDDED_MODEL
     from ui.state import get_model
 
-    calls = []  # every forward pass of the app's own model instance
-    handle = get_model(EMBEDDED_MODEL).model.register_forward_pre_hook(lambda *_: calls.append(1))
-    request.addfinalizer(handle.remove)
     _, ref = cat_reference
-    at.slider(key="attn_layer").set_value(3).run()
-    at.slider(key="attn_head").set_value(5).run()
-    assert not at.exception
-    assert calls == []
-    heat = np.nan_to_num(array(spec(at, "attn_heatmap")["data"][0]["z"]))
-    np.testing.assert_allclose(heat, ref.attentions[3, 5], atol=1e-6)
-    # the gallery outlines the same head, and the scores view is that head too
-    gallery = spec(at, "attn_gallery")["data"]
-    assert (gallery[1]["x"], gallery[1]["y"]) == ([5], [3])
-    weights = np.nan_to_num(array(spec(at, "attn_scores_weights")["data"][0]["z"]))
-    np.testing.assert_allclose(weights, ref.attentions[3, 5], atol=2e-5)  # softmax(scores) shown
-    row = at.dataframe[1].value  # the worked row: weight = e^(score − max) / row total
-    exp = np.array(row["e^(score − max)"])
-    np.testing.assert_allclose(np.array(row["weight"]), exp / exp.sum(), atol=1e-6)
-    np.testing.assert_allclose(np.array(row["weight"]), ref.attentions[3, 5, 7], atol=2e-5)
-    stats = attention.head_statistics(ref.attentions)
-    assert any(f"Layer 3, head 5 is a {stats.kinds[3][5]}" in m.value for m in at.markdown)
-    # gallery colours equal the statistics, for each choice
-    for statistic in attention.STATISTICS:
-        at.radio(key="attn_statistic").set_value(statistic).run()
-        colours = array(spec(at, "attn_gallery")["data"][0]["marker"]["color"])
-        np.testing.assert_allclose(colours, stats.values(statistic).ravel(), atol=1e-6)
-    at.radio(key="attn_view").set_value("model").run()
-    assert not at.exception
-    assert params_of(iframe_html(at))["include_layers"] == [0, 1, 2, 3, 4, 5]
-    assert calls == []
+    with ForwardCounter(get_model(EMBEDDED_MODEL).model) as forwards:  # the app's own model instance
+        at.slider(key="attn_layer").set_value(3).run()
+        at.slider(key="attn_head").set_value(5).run()
+        assert not at.exception
+        assert forwards.calls == 0
+        heat = np.nan_to_num(array(spec(at, "attn_heatmap")["data"][0]["z"]))
+        np.testing.assert_allclose(heat, ref.attentions[3, 5], atol=1e-6)
+        # the gallery outlines the same head, and the scores view is that head too
+        gallery = spec(at, "attn_gallery")["data"]
+        assert (gallery[1]["x"], gallery[1]["y"]) == ([5], [3])
+        weights = np.nan_to_num(array(spec(at, "attn_scores_weights")["data"][0]["z"]))
+        np.testing.assert_allclose(weights, ref.attentions[3, 5], atol=2e-5)  # softmax(scores) shown
+        row = at.dataframe[1].value  # the worked row: weight = e^(score − max) / row total
+        exp = np.array(row["e^(score − max)"])
+        np.testing.assert_allclose(np.array(row["weight"]), exp / exp.sum(), atol=1e-6)
+        np.testing.assert_allclose(np.array(row["weight"]), ref.attentions[3, 5, 7], atol=2e-5)
+        stats = attention.head_statistics(ref.attentions)
+        assert any(f"Layer 3, head 5 is a {stats.kinds[3][5]}" in m.value for m in at.markdown)
+        # gallery colours equal the statistics, for each choice
+        for statistic in attention.STATISTICS:
+            at.radio(key="attn_statistic").set_value(statistic).run()
+            colours = array(spec(at, "attn_gallery")["data"][0]["marker"]["color"])
+            np.testing.assert_allclose(colours, stats.values(statistic).ravel(), atol=1e-6)
+        at.radio(key="attn_view").set_value("model").run()
+        assert not at.exception
+        assert params_of(iframe_html(at))["include_layers"] == [0, 1, 2, 3, 4, 5]
+    assert forwards.calls == 0  # no control needed a forward
 
 
 def test_preset_button_and_follow_head(cat_page, lm):
@@ -243,14 +219,7 @@ def test_hostile_prompt_in_chromium_runs_no_script(site, browser):
 
 
 def test_attention_view_can_be_saved_as_a_standalone_offline_page():
-    from streamlit.testing.v1 import AppTest
-
-    from tests.test_app import APP
-
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["prompt"] = "The cat sat on the mat because it was warm."
-    at.switch_page("views/attention.py")
-    at.run()
+    at = run_page()
     assert not at.exception
     assert at.get("download_button"), "the bertviz view has a download button"
     srcdoc = at.get("iframe")[0].proto.srcdoc

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.markup import tags_in
+from tests import pages
+from tests.markup import chip_id, tags_in, token_chips
+from tests.pages import chart
+from tests.pages import plotly_array as values
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/embeddings.py"
 
 
 def run_page(**session_state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in session_state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def chart(at: AppTest, key: str) -> dict:
-    """The Plotly figure of the chart with widget key `key` (AppTest gives charts as JSON specs)."""
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        if f"-{key}-" in element.proto.id or element.proto.id.endswith(key):
-            return spec
-    raise AssertionError(f"no chart {key}: {[e.proto.id for e in at.get('plotly_chart')]}")
-
-
-def values(data) -> np.ndarray:
-    """A Plotly array from a chart spec: a plain list, or Plotly's base64 typed array."""
-    if isinstance(data, dict) and "bdata" in data:
-        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
-        shape = data.get("shape")
-        if isinstance(shape, str):
-            shape = tuple(int(n) for n in shape.split(","))
-        return array.reshape(shape) if shape else array
-    return np.array(data)
+    return pages.run_page(PAGE, timeout=180, **session_state)
 
 
 def texts(at: AppTest) -> str:
@@ -190,7 +166,12 @@ def test_sentence_spans_escape_and_outline_the_word(lm):
     markup = sentence_html(found)
     assert tags_in(markup) == {"div", "span"}
     assert "<script>" not in markup and "&lt;" in markup
-    assert markup.count("3px solid") == len(found.positions) == 1
+    chips = token_chips(markup)
+    assert [chip_id(chip) for chip in chips] == [piece.id for piece in found.pieces]
+    usual = max(set(borders := [chip.style("border") for chip in chips]), key=borders.count)
+    outlined = [i for i, border in enumerate(borders) if border != usual]
+    assert outlined == list(found.positions) and len(outlined) == 1
+    assert chips[outlined[0]].text.strip("·  ") == "bank"
 
 
 def test_crowded_map_labels_take_turns():

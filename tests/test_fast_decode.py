@@ -74,7 +74,22 @@ def test_two_core_products_equal_nn_linear_and_are_opt_in_per_thread(lm):
 def test_install_keeps_weights_tied_and_counts_unchanged(lm):
     assert lm.model.lm_head.weight is lm.model.model.embed_tokens.weight
     assert sum(p.numel() for p in lm.model.parameters()) == 134_515_008
-    assert not any(type(m) is torch.nn.Linear for m in lm.model.modules())
+
+
+def test_inside_the_block_every_product_of_the_model_is_split_over_both_cores(lm, monkeypatch):
+    """What `install` is for, seen from outside: each matrix product of one forward runs as one
+    two-halves `torch.bmm` when the site asks for it, and none does otherwise."""
+    products = []
+    bmm = torch.bmm
+    monkeypatch.setattr(torch, "bmm", lambda *args, **kwargs: products.append(args[1].shape) or bmm(*args, **kwargs))
+    linears = [m for m in lm.model.modules() if isinstance(m, torch.nn.Linear)]
+    with torch.inference_mode():
+        lm.model(torch.tensor([[5, 17, 42]]), use_cache=False)
+        assert products == []  # a plain call is transformers' own nn.Linear (the tests' reference)
+        with two_core_matmul.two_core_matmuls():
+            lm.model(torch.tensor([[5, 17, 42]]), use_cache=False)
+    assert len(linears) == 30 * 7 + 1 and len(products) == len(linears)
+    assert {shape[0] for shape in products} == {2}  # two halves each
 
 
 @pytest.mark.parametrize("which", ["tiny_llama", "lm"])

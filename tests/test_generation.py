@@ -42,15 +42,18 @@ def test_greedy_matches_generate_on_a_second_architecture(which, ids, n_new, req
 
 def test_generation_stops_at_the_end_token(lm):
     eos = lm.tokenizer.eos_token_id
-    # After the chat template's assistant turn ends, <|im_end|> is the likely next token.
+    # After the chat template's assistant turn, "Yes" is followed by "." and <|im_end|> (measured).
     text = "<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\nYes"
     ids = tokens.tokenize_prompt(lm, text).ids
     result = generation.greedy_continuation(lm, ids, max_new_tokens=40)
-    if result.stopped_at_end_token:
-        assert result.new_ids[-1] == eos
-        assert eos not in result.new_ids[:-1]
-    else:
-        assert eos not in result.new_ids and len(result.new_ids) == 40
+    with torch.inference_mode():  # transformers stops at the same token, long before the budget
+        reference = lm.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=40,
+                                      pad_token_id=eos)[0, len(ids):].tolist()
+    assert result.stopped_at_end_token and len(result.new_ids) < 40
+    assert result.new_ids == reference and result.new_ids[-1] == eos and eos not in result.new_ids[:-1]
+    # Without an end token in sight, the whole budget is used and nothing claims it stopped.
+    counting = generation.greedy_continuation(lm, tokens.tokenize_prompt(lm, "1, 2, 3, 4,").ids, max_new_tokens=6)
+    assert not counting.stopped_at_end_token and len(counting.new_ids) == 6 and eos not in counting.new_ids
 
 
 @pytest.mark.parametrize("text", ["The capital of France is", "1, 2, 3, 4,"])

@@ -1,21 +1,15 @@
 """Home: the path diagram, positions and quantization as the live model has them (AppTest), and the walk."""
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.pages import HOME, ROOT, run_page
 from ui.walk import WALK, next_step
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 
-
-def run_home(prompt: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["prompt"] = prompt
-    return at.run()
+def run_home(prompt: str):
+    return run_page(HOME, prompt, timeout=180)
 
 
 def test_path_diagram_is_drawn_from_the_live_sizes_with_a_text_equivalent(lm):

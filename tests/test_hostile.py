@@ -7,15 +7,12 @@ URL or the sidebar would set it. Pages added later are picked up automatically.
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.pages import HOME, run_page
 from ui.walk import WALK
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = [f"views/{step.stem}.py" for step in WALK]
 
 HOSTILE_PROMPTS = {
@@ -52,13 +49,6 @@ def tags_in(markup: str) -> set[str]:
     return found
 
 
-def run_page(page: str, prompt: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["prompt"] = prompt
-    at.switch_page(page)
-    return at.run()
-
-
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("case", list(HOSTILE_PROMPTS))
 def test_page_survives_hostile_prompt(page, case):
@@ -84,10 +74,7 @@ def test_page_list_is_found():
     {"unknown_parameter": "1", "another": "<script>"},
 ])
 def test_odd_url_parameters_are_harmless(params):
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
+    at = run_page(HOME, query_params=params)
     assert not at.exception
 
 
@@ -101,10 +88,6 @@ def test_odd_url_parameters_are_harmless(params):
 ])
 def test_controls_come_from_the_url_and_out_of_range_values_are_ignored(page, params, expected):
     """Shared links reproduce the main controls; values beyond a control's range fall back to its default."""
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(page)
-    at.run()
+    at = run_page(page, query_params=params)
     assert not at.exception
     assert {key: at.session_state[key] for key in expected} == expected

@@ -8,10 +8,9 @@ import pytest
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import APP
 from tools import i18n as catalogs
 from ui import i18n
-
-APP = str(catalogs.ROOT / "app.py")
 
 
 def test_every_catalog_has_every_message_translated_with_the_same_placeholders():

@@ -3,8 +3,6 @@ the model, generation waits for its button, and a GPT-2-family model gets its ow
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,27 +11,16 @@ from streamlit.testing.v1 import AppTest
 
 from explain import generation, layer_parts, tokens, writing_attention
 from explain.engine import analysis
+from tests import pages
+from tests.pages import ForwardCounter, chart_keys, plotly_array
+from tests.pages import markdown_text as text
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/inside_layer.py"
 CAT = "The cat sat on the mat because it was warm."
 
 
 def run_page(prompt: str = CAT, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["prompt"] = prompt
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def chart_keys(at: AppTest) -> list[str]:
-    return [c.proto.id for c in at.get("plotly_chart")]
+    return pages.run_page(PAGE, prompt, **state)
 
 
 @pytest.fixture(scope="module")
@@ -59,50 +46,39 @@ def test_every_section_renders_with_measured_numbers(cat_page, lm):
                 "layer_rope_pair_chart", "layer_rope_scores", "layer_ffn_units", "layer_encoder_map", "layer_decoder_map"):
         assert key in keys, key
     # the encoder's map really looks ahead; the decoder's upper triangle is empty
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith("layer_decoder_map"):
-            from tests.test_attention_page import array
-
-            z = array(json.loads(chart.proto.spec)["data"][0]["z"]).astype(float)
-            assert np.allclose(z[np.triu_indices(z.shape[0], 1)], 0)
+    z = plotly_array(pages.chart(at, "layer_decoder_map")["data"][0]["z"])
+    assert np.allclose(z[np.triu_indices(z.shape[0], 1)], 0)
     assert any("Press the button" in c.value for c in at.caption)  # no generation yet
 
 
-def test_controls_never_rerun_the_model_and_generation_waits_for_the_button(cat_page, lm, request):
+def test_controls_never_rerun_the_model_and_generation_waits_for_the_button(cat_page, lm):
     at = cat_page
     from explain.engine.models import EMBEDDED_MODEL
+    from ui.inside_layer import quoted
     from ui.state import get_model
 
-    calls = []
-    handle = get_model(EMBEDDED_MODEL).model.register_forward_pre_hook(lambda *_: calls.append(1))
-    request.addfinalizer(handle.remove)
-    at.slider(key="layer_norm_layer").set_value(5).run()
-    at.slider(key="layer_gqa_layer").set_value(7).run()
-    at.radio(key="layer_gqa_kv").set_value(2).run()
-    at.slider(key="layer_rope_pair").set_value(20).run()
-    at.slider(key="layer_ffn_layer").set_value(2).run()
-    assert not at.exception
-    assert calls == []
-    page = text(at)
-    assert "entering layer **5**" in page and "Layer 7: query heads 6, 7, 8" in page and "Pair 20 turns" in page
-    at.selectbox(key="layer_rope_i").set_value(3).run()
-    assert not at.exception and at.selectbox(key="layer_rope_j").value <= 3
-    at.button(key="layer_write_go").click().run()
-    assert not at.exception
-    assert calls  # the button ran the model
-    ids = tokens.encode(lm, CAT)
-    greedy = generation.greedy_continuation(lm, ids, 10)
-    rows = [c for c in at.get("plotly_chart") if c.proto.id.endswith("layer_write_map")]
-    assert rows, chart_keys(at)
-    y = json.loads(rows[0].proto.spec)["data"][0]["y"]
-    assert len(y) == len(greedy.new_ids)
-    from ui.inside_layer import quoted
-
-    assert f"Writing token 1, {quoted(greedy.pieces[0])}" in text(at)
-    calls.clear()
-    at.select_slider(key="layer_write_step").set_value(3).run()
-    at.selectbox(key="layer_write_head").set_value(4).run()
-    assert not at.exception and calls == []  # stepping reads the cached run
+    with ForwardCounter(get_model(EMBEDDED_MODEL).model) as forwards:  # the app's own model instance
+        at.slider(key="layer_norm_layer").set_value(5).run()
+        at.slider(key="layer_gqa_layer").set_value(7).run()
+        at.radio(key="layer_gqa_kv").set_value(2).run()
+        at.slider(key="layer_rope_pair").set_value(20).run()
+        at.slider(key="layer_ffn_layer").set_value(2).run()
+        assert not at.exception
+        assert forwards.calls == 0
+        page = text(at)
+        assert "entering layer **5**" in page and "Layer 7: query heads 6, 7, 8" in page and "Pair 20 turns" in page
+        at.selectbox(key="layer_rope_i").set_value(3).run()
+        assert not at.exception and at.selectbox(key="layer_rope_j").value <= 3
+        at.button(key="layer_write_go").click().run()
+        assert not at.exception
+        assert forwards.calls > 0  # the button ran the model
+        greedy = generation.greedy_continuation(lm, tokens.encode(lm, CAT), 10)
+        assert len(pages.chart(at, "layer_write_map")["data"][0]["y"]) == len(greedy.new_ids)
+        assert f"Writing token 1, {quoted(greedy.pieces[0])}" in text(at)
+        forwards.calls = 0
+        at.select_slider(key="layer_write_step").set_value(3).run()
+        at.selectbox(key="layer_write_head").set_value(4).run()
+        assert not at.exception and forwards.calls == 0  # stepping reads the cached run
     assert "Writing token 4" in text(at)
 
 
@@ -134,11 +110,7 @@ def tiny_gpt2_as_hub_model(lm, monkeypatch, request):
 
 
 def test_gpt2_family_model_says_what_it_does_instead(tiny_gpt2_as_hub_model):
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["model"] = "gpt2"
-    at.session_state["prompt"] = CAT
-    at.switch_page(PAGE)
-    at.run()
+    at = run_page(CAT, model="gpt2")
     assert not at.exception, at.exception
     page = text(at)
     assert "**LayerNorm**" in page and "subtracts the vector's mean" in page

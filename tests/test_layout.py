@@ -1,11 +1,15 @@
-"""The layout's rules, checked: the running site never imports the offline tools."""
+"""The layout's rules, checked: the site never imports the offline tools, only explain/engine/ knows a
+model family's insides, limits live in explain/limits.py, and package docstrings list their modules."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_SCRIPTS = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]
@@ -46,3 +50,86 @@ def test_only_the_engine_imports_transformers():
     importers = sorted(str(path.relative_to(ROOT)) for path in outside
                        if any(name.split(".")[0] == "transformers" for name in imported_modules(path)))
     assert importers == []
+
+
+# Attribute names only one family's modules have: a lesson module or page that reads one of these
+# knows a layout that belongs in an adapter of explain/engine/ (family_of(model) gives the parts).
+ARCHITECTURE_ATTRIBUTES = {
+    "self_attn", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "act_fn",
+    "rotary_emb", "input_layernorm", "post_attention_layernorm", "embed_tokens", "variance_epsilon",
+    "num_key_value_groups", "scaling", "c_attn", "c_fc", "c_proj", "split_size", "ln_1", "ln_2", "ln_f",
+    "wte", "wpe", "transformer", "mlp", "hf_quantizer", "model_type",
+}
+IMPORTED = {"DynamicCache", "apply_rotary_pos_emb"}  # transformers names a module would call
+CONTAINERS = {"model", "transformer"}  # model.model.layers[i], model.transformer.h[i]
+
+
+def architecture_reads(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every architecture attribute a module reads, by attribute, name or getattr string."""
+    reads = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            inner = node.value.attr if isinstance(node.value, ast.Attribute) else None
+            if node.attr in ARCHITECTURE_ATTRIBUTES | IMPORTED or (inner in CONTAINERS and node.attr in {"model", "layers", "h"}):
+                reads.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Name) and node.id in IMPORTED:
+            reads.append((node.lineno, node.id))
+        elif isinstance(node, ast.Constant) and node.value in ARCHITECTURE_ATTRIBUTES:  # getattr(x, "q_proj")
+            reads.append((node.lineno, node.value))
+    return reads
+
+
+def test_the_checker_sees_every_way_of_reaching_into_a_model():
+    source = (
+        "a = lm.model.model.layers[0]\nb = block.self_attn.q_proj(x)\nc = getattr(part, 'gate_proj', None)\n"
+        "d = model.transformer.h[1]\ne = DynamicCache()\nf = config.model_type\ng = lens.layers\n"
+    )
+    assert sorted(architecture_reads(source)) == [
+        (1, "layers"), (1, "model"), (2, "q_proj"), (2, "self_attn"), (3, "gate_proj"),
+        (4, "h"), (4, "transformer"), (5, "DynamicCache"), (6, "model_type"),
+    ]  # and not `lens.layers`, a lesson's own field
+
+
+def test_only_the_engine_knows_where_a_models_parts_are():
+    """Lesson modules, ui helpers and pages ask `family_of(model)`; the site's own small models
+    (explain/small_models/) define their modules and may name them."""
+    outside = [path for folder in ("explain", "ui", "views") for path in (ROOT / folder).rglob("*.py")
+               if not {"engine", "small_models"} & set(path.relative_to(ROOT).parts)] + [ROOT / "app.py"]
+    reads = {str(path.relative_to(ROOT)): found for path in outside if (found := architecture_reads(path.read_text()))}
+    assert len(outside) > 30 and reads == {}
+
+
+def limit_definitions(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every token/view cap assigned, and every cache size typed as a number."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign):
+            found += [(node.lineno, t.id) for t in node.targets
+                      if isinstance(t, ast.Name) and (t.id.endswith("_CAP") or t.id.endswith("_ENTRIES"))]
+        elif isinstance(node, ast.keyword) and node.arg == "max_entries" and isinstance(node.value, ast.Constant):
+            found.append((node.lineno, f"max_entries={node.value.value}"))
+    return found
+
+
+def test_the_checker_finds_typed_limits():
+    source = "VIEW_CAP = 48\nMAX_ENTRIES = 9\n@st.cache_data(max_entries=64)\ndef f(): pass\n@st.cache_data(max_entries=limits.X)\ndef g(): pass\n"
+    assert sorted(limit_definitions(source)) == [(1, "VIEW_CAP"), (2, "MAX_ENTRIES"), (3, "max_entries=64")]
+
+
+def test_the_limits_are_set_in_explain_limits_alone():
+    """Token caps, the view cap and cache sizes come from explain/limits.py (with their reasons).
+    The page helpers' own caches (ui/<page>.py) are still to be moved there."""
+    shared = [*(ROOT / "explain").rglob("*.py"), ROOT / "ui" / "state.py", ROOT / "ui" / "results.py", ROOT / "app.py"]
+    typed = {str(path.relative_to(ROOT)): found for path in shared
+             if path.name != "limits.py" and (found := limit_definitions(path.read_text()))}
+    assert typed == {}
+
+
+@pytest.mark.parametrize("package", ["explain", "explain/small_models", "explain/engine"])
+def test_each_package_docstring_names_its_real_modules(package):
+    """A module added or removed without its package's docstring saying so fails here."""
+    folder = ROOT / package
+    named = set(re.findall(r"`(\w+)(?:\.py)?/?`", ast.get_docstring(ast.parse((folder / "__init__.py").read_text()))))
+    modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
+    modules |= {path.name for path in folder.iterdir() if (path / "__init__.py").is_file()}
+    assert modules <= named

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain import lessons
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from tests.pages import HOME, ROOT, run_page
 LESSONS = lessons.load_lessons()
 STEPS = [(lesson, n) for lesson in LESSONS for n in range(len(lesson.steps))]
 CHECKED = [(lesson, n) for lesson, n in STEPS if lesson.steps[n].expect]
@@ -75,7 +71,7 @@ def _bound_keys(node) -> set[str]:
 @pytest.fixture(scope="module")
 def bound_keys_by_page() -> dict[str, set[str]]:
     """Run each page once per kind of step state (AppTest) and collect the keys its widgets bind."""
-    home = AppTest.from_file(APP, default_timeout=300).run()
+    home = run_page(HOME)
     sidebar = _bound_keys(home.sidebar)
     found: dict[str, set[str]] = {}
     seen = set()
@@ -85,10 +81,7 @@ def bound_keys_by_page() -> dict[str, set[str]]:
         if state in seen:
             continue
         seen.add(state)
-        at = AppTest.from_file(APP, default_timeout=300)
-        for key, value in lessons.step_query(lesson, n).items():
-            at.query_params[key] = value
-        at.switch_page(lessons.navigation_pages()[step.page]).run()
+        at = run_page(lessons.navigation_pages()[step.page], query_params=lessons.step_query(lesson, n))
         assert not at.exception, f"{step.page}: {at.exception}"
         found.setdefault(step.page, set(sidebar)).update(_bound_keys(at.main) | _bound_keys(at.sidebar))
     return found
@@ -146,10 +139,7 @@ def test_teacher_guide_html_escapes_lesson_text():
 
 
 def run_panel(query: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return run_page(HOME, query_params=query)
 
 
 def sidebar_text(at: AppTest) -> str:

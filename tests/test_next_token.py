@@ -46,6 +46,19 @@ def test_softmax_sums_to_one_and_low_temperature_tends_to_argmax():
         next_token.softmax(logits, 0)
 
 
+def test_softmax_and_rank_work_row_by_row_as_the_lessons_use_them():
+    """Logit-lens rows and masked attention scores go through the same two functions."""
+    rows = np.random.default_rng(3).normal(size=(4, 50)) * 5
+    rows[2, 30:] = -np.inf  # a masked row, as in causal attention
+    probs = next_token.softmax(rows)
+    np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(rows), dim=-1).numpy(), rtol=1e-12)
+    ids = np.array([0, 7, 3, 49])
+    by_count = [1 + sum(p > row[i] for p in row) for row, i in zip(probs, ids)]
+    assert next_token.rank_of(probs, ids).tolist() == by_count
+    assert [next_token.rank_of(row, int(i)) for row, i in zip(probs, ids)] == by_count
+    assert next_token.rank_of(probs[0], int(np.argmax(probs[0]))) == 1
+
+
 def test_empty_ids_are_refused(lm):
     with pytest.raises(ValueError):
         next_token.last_logits(lm, [])

@@ -3,16 +3,12 @@ Sampling page's charts (titled with the prompt, PNGs named by page/chart/prompt,
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import chart, chart_config, chart_keys, run_page
 from ui import figures, share
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.mark.parametrize(
@@ -53,29 +49,15 @@ def test_share_list_is_read_from_the_link_and_escaped():
 
 
 def sampling_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.session_state["prompt"] = "The capital of France is"
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page("views/sampling.py")
-    return at.run()
-
-
-def charts(at: AppTest) -> dict[str, tuple[dict, dict]]:
-    """Chart key -> (figure spec, Plotly config) for every chart on the page."""
-    out = {}
-    for element in at.get("plotly_chart"):
-        key = next(k for k in ("filter_chart", "beam_tree") if k in element.proto.id)
-        out[key] = (json.loads(element.proto.spec), json.loads(element.proto.config))
-    return out
+    return run_page("views/sampling.py", "The capital of France is", timeout=240, query_params=query)
 
 
 def test_sampling_charts_are_titled_named_and_mark_the_beams_by_shape(lm):
     at = sampling_page()
     at.button(key="sampling_beam_run").click().run()  # beam search runs when asked
     assert not at.exception
-    drawn = charts(at)
-    assert set(drawn) == {"filter_chart", "beam_tree"}
+    assert len(chart_keys(at)) == 2
+    drawn = {key: (chart(at, key), chart_config(at, key)) for key in ("filter_chart", "beam_tree")}
     for key, name in (("filter_chart", "sampling-filter-"), ("beam_tree", "sampling-beam-tree-")):
         spec, config = drawn[key]
         assert config["toImageButtonOptions"]["filename"] == name + "the-capital-of-france-is"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -11,22 +10,18 @@ from streamlit.testing.v1 import AppTest
 
 from explain.small_models import checkpoints, compare
 from explain.small_models.vocab import split_words_keep
+from tests import pages
+from tests.pages import chart
 from ui import rnn_vs_transformer as ui
 from ui.state import DEFAULT_PROMPT
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/rnn_vs_transformer.py"
 
 pytestmark = pytest.mark.skipif(not checkpoints.METRICS_PATH.is_file(), reason="no shipped models")
 
 
-def run_page(prompt: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["prompt"] = prompt
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+def run_page(prompt: str | None, **state) -> AppTest:
+    return pages.run_page(PAGE, prompt, timeout=180, **state)
 
 
 
@@ -40,24 +35,22 @@ def test_default_story_prompt_shows_both_models_and_the_big_one():
     models = compare.load_small_models()
     ids = compare.prompt_words(models.vocab, ui.PRESETS["Story opening"]).ids
     lstm, gpt = compare.next_words(models, "lstm", ids), compare.next_words(models, "gpt", ids)
-    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    bars = chart(at, "rvt_bars")["data"]
     assert bars[0]["customdata"] == lstm.words and bars[1]["customdata"] == gpt.words
     assert bars[0]["x"] == pytest.approx(lstm.probs) and bars[1]["x"] == pytest.approx(gpt.probs)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["LSTM's top word"] == f"{lstm.words[0]} · {lstm.probs[0]:.0%}"
     assert metrics["Transformer's top word"] == f"{gpt.words[0]} · {gpt.probs[0]:.0%}"
     assert "The live SmolLM2's next token" in metrics
-    assert len(at.get("plotly_chart")) == 8  # bars, hidden, attention, occlusion, 3 shipped, steps
+    for key in ("rvt_bars", "rvt_hidden", "rvt_attention", "rvt_occlusion", "rvt_context", "rvt_training",
+                "rvt_probe", "rvt_steps"):
+        assert chart(at, key)["data"], key
     p = models.metrics["parameters"]
     assert f"{p['lstm']:,} parameters" in text_of(at) and f"{p['gpt']:,} parameters" in text_of(at)
 
 
 def vocabulary() -> set[str]:
     return set(json.loads(checkpoints.VOCAB_PATH.read_text())["itos"])
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 @pytest.mark.parametrize("preset", list(ui.PRESETS))
@@ -101,7 +94,7 @@ def test_probe_chart_shows_the_chosen_group_with_readable_ticks(group):
     at = run_page("Lily had a red ball", rvt_probe_group=group)
     assert not at.exception
     m = json.loads(checkpoints.METRICS_PATH.read_text())
-    probe = next(c for c in charts(at) if "probability of the right word" in json.dumps(c["layout"]))
+    probe = chart(at, "rvt_probe")
     for trace, kind in zip(probe["data"], ("lstm", "gpt")):
         assert trace["y"] == m["heldout"][kind]["distance_probe"][group]["mean_prob"]
     axis = probe["layout"]["yaxis"]
@@ -128,19 +121,17 @@ def test_sequential_steps_chart_is_linear_and_counts_steps():
     at = run_page("Once upon a time")
     assert not at.exception
     steps = compare.sequential_steps(compare.load_small_models())
-    chart = next(c for c in charts(at) if "steps one after another" in json.dumps(c["layout"]))
-    assert chart["layout"]["xaxis"].get("type", "linear") == "linear"
-    assert chart["data"][0]["x"] == steps.lengths == list(range(1, 65))
-    assert chart["data"][0]["y"] == steps.lstm and chart["data"][1]["y"] == steps.gpt
+    drawn = chart(at, "rvt_steps")
+    assert drawn["layout"]["xaxis"].get("type", "linear") == "linear"
+    assert drawn["data"][0]["x"] == steps.lengths == list(range(1, 65))
+    assert drawn["data"][0]["y"] == steps.lstm and drawn["data"][1]["y"] == steps.gpt
     assert f"**{steps.lstm[-1]} steps one after another**" in text_of(at)
     assert " ms" not in text_of(at)  # no wall-clock timing on the page
 
 
 @pytest.mark.parametrize("preset", list(ui.PRESETS))
 def test_every_preset_runs(preset):
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page(PAGE)
-    at.run()
+    at = run_page(None)
     at.selectbox(key="rvt_preset").set_value(preset).run()
     assert not at.exception
     assert at.session_state["prompt"] == ui.PRESETS[preset]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from explain import next_token, tokens
 from explain.word_probability import WORD_TOKEN_CAP
+from tests.pages import ForwardCounter, chart, run_page
 from ui.html import markdown_escape
 from ui.softmax import one_in, probability_text
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.mark.parametrize(("word", "temperature"), [(" Paris", 1.0), (" London", 0.5), ("banana", 2.0), (" 🍕", 1.0)])
@@ -43,31 +41,8 @@ def test_rank_of_counts_strictly_more_likely_tokens():
     assert next_token.rank_of(probs, 1) == 1 and next_token.rank_of(probs, 0) == 3
 
 
-class ForwardCounter:
-    """Wraps the shared model's forward to count calls (restored on exit)."""
-
-    def __init__(self, model):
-        self.model, self.calls = model, 0
-
-    def __enter__(self):
-        original = self.model.forward
-
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return original(*args, **kwargs)
-
-        self.model.forward = counted
-        return self
-
-    def __exit__(self, *exc):
-        del self.model.forward
-
-
 def softmax_page(prompt: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["prompt"] = prompt
-    at.switch_page("views/softmax.py")
-    return at.run()
+    return run_page("views/softmax.py", prompt, timeout=180)
 
 
 def test_softmax_page_numbers_and_instant_temperature(lm):
@@ -93,42 +68,20 @@ def test_softmax_page_numbers_and_instant_temperature(lm):
     assert counter.calls >= 1  # the counter does see forwards: a new prompt needs one
     at.session_state["prompt"] = "The capital of France is"
     at.run()
-    probs = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["x"]
+    probs = chart(at, "probs")["data"][0]["x"]
     reference = torch.softmax(torch.from_numpy(logits).double() / 0.3, -1)
     np.testing.assert_allclose(probs, torch.topk(reference, 25).values.numpy(), atol=1e-6)
-    lens = json.loads(at.get("plotly_chart")[3].proto.spec)["data"][0]["y"]
+    lens = chart(at, "lens")["data"][0]["y"]
     assert lens[-1] == pytest.approx(float(torch.softmax(torch.from_numpy(logits).double(), -1).max()), abs=1e-5)
-
-
-@pytest.mark.parametrize(
-    "prompt", ["   ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "word " * 400, "🍕☕ 今天 שלום", "Hi"]
-)
-def test_softmax_page_survives_odd_prompts(prompt):
-    at = softmax_page(prompt)
-    assert not at.exception
-    if not prompt.strip():
-        assert any("Type a prompt" in info.value for info in at.info)
-        return
-    for block in at.get("html"):
-        assert "<script" not in block.proto.body and "<img" not in block.proto.body
-    if len(prompt) > 1000:
-        assert any("first 256 tokens" in w.value for w in at.warning)
 
 
 def test_predict_then_reveal_hides_the_answer_until_revealed(lm):
     """The classroom game: no probabilities before Reveal, then the guess's true rank and probability."""
-    from streamlit.testing.v1 import AppTest
-
     from explain.engine.analysis import analyze_prompt
     from explain.next_token import softmax
     from explain.tokens import encode, tokenize_prompt
-    from tests.test_app import APP
 
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["prompt"] = "The capital of France is"
-    at.query_params["softmax_game"] = "true"
-    at.switch_page("views/softmax.py")
-    at.run()
+    at = run_page("views/softmax.py", "The capital of France is", query_params={"softmax_game": "true"})
     assert not at.exception
     assert not at.get("plotly_chart"), "nothing may be revealed before the guess"
     at.text_input(key="softmax_guess").set_value("London").run()
@@ -198,11 +151,7 @@ def test_type_a_word_survives_hostile_words(lm, word):
 
 def test_the_guess_is_cleared_when_the_prompt_changes():
     """Issue 20.11: a guess belongs to the prompt it was made for."""
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["prompt"] = "The capital of France is"
-    at.query_params["softmax_game"] = "true"
-    at.switch_page("views/softmax.py")
-    at.run()
+    at = run_page("views/softmax.py", "The capital of France is", query_params={"softmax_game": "true"})
     at.text_input(key="softmax_guess").set_value("Parisian").run()
     at.button(key="softmax_reveal").click().run()
     assert at.success and "10⁻⁶" in at.success[0].value and not at.exception

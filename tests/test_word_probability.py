@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from explain import next_token, tokens, word_probability as wp
-from tests.test_softmax import ForwardCounter
+from tests.pages import ForwardCounter
 
 PROMPT = "The capital of France is"
 WORDS = [" Parisian", "Parisian", " Paris", " 🍕", " 今天", " <script>alert(1)</script>", " the city of light"]

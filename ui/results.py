@@ -16,13 +16,13 @@ from typing import Any, Hashable
 
 import streamlit as st
 
-MAX_ENTRIES = 256
+from explain.limits import RESULT_STORE_ENTRIES  # sized from measured entries there
 
 
 class ResultStore:
     """A least-recently-used dict of finished results, at most `max_entries` of them."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES):
+    def __init__(self, max_entries: int = RESULT_STORE_ENTRIES):
         self.max_entries = max_entries
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import cache_budget, generation, snapshot, tokens
+from explain import cache_budget, generation, limits, snapshot, tokens
 from explain.engine import analysis, models
 
 DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter
 MODEL_KEY = "model"  # also the URL query parameter
-PROMPT_MAX_CHARS = 4_000  # the text box refuses more; the token cap applies after this
+PROMPT_MAX_CHARS = limits.PROMPT_MAX_CHARS  # the text box refuses more; the token cap applies after this
 PRESET_KEY = "preset"
 PRESETS: dict[str, str] = {
     "Capital of France": "The capital of France is",
@@ -47,7 +47,7 @@ def apply_preset() -> None:
     use_picked_preset(PRESET_KEY, PRESETS)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, show_spinner=False)
 def get_model(name: str) -> models.LoadedModel:
     return models.load_model(name)
 
@@ -106,7 +106,7 @@ def current_prompt_text() -> str:
 def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
     """The prompt as tokens, or a friendly hint and a stopped page when there is nothing to read."""
     try:
-        prompt = cached_prompt_tokens(lm.name, current_prompt_text())
+        prompt = cached_prompt_tokens(lm, current_prompt_text())
     except tokens.EmptyPrompt:
         st.info(
             "✍️ Type a prompt in the sidebar (or pick an example there) — the model needs some text "
@@ -129,31 +129,53 @@ def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, .
     return lm, prompt, tuple(prompt.ids)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_prompt_tokens(model_name: str, text: str) -> tokens.PromptTokens:
-    return tokens.tokenize_prompt(get_model(model_name), text)
+def _loaded(model: models.LoadedModel | str) -> models.LoadedModel:
+    """The model itself: pages pass the one they hold; a cached wrapper that keeps only a name
+    (keys must be plain values) passes the name."""
+    return model if isinstance(model, models.LoadedModel) else get_model(model)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+# The wrappers below are keyed by the model's name; the model rides along unhashed (`_lm`), so a
+# page holding the model never has it looked up again by name.
+
+
+def cached_prompt_tokens(model: models.LoadedModel | str, text: str) -> tokens.PromptTokens:
+    lm = _loaded(model)
+    return _prompt_tokens(lm.name, text, lm)
+
+
+@st.cache_data(max_entries=limits.PROMPT_TOKENS_CACHE_ENTRIES, show_spinner=False)
+def _prompt_tokens(model_name: str, text: str, _lm: models.LoadedModel) -> tokens.PromptTokens:
+    return tokens.tokenize_prompt(_lm, text)
+
+
 def cached_greedy_continuation(
-    model_name: str, ids: tuple[int, ...], max_new_tokens: int
+    model: models.LoadedModel | str, ids: tuple[int, ...], max_new_tokens: int
 ) -> generation.Continuation:
-    return generation.greedy_continuation(get_model(model_name), list(ids), max_new_tokens)
+    lm = _loaded(model)
+    return _greedy_continuation(lm.name, tuple(ids), max_new_tokens, lm)
+
+
+@st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, show_spinner=False)
+def _greedy_continuation(
+    model_name: str, ids: tuple[int, ...], max_new_tokens: int, _lm: models.LoadedModel
+) -> generation.Continuation:
+    return generation.greedy_continuation(_lm, list(ids), max_new_tokens)
 
 
 @st.cache_resource(show_spinner=False)
 def _analysis_cache() -> cache_budget.AnalysisCache:
-    """One per process, evicting by bytes (see cache_budget.ANALYSIS_CACHE_MB for the budget)."""
-    return cache_budget.AnalysisCache(cache_budget.ANALYSIS_CACHE_MB * 2**20)
+    """One per process, evicting by bytes (see limits.ANALYSIS_CACHE_MB for the budget)."""
+    return cache_budget.AnalysisCache(limits.ANALYSIS_CACHE_MB * 2**20)
 
 
-def cached_analysis(model_name: str, ids: tuple[int, ...], background: bool = False) -> analysis.PromptAnalysis:
+def cached_analysis(model: models.LoadedModel | str, ids: tuple[int, ...], background: bool = False) -> analysis.PromptAnalysis:
     """The one forward pass per (model, prompt) that every page shares (read-only: don't mutate).
 
     `background=True` is for work computed ahead (ui.startup's warm-up): its forward waits for
     every visitor's."""
-    return _analysis_cache().get((model_name, tuple(ids)),
-                                 lambda: analysis.analyze_prompt(get_model(model_name), list(ids), background))
+    lm = _loaded(model)
+    return _analysis_cache().get((lm.name, tuple(ids)), lambda: analysis.analyze_prompt(lm, list(ids), background))
 
 
 def share_url() -> str:

@@ -4,16 +4,18 @@
 - `analysis`: the one shared forward per (model, prompt), through `inference_queue` (one worker
   that batches concurrent requests);
 - `fast_decode` + `two_core_matmul`: the fp32 Llama decoder behind greedy continuations;
-- `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, queries and
-  keys with positions applied, parameter groups;
+- `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, heads, norm
+  weights, queries and keys (as projected and with positions applied), feed-forward hidden units,
+  parameter groups;
 - `runtime`: the few transformers helpers lesson modules need (KV cache, byte alphabet, encoder);
 - `gguf_file`: the GGUF header (quantization per tensor).
 
 Lesson modules reach a model's parts only through `family_of(model)`, so a transformers upgrade
 or a new model family touches this package alone (tests/test_layout.py checks that nothing else
-imports transformers). Adding a family means one adapter module here, listed in `family_of`.
+imports transformers, or names a family's attributes). Adding a family means one adapter module
+here, listed in `family._families`.
 """
 
-from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of
+from explain.engine.family import BlockParts, FamilyUnknown, ModelFamily, family_of, norm_weights
 
-__all__ = ["BlockParts", "FamilyUnknown", "ModelFamily", "family_of"]
+__all__ = ["BlockParts", "FamilyUnknown", "ModelFamily", "family_of", "norm_weights"]

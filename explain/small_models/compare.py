@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.next_token import softmax
+from explain.next_token import rank_of, softmax
 from explain.small_models import checkpoints
 from explain.small_models.gpt import GPT
 from explain.small_models.rnn import LSTMLM
@@ -115,7 +115,7 @@ def guess_score(vocab: WordVocab, predicted: NextWords, guess: str) -> GuessScor
     word = words[0] if words else ""
     word_id = vocab.encode_words([word])[0] if word else vocab.unk_id
     prob = float(predicted.all_probs[word_id])
-    return GuessScore(word, word in vocab, prob, int((predicted.all_probs > prob).sum()) + 1)
+    return GuessScore(word, word in vocab, prob, rank_of(predicted.all_probs, word_id))
 
 
 def continue_words(models: SmallModels, kind: str, ids: list[int], n: int = 15,

@@ -1,0 +1,30 @@
+"""ui.state's cached wrappers: keyed by the model's name, computed with the model they are given."""
+
+from __future__ import annotations
+
+from ui import state
+
+
+def count_lookups(monkeypatch, model) -> list[str]:
+    """Every name `state.get_model` is asked for from now on (it answers with `model`)."""
+    asked: list[str] = []
+    monkeypatch.setattr(state, "get_model", lambda name: asked.append(name) or model)
+    return asked
+
+
+def test_the_shared_forward_uses_the_model_it_is_given(tiny_llama, monkeypatch):
+    asked = count_lookups(monkeypatch, tiny_llama)
+    ids = (5, 17, 42, 8)
+    first = state.cached_analysis(tiny_llama, ids)
+    assert asked == [] and first.ids == list(ids)
+    # a wrapper that keeps only the name finds the same entry (one entry per name, not per spelling)
+    assert state.cached_analysis(tiny_llama.name, ids) is first and asked == [tiny_llama.name]
+
+
+def test_tokens_and_continuations_use_the_model_they_are_given(lm, monkeypatch):
+    asked = count_lookups(monkeypatch, lm)
+    prompt = state.cached_prompt_tokens(lm, "The capital of France is")
+    continuation = state.cached_greedy_continuation(lm, tuple(prompt.ids), 3)
+    assert asked == [] and prompt.ids and len(continuation.new_ids) == 3
+    assert state.cached_greedy_continuation(lm.name, tuple(prompt.ids), 3) == continuation
+    assert asked == [lm.name]
