@@ -4,7 +4,9 @@ from collections import Counter
 
 import pytest
 
-from tests.pages import HOME, ROOT, run_page
+from streamlit.testing.v1 import AppTest
+
+from tests.pages import APP, HOME, ROOT, run_page
 from ui.walk import WALK, next_step
 
 
