@@ -251,7 +251,7 @@ def test_page_in_spanish_says_the_small_models_read_english():
     at = run_page(ui.PRESETS["The red ball"], lang="es")
     assert not at.exception
     assert at.title[0].value == "🔁 RNN frente a Transformer"
-    assert any("solo inglés" in i.value for i in at.info)
+    assert any("solo aprendieron inglés" in i.value for i in at.info)
     assert [h.value for h in at.header][0] == "1 · Lado a lado: la palabra siguiente"
     bars = charts(at)[0]
     assert bars["layout"]["separators"] == ",."  # decimal comma, full-stop thousands
