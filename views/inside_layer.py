@@ -15,7 +15,7 @@ from ui.walk import next_step_link
 
 WRITE_KEY = "layer_write_request"
 ROPE_TOKENS_KEY = "layer_rope_ids"  # the prompt the query/key token pickers index
-ATTENTION, FEED_FORWARD = N_("attention"), N_("the feed-forward network")
+ATTENTION, FEED_FORWARD = N_("the attention block"), N_("the feed-forward network")
 ALL_LAYERS, ALL_HEADS = N_("average of all layers"), N_("average of all heads")
 
 
@@ -37,14 +37,16 @@ def guess_the_bigger_writer(lm, ids, writes: residual.BlockWrites) -> None:
     n_ffn = int((writes.ffn_norm > writes.attn_norm).sum())
     n_layer = len(writes.ffn_norm)
     answer = FEED_FORWARD if n_ffn * 2 > n_layer else ATTENTION
-    message = _("On your prompt the feed-forward network writes the longer vector in **{ffn} of {layers}** "
-                "layers, attention in **{attn}**.").format(ffn=n_ffn, layers=n_layer, attn=n_layer - n_ffn)
+    values = dict(answer=_(answer), ffn=n_ffn, layers=n_layer, attn=n_layer - n_ffn)
     if n_ffn * 2 == n_layer:
-        st.info(_("A tie! ") + message)
+        st.info(_("A tie: on your prompt the feed-forward network writes the longer vector in **{ffn} of "
+                  "{layers}** layers, attention in the other **{attn}**.").format(**values))
     elif choice == answer:
-        st.success(_("Right: {answer}. ").format(answer=_(answer)) + message)
+        st.success(_("Right: {answer}. On your prompt the feed-forward network writes the longer vector in "
+                     "**{ffn} of {layers}** layers, attention in **{attn}**.").format(**values))
     else:
-        st.warning(_("Not this time: it is {answer}. ").format(answer=_(answer)) + message)
+        st.warning(_("Not this time: it is {answer}. On your prompt the feed-forward network writes the longer "
+                     "vector in **{ffn} of {layers}** layers, attention in **{attn}**.").format(**values))
 
 
 def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
