@@ -94,7 +94,7 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
 @st.fragment
 def section_norm(lm, trace: residual.ResidualTrace) -> None:
     st.header(_("2 · The norm before each block"))
-    step_layer = st.slider(_("Layer"), 0, trace.n_layer - 1, 0, key="layer_norm_layer", bind="query-params")
+    step_layer = st.slider(_("Layer (norm)"), 0, trace.n_layer - 1, 0, key="layer_norm_layer", bind="query-params")
     step = layer_parts.apply_norm(layer_parts.norm_module(lm, step_layer), trace.stream_entering(step_layer))
     if step.kind == "RMSNorm":
         st.latex(r"\mathrm{RMSNorm}(x) = g \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_k x_k^2 + \varepsilon}}")
@@ -152,7 +152,7 @@ def section_gqa(lm, analysis, pieces) -> None:
              layers=layout.n_layer, context=n(context), mib=n(layout.cache_bytes(context) / mib),
              mib_all=n(layout.cache_bytes(context, one_per_head=True) / mib)))
     cols = st.columns(2)
-    layer = cols[0].slider(_("Layer"), 0, layout.n_layer - 1, 3, key="layer_gqa_layer", bind="query-params")
+    layer = cols[0].slider(_("Layer (grouped-query attention)"), 0, layout.n_layer - 1, 3, key="layer_gqa_layer", bind="query-params")
     kv = cols[1].radio(_("Key/value head"), list(range(layout.n_kv_head)), horizontal=True, key="layer_gqa_kv",
                        bind="query-params", format_func=lambda g: f"K/V{g}")
     view.described_chart(view.gqa_figure(layout, kv), "layer_gqa_drawing", _(
@@ -200,7 +200,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
     forget_stale_token_picks(tuple(p.id for p in pieces))
     layout = layer_parts.grouped_query_layout(lm)
     cols = st.columns(4)
-    layer = cols[0].slider(_("Layer"), 0, layout.n_layer - 1, 6, key="layer_rope_layer", bind="query-params")
+    layer = cols[0].slider(_("Layer (RoPE)"), 0, layout.n_layer - 1, 6, key="layer_rope_layer", bind="query-params")
     head = cols[1].slider(_("Query head"), 0, layout.n_head - 1, 0, key="layer_rope_head", bind="query-params")
     i = cols[2].selectbox(_("Query token i"), list(range(T)), index=T - 1, key="layer_rope_i",
                           format_func=lambda p: f"{p}: {token_label(pieces[p])}")
@@ -248,7 +248,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
 def section_ffn(lm, trace: residual.ResidualTrace, last_piece) -> None:
     st.header(_("5 · The feed-forward network"))
     shares = layer_parts.parameter_shares(lm)
-    layer = st.slider(_("Layer"), 0, trace.n_layer - 1, trace.n_layer // 2, key="layer_ffn_layer", bind="query-params")
+    layer = st.slider(_("Layer (feed-forward)"), 0, trace.n_layer - 1, trace.n_layer // 2, key="layer_ffn_layer", bind="query-params")
     units = layer_parts.feed_forward_units(lm, trace, layer, top_n=10)
     if units.kind == "SwiGLU":
         st.latex(r"\mathrm{FFN}(x) = W_\text{down}\,\big(\mathrm{silu}(W_\text{gate}\,x) \odot W_\text{up}\,x\big)")
