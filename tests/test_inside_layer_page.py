@@ -177,7 +177,7 @@ def test_page_in_french_and_chinese(lm):
     assert at.header[0].value == "1 · Le flux résiduel, couche par couche"
     assert "Afficher sous forme de tableau" in [e.label for e in at.expander]
     writes = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("layer_writes")).proto.spec)
-    assert writes["layout"]["separators"] == ",\u202f" and writes["data"][0]["name"] == "ce qu'ajoute l'attention (longueur)"
+    assert writes["layout"]["separators"] == ",\u202f" and writes["data"][0]["name"] == "écriture de l'attention"
     assert "« ·" in text(at) or "«\u00a0·" in text(at)  # tokens quoted the French way
     at = run_page(CAT, lang="zh")
     assert not at.exception, at.exception

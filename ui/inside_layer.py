@@ -131,13 +131,13 @@ def writes_figure(writes: residual.BlockWrites) -> go.Figure:
     """Per layer: the length of each block's write (bars, the feed-forward's hatched) and of the stream (line)."""
     layers = list(range(len(writes.attn_norm)))
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=layers, y=writes.attn_norm, name=_("attention adds (length)"), marker_color=BLUE,
+    fig.add_trace(go.Bar(x=layers, y=writes.attn_norm, name=_("attention writes"), marker_color=BLUE,
                          hovertemplate=_("layer %{x}: attention wrote a vector of length %{y:.1f}") + "<extra></extra>"))
-    fig.add_trace(go.Bar(x=layers, y=writes.ffn_norm, name=_("feed-forward adds (length)"), marker_color=ORANGE,
+    fig.add_trace(go.Bar(x=layers, y=writes.ffn_norm, name=_("feed-forward writes"), marker_color=ORANGE,
                          marker_pattern_shape="/",
                          hovertemplate=_("layer %{x}: the feed-forward wrote length %{y:.1f}") + "<extra></extra>"))
     fig.add_trace(go.Scatter(x=list(range(len(writes.stream_norm))), y=writes.stream_norm, mode="lines+markers",
-                             name=_("stream entering the layer (length)"), line=dict(color=PURPLE, dash="dot"),
+                             name=_("stream entering"), line=dict(color=PURPLE, dash="dot"),
                              marker_symbol="diamond",
                              hovertemplate=_("entering layer %{x}: stream length %{y:.1f}") + "<extra></extra>"))
     return _layout(fig, 380, barmode="group", xaxis=dict(title=_("layer"), dtick=2), yaxis=dict(title=_("length")))
@@ -253,8 +253,10 @@ def pair_figure(demo: rope.RopeDemo, pair: int, positions: np.ndarray) -> go.Fig
     fig.add_trace(go.Scatter(x=[0, key[0]], y=[0, key[1]], mode="lines+markers", line=dict(color=BLUE, width=3, dash="dash"),
                              marker=dict(size=[1, 12], color=BLUE, symbol="diamond"),
                              name=_("key at its position {j}").format(j=j), hoverinfo="skip"))
-    return _layout(fig, 440, xaxis=dict(title=_("dimension {dim}").format(dim=pair), range=[-limit, limit], scaleanchor="y"),
-                   yaxis=dict(title=_("dimension {dim}").format(dim=pair + demo.head_dim // 2), range=[-limit, limit]))
+    fig = _layout(fig, 440, showlegend=False,  # the sentence under the chart says what dots and arrows are
+                  xaxis=dict(title=_("dimension {dim}").format(dim=pair), range=[-limit, limit], scaleanchor="y"),
+                  yaxis=dict(title=_("dimension {dim}").format(dim=pair + demo.head_dim // 2), range=[-limit, limit]))
+    return fig
 
 
 def pair_rows(demo: rope.RopeDemo, pair: int, positions: np.ndarray) -> list[dict]:
