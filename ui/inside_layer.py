@@ -18,7 +18,7 @@ import streamlit as st
 
 from explain import encoder_decoder, layer_parts, residual, rope, writing_attention
 from explain.tokens import TokenPiece
-from ui import charts, palette
+from ui import charts, figures, palette
 from ui.attention import axis_labels, token_label
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
@@ -312,7 +312,8 @@ def mean_map_figure(weights: np.ndarray, labels: list[str], title: str) -> go.Fi
                                zmax=float(weights.max()) or 1.0, xgap=1, ygap=1, colorbar=dict(title=_("weight")),
                                hovertemplate=_("%{y} → %{x}: %{z:.3f}") + "<extra></extra>"))
     size = max(320, min(700, 60 + 20 * t))
-    fig.update_layout(title=dict(text=html.escape(title), y=0.99, yanchor="top"), height=size + 120,
+    fig.update_layout(title=dict(text=html.escape(title), y=0.99, yanchor="top"),
+                      height=size + 120 + figures.EXPORT_TITLE_TOP_PX,  # room for the export title too
                       margin=dict(l=10, r=10, t=130, b=10), plot_bgcolor="rgba(0,0,0,0)",
                       xaxis=dict(title=_("looks at"), side="top", tickangle=-60, type="category"),
                       yaxis=dict(title=_("token that looks"), autorange="reversed", type="category"))

@@ -94,8 +94,22 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
 @st.fragment
 def section_norm(lm, trace: residual.ResidualTrace) -> None:
     st.header(_("2 · The norm before each block"))
+    explanation = st.container()  # filled below the slider's value: the slider sits right above its charts
     step_layer = st.slider(_("Layer (norm)"), 0, trace.n_layer - 1, 0, key="layer_norm_layer", bind="query-params")
     step = layer_parts.apply_norm(layer_parts.norm_module(lm, step_layer), trace.stream_entering(step_layer))
+    with explanation:
+        explain_norm(lm, step, step_layer)
+    view.show_titled(view.norm_figure(step), "layer_norm_chart", _("Before and after the norm, layer {layer}").format(layer=step_layer))
+    biggest = step.largest_after(5)
+    view.described_chart(view.gain_figure(step), "layer_gain_chart", _("Largest after the norm: {dimensions}.").format(
+        dimensions="; ".join(_("dimension {dim}: {before} → {after} (gain {gain})").format(
+            dim=k, before=n(step.before[k], 2), after=n(step.after[k], 2), gain=n(step.gain[k], 2)) for k in biggest)),
+        view.norm_rows(step), title=_("The learned gain, layer {layer}").format(layer=step_layer),
+        table_label=_("Show both charts as a table"))
+
+
+def explain_norm(lm, step: layer_parts.NormStep, step_layer: int) -> None:
+    """The norm's formula and what it did to this layer's input, in numbers."""
     if step.kind == "RMSNorm":
         st.latex(r"\mathrm{RMSNorm}(x) = g \odot \frac{x}{\sqrt{\tfrac{1}{d}\sum_k x_k^2 + \varepsilon}}")
         how = _("divides every number by the root-mean-square of the vector, **{divisor}**, then multiplies "
@@ -116,13 +130,6 @@ def section_norm(lm, trace: residual.ResidualTrace) -> None:
              after_min=n(step.after.min(), 2), after_max=n(step.after.max(), 2),
              after_len=n(np.linalg.norm(step.after), 1), gain_min=n(step.gain.min(), 2),
              gain_max=n(step.gain.max(), 2), gain_median=n(np.median(step.gain), 2)))
-    view.show_titled(view.norm_figure(step), "layer_norm_chart", _("Before and after the norm, layer {layer}").format(layer=step_layer))
-    biggest = step.largest_after(5)
-    view.described_chart(view.gain_figure(step), "layer_gain_chart", _("Largest after the norm: {dimensions}.").format(
-        dimensions="; ".join(_("dimension {dim}: {before} → {after} (gain {gain})").format(
-            dim=k, before=n(step.before[k], 2), after=n(step.after[k], 2), gain=n(step.gain[k], 2)) for k in biggest)),
-        view.norm_rows(step), title=_("The learned gain, layer {layer}").format(layer=step_layer),
-        table_label=_("Show both charts as a table"))
 
 
 @st.fragment
@@ -247,9 +254,21 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
 @st.fragment
 def section_ffn(lm, trace: residual.ResidualTrace, last_piece) -> None:
     st.header(_("5 · The feed-forward network"))
-    shares = layer_parts.parameter_shares(lm)
+    explanation = st.container()  # filled below the slider's value: the slider sits right above its chart
     layer = st.slider(_("Layer (feed-forward)"), 0, trace.n_layer - 1, trace.n_layer // 2, key="layer_ffn_layer", bind="query-params")
     units = layer_parts.feed_forward_units(lm, trace, layer, top_n=10)
+    with explanation:
+        explain_ffn(lm, units, layer, last_piece)
+    view.described_chart(view.units_figure(units), "layer_ffn_units", _(
+        "The strongest unit, {unit}, has the value {value}; {positive} of these {count} are positive."
+    ).format(unit=units.units[0], value=view.signed(units.value[0], 3),
+             positive=int((np.asarray(units.value) > 0).sum()), count=len(units.units)),
+        view.units_rows(units), title=_("The strongest feed-forward units, layer {layer}").format(layer=layer))
+
+
+def explain_ffn(lm, units: layer_parts.FeedForwardUnits, layer: int, last_piece) -> None:
+    """The feed-forward's formula, its share of the parameters and what the chart below shows."""
+    shares = layer_parts.parameter_shares(lm)
     if units.kind == "SwiGLU":
         st.latex(r"\mathrm{FFN}(x) = W_\text{down}\,\big(\mathrm{silu}(W_\text{gate}\,x) \odot W_\text{up}\,x\big)")
         how = _("**SwiGLU**: {d} → {d_ff} twice (a *gate* and an *up* projection), the gate's silu multiplied by "
@@ -267,11 +286,6 @@ def section_ffn(lm, trace: residual.ResidualTrace, last_piece) -> None:
              total=n(shares.non_embedding), attention=n(shares.attention), norms=n(shares.norms),
              token=view.quoted(last_piece), layer=layer, count=len(units.units), d_ff=n(units.d_ff),
              magnitude=format_percent(units.share_of_magnitude, 0)))
-    view.described_chart(view.units_figure(units), "layer_ffn_units", _(
-        "The strongest unit, {unit}, has the value {value}; {positive} of these {count} are positive."
-    ).format(unit=units.units[0], value=view.signed(units.value[0], 3),
-             positive=int((np.asarray(units.value) > 0).sum()), count=len(units.units)),
-        view.units_rows(units), title=_("The strongest feed-forward units, layer {layer}").format(layer=layer))
 
 
 @st.fragment
