@@ -195,3 +195,17 @@ def test_every_chart_has_a_sentence_and_a_table():
     page = text(at)
     assert "Largest after the norm: dimension" in page, page[-3000:]
     assert "The last token, “\\.”, looks most at" in page
+
+
+def test_the_link_restores_the_section_controls():
+    at = AppTest.from_file(APP, default_timeout=300)
+    link = {"prompt": CAT, "layer_norm_layer": "5", "layer_gqa_layer": "7", "layer_gqa_kv": "K/V2",
+            "layer_rope_pair": "20", "layer_ffn_layer": "2", "layer_write_n": "4"}
+    for key, value in link.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    page = text(at)
+    assert "entering layer **5**" in page and "Layer 7: query heads 6, 7, 8" in page and "Pair 20 turns" in page
+    assert at.slider(key="layer_ffn_layer").value == 2 and at.number_input(key="layer_write_n").value == 4

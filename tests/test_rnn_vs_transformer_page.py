@@ -295,3 +295,15 @@ def test_page_has_no_wcag_violations(site, browser, lang, width):
         assert not [url for url in blocked if "/_stcore/" in url]
     finally:
         context.close()
+
+
+def test_the_link_restores_the_controls():
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in {"prompt": "Lily had a red ball", "rvt_mode": "sampled (shared seed)", "rvt_seed": "11",
+                       "rvt_probe_group": "places"}.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="rvt_mode").value == "sampled (shared seed)" and at.number_input(key="rvt_seed").value == 11
+    assert at.radio(key="rvt_probe_group").value == "places"

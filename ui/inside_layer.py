@@ -188,7 +188,8 @@ def gain_figure(step: layer_parts.NormStep) -> go.Figure:
 
 
 def norm_rows(step: layer_parts.NormStep) -> list[dict]:
-    return [{_("dimension"): k, _("before"): float(b), _("after"): float(a), _("gain"): float(g)}
+    return [{_("dimension"): k, _("before"): format_number(float(b), 3), _("after"): format_number(float(a), 3),
+             _("gain"): format_number(float(g), 3)}
             for k, (b, a, g) in enumerate(zip(step.before, step.after, step.gain))]
 
 

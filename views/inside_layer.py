@@ -86,7 +86,7 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
     ).format(count=len(changes), step=steps[changes[-1]] if changes else _("the embedding"),
              token=view.quoted(readout.top_pieces[-1][0]), prob=format_percent(readout.top_probs[-1][0])))
     with st.expander(_("Table: every half-layer's top 3 guesses")):
-        st.dataframe(view.readout_rows(readout, steps), hide_index=True, key="layer_readout")
+        st.table(view.readout_rows(readout, steps), hide_index=True)  # wraps on a phone, never cuts a column
     st.page_link("views/softmax.py", label=_("The same idea per layer, with a chart: the logit lens on the Softmax page →"), icon="🌡️")
     return trace
 

@@ -233,9 +233,9 @@ st.markdown(_(
     "earlier mention is inside both models' context). What probability does each model give exactly "
     "that word? The further back, the more the answer depends on memory."
 ).format(context=cov["context"]))
+# The URL keeps the shown option, so it is the group's name alone (its count is in the sentence below).
 group = st.radio(_("Repeated word"), list(ui.PROBE_LABELS), horizontal=True, key="rvt_probe_group",
-                 bind="query-params", format_func=lambda g: _("{group} ({count})").format(
-                     group=_(ui.PROBE_LABELS[g]), count=format_number(sum(h["gpt"]["distance_probe"][g]["n"]))))
+                 bind="query-params", format_func=lambda g: _(ui.PROBE_LABELS[g]))
 probe = {k: h[k]["distance_probe"][group] for k in ("lstm", "gpt")}
 ui.described_chart(ui.distance_probe_chart(m, group), "rvt_probe", _(
     "{count} repeats of {group} ({beyond} more were further back and are left out). Top-1 right at "
