@@ -64,7 +64,8 @@ def models_or_stop() -> compare.SmallModels:
     try:
         return small_models()
     except compare.SmallModelsMissing as err:
-        st.error(str(err))
+        st.error(_("Missing {files} in data/small_models. Train them with `python -m tools.small_models train`.").format(
+            files=", ".join(err.missing)))
         st.stop()
 
 
