@@ -325,18 +325,16 @@ def section_encoder(lm, analysis, prompt) -> None:
         with column:
             view.described_chart(view.mean_map_figure(weights, labels, title), key, view.map_summary(weights, labels),
                                  view.map_rows(weights, labels), title=title)
-    st.table(
-        {
-            _("family"): [_("encoder-only"), _("decoder-only"), _("encoder-decoder")],
-            _("sees"): [_("the whole text, both ways"), _("only earlier tokens"),
-                        _("the encoder reads both ways; the decoder writes, looking back and at the encoder")],
-            _("good for"): [_("understanding: search, embeddings, classification"), _("writing: chat, completion, code"),
-                            _("turning one text into another: translation, summaries")],
-            _("examples"): [_("BERT, all-MiniLM-L6-v2 (the first map)"), _("GPT, Llama, {model} (the second map)").format(model=lm.name),
-                            _("T5, BART (named here, not run)")],
-        },
-        hide_index=True,
+    families = (  # a list, not a table: four columns would scroll sideways on a phone
+        (_("encoder-only"), _("the whole text, both ways"), _("understanding: search, embeddings, classification"),
+         _("BERT, all-MiniLM-L6-v2 (the first map)")),
+        (_("decoder-only"), _("only earlier tokens"), _("writing: chat, completion, code"),
+         _("GPT, Llama, {model} (the second map)").format(model=lm.name)),
+        (_("encoder-decoder"), _("the encoder reads both ways; the decoder writes, looking back and at the encoder"),
+         _("turning one text into another: translation, summaries"), _("T5, BART (named here, not run)")),
     )
+    st.markdown("\n".join(_("- **{family}** · sees: {sees} · good for: {good} · examples: {examples}").format(
+        family=family, sees=sees, good=good, examples=examples) for family, sees, good, examples in families))
 
 
 def layer_and_head_pickers(analysis) -> tuple[int | None, int | None]:
