@@ -314,8 +314,8 @@ def mean_map_figure(weights: np.ndarray, labels: list[str], title: str) -> go.Fi
                                hovertemplate=_("%{y} → %{x}: %{z:.3f}") + "<extra></extra>"))
     size = max(320, min(700, 60 + 20 * t))
     fig.update_layout(title=dict(text=html.escape(title), y=0.99, yanchor="top"),
-                      height=size + 120 + figures.EXPORT_TITLE_TOP_PX,  # room for the export title too
-                      margin=dict(l=10, r=10, t=130, b=10), plot_bgcolor="rgba(0,0,0,0)",
+                      height=size + 150 + figures.EXPORT_TITLE_TOP_PX,  # room for the export title too
+                      margin=dict(l=10, r=10, t=130, b=40), plot_bgcolor="rgba(0,0,0,0)",
                       xaxis=dict(title=_("looks at"), side="top", tickangle=-60, type="category"),
                       yaxis=dict(title=_("token that looks"), autorange="reversed", type="category"))
     return fig

@@ -208,7 +208,7 @@ def hidden_strip(words: list[str], trace: compare.RNNTrace) -> go.Figure:
     fig.update_yaxes(title=_("change"), row=1, col=1)
     fig.update_yaxes(title=_("h ({size} numbers)").format(size=trace.hidden.shape[1]), row=2, col=1)
     fig.update_xaxes(tickangle=-90, row=2, col=1)
-    fig.update_layout(height=430, margin=dict(l=10, r=10, t=10, b=80))
+    fig.update_layout(height=470, margin=dict(l=10, r=10, t=10, b=120))
     return localised(fig)
 
 
@@ -236,7 +236,7 @@ def attention_from_last(words: list[str], attention: np.ndarray) -> go.Figure:
         colorscale=palette.SEQUENTIAL, zmin=0, zmax=float(rows.max()),
         colorbar=dict(title=_("attention"), tickformat=".0%"),
         hovertemplate=_("%{y}: %{z:.1%} on %{x}") + "<extra></extra>"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=80),
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=120),
                       xaxis=dict(tickangle=-90), yaxis=dict(autorange="reversed"))
     return localised(fig)
 
@@ -276,7 +276,7 @@ def occlusion_heatmap(words: list[str], lstm: compare.Occlusion, gpt: compare.Oc
         text=[[format_number(round(float(v), 1) + 0.0, 1) for v in row] for row in z],  # never "-0.0"
         texttemplate="%{text}" if len(words) <= 20 else None,  # numbers only while they fit
         hovertemplate=_("without %{x}: %{z:+.2f} nats") + "<extra>%{y}</extra>"))
-    fig.update_layout(height=230, margin=dict(l=10, r=10, t=10, b=80),
+    fig.update_layout(height=280, margin=dict(l=10, r=10, t=10, b=120),
                       xaxis=dict(tickangle=-90), yaxis=dict(autorange="reversed"))
     return localised(fig)
 
