@@ -104,9 +104,12 @@ def cached_writing(model_name: str, ids: tuple[int, ...], n_new: int) -> writing
 # Figures
 
 
+LEGEND_ROOM_PX = 90  # above the plot: a legend that wraps to three lines on a phone, under the export title
+
+
 def _layout(fig: go.Figure, height: int, **axes) -> go.Figure:
     fig.update_layout(
-        height=height, margin=dict(l=10, r=10, t=40, b=40),
+        height=height, margin=dict(l=10, r=10, t=LEGEND_ROOM_PX, b=60),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), **axes,
     )
     return fig
