@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explain import generation, layer_parts, tokens, writing_attention
+from explain import generation, layer_parts, residual, tokens, writing_attention
 from explain.engine import analysis
 from tests import pages
 from tests.pages import ForwardCounter, chart_keys, plotly_array
@@ -119,3 +119,65 @@ def test_gpt2_family_model_says_what_it_does_instead(tiny_gpt2_as_hub_model):
     assert any("learned position vector" in i.value for i in at.info)
     at.button(key="layer_write_go").click().run()
     assert not at.exception
+
+
+def test_predict_then_reveal_hides_the_page_until_revealed_and_answers_from_the_model(lm):
+    at = run_page(CAT, layer_game=True)
+    assert not at.exception
+    assert not at.get("plotly_chart") and not at.slider  # nothing of the answer before Reveal
+    assert at.button(key="layer_reveal").disabled  # no choice yet
+    at.radio(key="layer_choice").set_value("the attention block").run()
+    assert not at.get("plotly_chart")
+    at.button(key="layer_reveal").click().run()
+    assert not at.exception and at.get("plotly_chart")
+    writes = residual.block_writes(residual.trace_residual(lm, tokens.encode(lm, CAT)))
+    n_ffn = int((writes.ffn_norm > writes.attn_norm).sum())
+    verdict = (at.success or at.warning or at.info)[0].value
+    assert f"**{n_ffn} of 30** layers" in verdict
+    assert verdict.startswith("Right" if n_ffn < 15 else "Not this time" if n_ffn > 15 else "A tie")
+    # A new prompt: the choice is cleared and the answer hidden again.
+    at.session_state["prompt"] = "Hello there"
+    at.run()
+    assert not at.exception
+    assert at.radio(key="layer_choice").value is None and not at.get("plotly_chart")
+
+
+def test_page_in_french_and_chinese(lm):
+    at = run_page(CAT, lang="fr")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "🔬 Dans une couche\u202f: les pièces d'un décodeur moderne"
+    assert at.header[0].value == "1 · Le flux résiduel, couche par couche"
+    assert "Afficher sous forme de tableau" in [e.label for e in at.expander]
+    writes = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("layer_writes")).proto.spec)
+    assert writes["layout"]["separators"] == ",\u202f" and writes["data"][0]["name"] == "écriture de l'attention"
+    assert "« ·" in text(at) or "«\u00a0·" in text(at)  # tokens quoted the French way
+    at = run_page(CAT, lang="zh")
+    assert not at.exception, at.exception
+    assert at.header[0].value == "1 · 残差流，一层一层看"
+
+
+def test_every_chart_has_a_sentence_and_a_table():
+    at = run_page()
+    labels = [e.label for e in at.expander]
+    # 13 charts: writes, cosines, norm + gain (one table), the K/V drawing, three query heads (one
+    # table), RoPE pair, RoPE scores, units, encoder and decoder maps: 10 tables, plus the readout's.
+    assert len(at.get("plotly_chart")) == 13
+    assert labels.count("Show as table") == 8
+    assert "Show both charts as a table" in labels and "Show the three heads as a table" in labels
+    page = text(at)
+    assert "Largest after the norm: dimension" in page, page[-3000:]
+    assert "The last token, “\\.”, looks most at" in page
+
+
+def test_the_link_restores_the_section_controls():
+    at = AppTest.from_file(APP, default_timeout=300)
+    link = {"prompt": CAT, "layer_norm_layer": "5", "layer_gqa_layer": "7", "layer_gqa_kv": "K/V2",
+            "layer_rope_pair": "20", "layer_ffn_layer": "2", "layer_write_n": "4"}
+    for key, value in link.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    page = text(at)
+    assert "entering layer **5**" in page and "Layer 7: query heads 6, 7, 8" in page and "Pair 20 turns" in page
+    assert at.slider(key="layer_ffn_layer").value == 2 and at.number_input(key="layer_write_n").value == 4

@@ -221,6 +221,80 @@ def test_predict_then_reveal_hides_both_models_until_revealed():
     assert not at.exception and at.get("plotly_chart")
     models = compare.load_small_models()
     ids = compare.prompt_words(models.vocab, "the little girl was very").ids
-    for name, kind in (("LSTM", "lstm"), ("Transformer", "gpt")):
+    for kind in ("lstm", "gpt"):
         score = compare.guess_score(models.vocab, compare.next_words(models, kind, ids), "happy")
-        assert any(f"**{name}**" in s.value and f"**{score.prob:.2%}**" in s.value for s in at.success)
+        assert any(f"**{ui.NAMES[kind]}**" in s.value and f"**{score.prob:.2%}**" in s.value for s in at.success)
+
+
+def test_a_new_prompt_empties_the_guess_and_hides_the_answer_again():
+    at = run_page("the little girl was very", rvt_game=True)
+    at.text_input(key="rvt_guess").set_value("happy").run()
+    at.button(key="rvt_reveal").click().run()
+    assert at.get("plotly_chart") and at.success
+    at.session_state["prompt"] = "the dog ran to the"
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="rvt_guess").value == ""
+    assert not at.get("plotly_chart") and not at.success and not at.metric
+
+
+def test_page_in_spanish_says_the_small_models_read_english():
+    at = run_page(ui.PRESETS["The red ball"], lang="es")
+    assert not at.exception
+    assert at.title[0].value == "🔁 RNN frente a Transformer"
+    assert any("solo aprendieron inglés" in i.value for i in at.info)
+    assert [h.value for h in at.header][0] == "1 · Lado a lado: la palabra siguiente"
+    bars = charts(at)[0]
+    assert bars["layout"]["separators"] == ",."  # decimal comma, full-stop thousands
+    assert "Transformer" in json.dumps(bars["layout"]["annotations"])
+    assert "Mostrar como tabla" in [e.label for e in at.expander]
+    # The prompt stays English: the same words, the same predictions as in English.
+    models = compare.load_small_models()
+    lstm = compare.next_words(models, "lstm", compare.prompt_words(models.vocab, ui.PRESETS["The red ball"]).ids)
+    assert charts(at)[0]["data"][0]["customdata"] == lstm.words
+
+
+def test_every_chart_has_a_sentence_and_a_table():
+    at = run_page(ui.PRESETS["The shiny key"])
+    assert not at.exception
+    assert len([e for e in at.expander if e.label == "Show as table"]) == len(at.get("plotly_chart")) == 8
+    models = compare.load_small_models()
+    ids = compare.prompt_words(models.vocab, ui.PRESETS["The shiny key"]).ids
+    lstm, gpt = compare.next_words(models, "lstm", ids), compare.next_words(models, "gpt", ids)
+    summary = next(c.value for c in at.caption if "most likely next word" in c.value)
+    assert f"“{lstm.words[0]}” at {lstm.probs[0]:.1%}" in summary and f"“{gpt.words[0]}” at {gpt.probs[0]:.1%}" in summary
+    assert len(at.table) == 8
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
+@pytest.mark.parametrize("width", [1440, 390])
+def test_page_has_no_wcag_violations(site, browser, lang, width):
+    """axe-core (WCAG 2.1 A/AA) on the whole page, drawn in each language, on a desktop and a phone."""
+    from tests.accessibility import axe_violations
+    from tests.browser import ARTIFACTS, open_page
+
+    prompt = quote(ui.PRESETS["The shiny key"])
+    context, page, blocked = open_page(browser, f"{site}/rnn_vs_transformer?lang={lang}&prompt={prompt}",
+                                       width=width, height=5000 if width > 800 else 12000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stPlotlyChart"]').count() == 8
+        assert axe_violations(page) == []
+        if width == 390:
+            page.screenshot(path=str(ARTIFACTS / f"rnn_vs_transformer-{lang}-390.png"), full_page=True)
+        assert not [url for url in blocked if "/_stcore/" in url]
+    finally:
+        context.close()
+
+
+def test_the_link_restores_the_controls():
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in {"prompt": "Lily had a red ball", "rvt_mode": "sampled (shared seed)", "rvt_seed": "11",
+                       "rvt_probe_group": "places"}.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="rvt_mode").value == "sampled (shared seed)" and at.number_input(key="rvt_seed").value == 11
+    assert at.radio(key="rvt_probe_group").value == "places"

@@ -112,3 +112,9 @@ def format_number(value: float, digits: int = 0) -> str:
     """A number with the locale's separators and exactly `digits` decimals: "50,257" / "50 257"."""
     locale = babel_locale()
     return _with_decimals(locale.decimal_formats[None], digits).apply(value, locale)
+
+
+def plotly_separators() -> str:
+    """Plotly's `layout.separators` for the session's locale: its decimal sign, then its group sign."""
+    locale = babel_locale()
+    return numbers.get_decimal_symbol(locale) + numbers.get_group_symbol(locale)

@@ -1,9 +1,11 @@
 """Predict, then reveal: a classroom game that hides a page's predictions until the learner guesses.
 
-Used by the Softmax and RNN vs Transformer pages; the toggle lives in the URL (`?<prefix>_game=true`).
+Used by the Softmax, RNN vs Transformer and Inside-a-layer pages; the toggle lives in the URL (`?<prefix>_game=true`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -31,3 +33,33 @@ def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: in
         st.info(f"Write down your guess first. {hidden[0].upper() + hidden[1:]} stay hidden until you press Reveal.")
         st.stop()
     return guess.strip()
+
+
+@dataclass(frozen=True)
+class ChoiceGame:
+    """The texts of a multiple-choice round, in the learner's language (the caller translates)."""
+
+    toggle: str  # the toggle's label
+    question: str  # the radio's label
+    button: str
+    waiting: str  # shown (and the page stopped) until Reveal
+
+
+def choose_before_reveal(prefix: str, context: object, game: ChoiceGame, options: list[str],
+                         format_func=str) -> str | None:
+    """The same game with a multiple choice instead of a typed word: None when the game is off,
+    else the chosen option once revealed; the page stops until then. A new `context` clears the
+    choice and hides the answer again. The toggle is kept in the URL (`?<prefix>_game=true`)."""
+    if not st.toggle(game.toggle, key=f"{prefix}_game", bind="query-params"):
+        return None
+    choice_key, context_key, revealed_key = f"{prefix}_choice", f"{prefix}_choice_context", f"{prefix}_game_revealed"
+    if st.session_state.get(context_key) != context:  # a choice belongs to the prompt it was made for
+        st.session_state[context_key] = context
+        st.session_state[choice_key] = None
+    choice = st.radio(game.question, options, index=None, key=choice_key, format_func=format_func)
+    if st.button(game.button, disabled=choice is None, key=f"{prefix}_reveal"):
+        st.session_state[revealed_key] = (context, choice)
+    if choice is None or st.session_state.get(revealed_key) != (context, choice):
+        st.info(game.waiting)
+        st.stop()
+    return choice

@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui import state
 from ui.html import markdown_escape
+from ui.i18n import N_
 
 # URL parameter (= widget key) -> the control's name in the popover; unknown keys show as typed.
 PARAM_NAMES: dict[str, str] = {
@@ -43,6 +44,20 @@ PARAM_NAMES: dict[str, str] = {
     "emb_target": "expected word", "emb_sentence_a": "sentence A", "emb_sentence_b": "sentence B",
     "emb_shared": "shared word", "emb_layer": "layer", "emb_positions": "positions", "emb_dims": "dimensions",
     "emb_game": "predict, then reveal",
+    # The RNN and Inside-a-layer pages: their controls' own labels (translated in those pages' catalogs).
+    "rvt_game": N_("🎯 Predict, then reveal"),
+    "rvt_mode": N_("Continue the text"),
+    "rvt_seed": N_("Seed"),
+    "rvt_probe_group": N_("Repeated word"),
+    "layer_game": N_("🎯 Predict, then reveal"),
+    "layer_norm_layer": N_("Layer (norm)"),
+    "layer_gqa_layer": N_("Layer (grouped-query attention)"),
+    "layer_gqa_kv": N_("Key/value head"),
+    "layer_rope_layer": N_("Layer (RoPE)"),
+    "layer_rope_head": N_("Query head"),
+    "layer_rope_pair": N_("Pair of numbers to watch (p and p + d/2)"),
+    "layer_ffn_layer": N_("Layer (feed-forward)"),
+    "layer_write_n": N_("Tokens to write"),
 }
 PARAM_NAMES.update(dict.fromkeys((  # the Attention and Embeddings pages' "show as table" switches
     "attn_follow_table", "attn_gallery_table", "attn_head_view_table", "attn_heatmap_table", "attn_model_view_table",
@@ -56,6 +71,9 @@ NOT_IN_LINK: dict[str, str] = {
     "": "a guess typed in the game (a link opens with the answer hidden again)",
     "attention": "a guess typed in Predict, then reveal (a link opens the game before the guess)",
     "embeddings": "a guess typed in Predict, then reveal (a link opens the game before the guess)",
+    "rnn_vs_transformer": N_("the guess of the predict-then-reveal game (a link opens before Reveal)"),
+    "inside_layer": N_("the guess of the predict-then-reveal game, the query and key tokens of section 4, and the "
+                       "tokens written in section 7 with their step, layer and head (press the button again)"),
 }
 VALUE_CHARS = 40  # longer values (prompts) are cut in the list, never in the link
 

@@ -26,6 +26,11 @@ START = "<eos>"
 class SmallModelsMissing(RuntimeError):
     """The checkpoints are not in data/small_models: say how to make them."""
 
+    def __init__(self, missing: list[str]):
+        super().__init__(f"Missing {', '.join(missing)} in data/small_models. Train them with "
+                         "`python -m tools.small_models train`.")
+        self.missing = missing  # file names, for a message in the learner's language
+
 
 @dataclass(frozen=True)
 class SmallModels:
@@ -43,10 +48,7 @@ def load_small_models() -> SmallModels:
     paths = [checkpoints.VOCAB_PATH, checkpoints.METRICS_PATH, *checkpoints.CHECKPOINTS.values()]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
-        raise SmallModelsMissing(
-            f"Missing {', '.join(missing)} in data/small_models. Train them with "
-            "`python -m tools.small_models train`."
-        )
+        raise SmallModelsMissing(missing)
     import json
 
     return SmallModels(
