@@ -29,12 +29,13 @@ navigation = st.navigation(pages)
 
 
 state.clean_prompt_state()
+# The picker's default stays English, so any other language, the browser's included, differs from
+# it and stays in the address (a reload or a copied address keeps it).
+st.session_state.setdefault(LANG_KEY, current_language())
 with st.sidebar:
-    languages = list(LANGUAGES)
     st.selectbox(
         "Language · Idioma · Langue · 语言",  # in every language: whoever opens the site can find it
-        languages,
-        index=languages.index(current_language()),  # the browser's language when the link has none
+        list(LANGUAGES),
         format_func=LANGUAGES.__getitem__,
         key=LANG_KEY,
         bind="query-params",

@@ -185,10 +185,11 @@ def cached_analysis(model_name: str, ids: tuple[int, ...]) -> analysis.PromptAna
 
 def link_params() -> dict[str, str]:
     """What a shared link carries: every URL-bound control that differs from its default, and the
-    language whenever it is not English, also when it came from the browser (the reader's
-    browser may speak another one)."""
+    language's code (`lang=fr`) whenever it is not English, also when it came from the browser
+    (the reader's browser may speak another one)."""
     params = st.query_params.to_dict()
-    if LANG_KEY not in params and current_language() != DEFAULT_LANGUAGE:
+    params.pop(LANG_KEY, None)  # the picker writes the language's name ("Français"); links use its code
+    if current_language() != DEFAULT_LANGUAGE:
         params[LANG_KEY] = current_language()
     return params
 
