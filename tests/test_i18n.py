@@ -98,7 +98,7 @@ def test_the_share_list_names_the_language():
     from ui import share
 
     with mock.patch.object(i18n, "current_language", return_value="fr"):
-        assert share.kept_lines({"lang": "zh"}) == ["- langue: “中文（简体）”"]
+        assert share.kept_lines({"lang": "zh"}) == ["- langue\u00a0: «\u202f中文（简体）\u202f»"]
 
 
 def test_each_language_offers_its_own_examples_first_and_the_english_ones_after():

@@ -52,8 +52,8 @@ def shown_value(key: str, value: str) -> str:
 
 def kept_lines(params: dict[str, str]) -> list[str]:
     """Markdown list items, one per parameter in the link: its name and value."""
-    return [f"- {markdown_escape(_(PARAM_NAMES[key]) if key in PARAM_NAMES else key)}: "
-            f"“{markdown_escape(short(shown_value(key, value)))}”"
+    return ["- " + _("{name}: “{value}”").format(name=markdown_escape(_(PARAM_NAMES[key]) if key in PARAM_NAMES else key),
+                                                 value=markdown_escape(short(shown_value(key, value))))
             for key, value in params.items()]
 
 
