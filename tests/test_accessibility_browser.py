@@ -99,7 +99,8 @@ def test_token_colours_stay_apart_with_deuteranopia(site, browser):
         page.wait_for_timeout(300)
         png = page.screenshot(path=str(ARTIFACTS / "deuteranopia-home-1440.png"))
         image = Image.open(io.BytesIO(png)).convert("RGB")
-        chips = page.locator('[data-testid="stMain"] div[dir="ltr"]').first.locator('span[title^="token #"]')
+        row = page.locator('[data-testid="stMain"] div[dir]:has(> span[title^="token #"])').first  # the prompt's
+        chips = row.locator(':scope > span[title^="token #"]')
         assert chips.count() >= 5
         seen = []
         for index in range(chips.count()):
