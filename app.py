@@ -107,6 +107,7 @@ def draw_prompt_bar() -> None:
 
 draw_share_popover()
 draw_language_note()
+style.apply_site_style()  # before the page: a page that stops early (st.stop, an error) keeps it
 presenter.apply_presenter_style()
 lessons.step_banner()
 draw_prompt_bar()
@@ -114,4 +115,3 @@ draw_prompt_bar()
 navigation.run()
 draw_share_popover()  # again, now that the page's URL-bound controls have written the link
 draw_language_note()  # again: the page may have loaded the model
-style.apply_site_style()  # last, so the page's own first elements stay first

@@ -60,7 +60,8 @@ _CSS = f"""
 
 
 def apply_site_style() -> None:
-    """Call once per run (app.py), before the page: the CSS above."""
+    """Call once per run (app.py), before the page: the CSS above (only a <style>, which Streamlit
+    puts outside the page's layout, so the page's own first elements stay first)."""
     st.html(_CSS)
 
 
