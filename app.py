@@ -78,7 +78,6 @@ with st.sidebar:
         help=_("Large type and bold charts for a projector. Kept in the link."),
     )
     share_slot = st.empty()  # drawn before the page, redrawn after it with the page's own controls
-    style.set_page_language(current_language())
 
 
 def draw_share_popover() -> None:
@@ -108,6 +107,7 @@ def draw_prompt_bar() -> None:
 draw_share_popover()
 draw_language_note()
 style.apply_site_style()  # before the page: a page that stops early (st.stop, an error) keeps it
+style.set_page_language(current_language())
 presenter.apply_presenter_style()
 lessons.step_banner()
 draw_prompt_bar()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 import streamlit as st
+from streamlit.delta_generator_singletons import get_dg_singleton_instance
 
 from ui import palette
 
@@ -66,6 +67,8 @@ def apply_site_style() -> None:
 
 
 def set_page_language(lang: str) -> None:
-    """`<html lang="…">` = `lang` (a code from ui.i18n.LANGUAGES); draw it where an empty element
-    costs no room (the end of the sidebar). st.html runs the script in the page itself, no iframe."""
-    st.html(f"<script>document.documentElement.lang = {json.dumps(lang)};</script>", unsafe_allow_javascript=True)
+    """`<html lang="…">` = `lang` (a code from ui.i18n.LANGUAGES), by a script run in the page itself
+    (st.html, no iframe). It goes where Streamlit puts style-only HTML, its event container: outside
+    the page's layout and after the page's own elements (a page's first HTML stays its first)."""
+    script = f"<script>document.documentElement.lang = {json.dumps(lang)};</script>"
+    get_dg_singleton_instance().event_dg.html(script, unsafe_allow_javascript=True)
