@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ui.i18n import _
+
 CDN_REQUIRE = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/[^"]*"></script>')
 CDN_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.DOTALL)
 # bertviz only ever calls requirejs(['jquery', 'd3'], fn): give it the inlined globals.
@@ -42,7 +44,7 @@ def _package_file(package: str, relative: str, wheel: str) -> Path:
     """A file inside an installed package, found without importing the package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise OfflineAssetsMissing(f"Install `{wheel}` (see requirements-nodeps.txt) to draw bertviz offline.")
+        raise OfflineAssetsMissing(_("Install `{wheel}` (see requirements-nodeps.txt) to draw bertviz offline.").format(wheel=wheel))
     path = Path(list(spec.submodule_search_locations)[0]) / relative
     if not path.is_file():
         raise OfflineAssetsMissing(f"{path} is missing: reinstall `{wheel}`.")

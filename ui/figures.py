@@ -10,6 +10,10 @@ import plotly.graph_objects as go
 from explain.anatomy import ModelAnatomy, millions, share
 from explain.next_token import NextTokenDistribution
 from ui.html import visible_text
+from ui.i18n import N_, _, format_number, format_percent
+
+# The model's parts as explain.anatomy names them, marked for translation (shown as _(part)).
+PART_NAMES = (N_("embeddings"), N_("norms"), N_("attention"), N_("feed-forward"), N_("output head"), N_("other"))
 
 
 def probability_bars(dist: NextTokenDistribution) -> go.Figure:
@@ -21,16 +25,16 @@ def probability_bars(dist: NextTokenDistribution) -> go.Figure:
             x=dist.probs,
             y=labels,
             orientation="h",
-            text=[f"{p:.1%}" for p in dist.probs],
+            text=[format_percent(p) for p in dist.probs],
             textposition="auto",
             marker_color="#0072B2",
             customdata=dist.logits,
-            hovertemplate="%{y}<br>probability %{x:.2%}<br>logit %{customdata:.2f}<extra></extra>",
+            hovertemplate=_("%{y}<br>probability %{x:.2%}<br>logit %{customdata:.2f}") + "<extra></extra>",
         )
     )
     fig.update_layout(
         yaxis=dict(autorange="reversed"),
-        xaxis=dict(title="probability", tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * 1.1]),
+        xaxis=dict(title=_("probability"), tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * 1.1]),
         height=60 + 34 * len(labels),
         margin=dict(l=10, r=10, t=10, b=40),
     )
@@ -41,18 +45,19 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
     parts = sorted(anatomy.params_by_part.items(), key=lambda item: -item[1])
     fig = go.Figure(
         go.Bar(
-            x=[count for _, count in parts],
-            y=[name for name, _ in parts],
+            x=[count for _name, count in parts],
+            y=[_(name) for name, _count in parts],
             orientation="h",
-            text=[f"{millions(count)} ({share(count, anatomy.n_params)})" for _, count in parts],
+            text=[f"{millions(count)} ({share(count, anatomy.n_params)})" for _name, count in parts],
             textposition="auto",
             marker_color="#009E73",
-            hovertemplate="%{y}: %{x:,} parameters<extra></extra>",
+            customdata=[format_number(count) for _name, count in parts],
+            hovertemplate=_("%{y}: %{customdata} parameters") + "<extra></extra>",
         )
     )
     fig.update_layout(
         yaxis=dict(autorange="reversed"),
-        xaxis=dict(title="parameters"),
+        xaxis=dict(title=_("parameters")),
         height=60 + 40 * len(parts),
         margin=dict(l=10, r=10, t=10, b=40),
     )

@@ -29,6 +29,7 @@ from babel.support import Translations
 
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "fr": "Français", "zh": "中文（简体）"}
 DEFAULT_LANGUAGE = "en"
+_CODE_OF_NAME = {name: code for code, name in LANGUAGES.items()}
 LANG_KEY = "lang"  # the sidebar's widget key and the URL parameter
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locales"
 # Babel's locale for number formatting; Simplified Chinese as written in mainland China.
@@ -36,7 +37,11 @@ BABEL_LOCALES: dict[str, str] = {"en": "en", "es": "es", "fr": "fr", "zh": "zh_H
 
 
 def _known(value: object) -> str | None:
-    return value if isinstance(value, str) and value in LANGUAGES else None
+    """A language code from a code ("fr") or from its name as the URL-bound picker writes it
+    into the address ("Français"); None for anything else."""
+    if not isinstance(value, str):
+        return None
+    return value if value in LANGUAGES else _CODE_OF_NAME.get(value)
 
 
 def browser_language() -> str | None:

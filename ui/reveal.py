@@ -9,28 +9,32 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ui.i18n import _
+
 
 def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: int = 60, example: str = "Paris") -> str | None:
     """Show the game's toggle; when on, return the revealed guess, or stop the page until Reveal.
 
-    `hidden` names what stays hidden (plural, e.g. "the model's probabilities"). `context` identifies
+    `hidden` names what stays hidden, already translated (e.g. _("the model's probabilities")); it
+    is filled into whole sentences, never glued to a fragment. `example` is a translated example
+    guess. `context` identifies
     what is being predicted (e.g. the prompt's ids): a new context empties the guess box and hides
     the answer again. Returns None when the game is off.
     """
-    if not st.toggle("🎯 Predict, then reveal", key=f"{prefix}_game", bind="query-params",
-                     help=f"A classroom game: everyone guesses the next word before seeing {hidden}."):
+    if not st.toggle(_("🎯 Predict, then reveal"), key=f"{prefix}_game", bind="query-params",
+                     help=_("A classroom game: everyone guesses the next word before seeing {hidden}.").format(hidden=hidden)):
         return None
     guess_key, context_key = f"{prefix}_guess", f"{prefix}_guess_context"
     if st.session_state.get(context_key) != context:  # a guess belongs to the prompt it was made for
         st.session_state[context_key] = context
         st.session_state[guess_key] = ""
-    guess = st.text_input("Your guess for the next word", key=guess_key, max_chars=max_chars,
-                          placeholder=f"e.g. {example}")
+    guess = st.text_input(_("Your guess for the next word"), key=guess_key, max_chars=max_chars,
+                          placeholder=_("e.g. {example}").format(example=example))
     revealed_key = f"{prefix}_game_revealed"
-    if st.button("Reveal the answer", disabled=not guess.strip(), key=f"{prefix}_reveal"):
+    if st.button(_("Reveal the answer"), disabled=not guess.strip(), key=f"{prefix}_reveal"):
         st.session_state[revealed_key] = (context, guess)
     if st.session_state.get(revealed_key) != (context, guess):
-        st.info(f"Write down your guess first. {hidden[0].upper() + hidden[1:]} stay hidden until you press Reveal.")
+        st.info(_("Write down your guess first: {hidden} stay hidden until you press Reveal.").format(hidden=hidden))
         st.stop()
     return guess.strip()
 

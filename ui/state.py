@@ -9,23 +9,53 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explain import cache_budget, generation, limits, snapshot, tokens
+from explain import cache_budget, generation, language_cost, limits, snapshot, tokens
 from explain.engine import analysis, models
+from ui.i18n import DEFAULT_LANGUAGE, LANG_KEY, N_, _, current_language, format_number
 
 DEFAULT_PROMPT = snapshot.DEFAULT_PROMPT
 PROMPT_KEY = "prompt"  # also the URL query parameter
 MODEL_KEY = "model"  # also the URL query parameter
 PROMPT_MAX_CHARS = limits.PROMPT_MAX_CHARS  # the text box refuses more; the token cap applies after this
 PRESET_KEY = "preset"
+# The sidebar's examples: name (English, shown translated) -> prompt (never translated: it is
+# what the model reads). Every language gets these, after its own.
 PRESETS: dict[str, str] = {
-    "Capital of France": "The capital of France is",
-    "The cat and the mat": "The cat sat on the mat because it was warm.",
-    "Unbelievable words": "Tokenization splits unbelievable words into pieces.",
-    "French": "Le petit chat dort sur le canapé parce qu'il",
-    "Chinese": "今天天气很好，我们去公园",
-    "Emoji": "I love pizza 🍕 and coffee ☕ because",
-    "Python code": "def fibonacci(n):\n    if n < 2:\n        return",
+    N_("Capital of France"): "The capital of France is",
+    N_("The cat and the mat"): "The cat sat on the mat because it was warm.",
+    N_("Unbelievable words"): "Tokenization splits unbelievable words into pieces.",
+    N_("French"): "Le petit chat dort sur le canapé parce qu'il",
+    N_("Chinese"): "今天天气很好，我们去公园",
+    N_("Emoji"): "I love pizza 🍕 and coffee ☕ because",
+    N_("Python code"): "def fibonacci(n):\n    if n < 2:\n        return",
 }
+# Prompts in the learner's language where the live SmolLM2 does something worth looking at
+# (tried on it: it counts on, "cinco" at 78 %, "cinq" at 37 %; it continues "一、二、三、" with
+# further numerals; the capitals it gets wrong, which the language note says it will).
+LANGUAGE_PRESETS: dict[str, dict[str, str]] = {
+    "es": {
+        N_("Counting in Spanish"): "Uno, dos, tres, cuatro,",
+        N_("Capital of France, in Spanish"): "La capital de Francia es",
+        N_("A story in Spanish"): "Había una vez un niño que",
+    },
+    "fr": {
+        N_("Counting in French"): "Un, deux, trois, quatre,",
+        N_("Capital of France, in French"): "La capitale de la France est",
+        N_("A cat, in French"): "Le petit chat dort sur le canapé parce qu'il",
+    },
+    "zh": {
+        N_("Counting in Chinese"): "一、二、三、",
+        N_("The weather, in Chinese"): "今天天气很好，我们去公园",
+        N_("Capital of France, in Chinese"): "中国的首都是北京。法国的首都是",
+    },
+}
+
+
+def presets(lang: str) -> dict[str, str]:
+    """The examples offered in `lang`: its own prompts first, then the English ones (but not one
+    whose prompt it already offers, e.g. the French sentence)."""
+    own = LANGUAGE_PRESETS.get(lang, {})
+    return {**own, **{name: text for name, text in PRESETS.items() if text not in own.values()}}
 
 
 def use_prompt(text: str) -> None:
@@ -44,7 +74,7 @@ def use_picked_preset(picker_key: str, presets: dict[str, str]) -> None:
 
 def apply_preset() -> None:
     """The sidebar's Examples picker."""
-    use_picked_preset(PRESET_KEY, PRESETS)
+    use_picked_preset(PRESET_KEY, presets(current_language()))
 
 
 @st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, show_spinner=False)
@@ -67,14 +97,14 @@ def selected_model_name() -> str:
 def current_model() -> models.LoadedModel:
     """The model chosen in the sidebar; on failure, says why and falls back to the embedded one."""
     name = selected_model_name()
-    with st.spinner(f"Loading {name}… (the very first start converts the model: about 20 s)"):
+    with st.spinner(_("Loading {name}… (the very first start converts the model: about 20 s)").format(name=name)):
         try:
             lm = get_model(name)
         except models.ModelUnavailable as err:
             if name == models.EMBEDDED_MODEL:
                 st.error(str(err))
                 st.stop()
-            st.warning(f"{err} Showing {models.EMBEDDED_MODEL} instead.")
+            st.warning(_("{error} Showing {model} instead.").format(error=err, model=models.EMBEDDED_MODEL))
             lm = current_model_fallback()
     _loaded_models.add(lm.name)
     for note in lm.notes:
@@ -108,16 +138,16 @@ def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
     try:
         prompt = cached_prompt_tokens(lm, current_prompt_text())
     except tokens.EmptyPrompt:
-        st.info(
+        st.info(_(
             "✍️ Type a prompt in the sidebar (or pick an example there) — the model needs some text "
             "to predict the next token from."
-        )
+        ))
         st.stop()
     if prompt.truncated:
-        st.warning(
-            f"Your prompt is long ({prompt.n_tokens_before_cap:,} tokens). The site reads only the "
-            f"first {len(prompt.ids)} tokens, so every page stays fast; the rest is ignored."
-        )
+        st.warning(_(
+            "Your prompt is long ({count} tokens). The site reads only the first {kept} tokens, so "
+            "every page stays fast; the rest is ignored."
+        ).format(count=format_number(prompt.n_tokens_before_cap), kept=format_number(len(prompt.ids))))
     return prompt
 
 
@@ -178,13 +208,45 @@ def cached_analysis(model: models.LoadedModel | str, ids: tuple[int, ...], backg
     return _analysis_cache().get((lm.name, tuple(ids)), lambda: analysis.analyze_prompt(lm, list(ids), background))
 
 
+def link_params() -> dict[str, str]:
+    """What a shared link carries: every URL-bound control that differs from its default, and the
+    language's code (`lang=fr`) whenever it is not English, also when it came from the browser
+    (the reader's browser may speak another one)."""
+    params = st.query_params.to_dict()
+    params.pop(LANG_KEY, None)  # the picker writes the language's name ("Français"); links use its code
+    if current_language() != DEFAULT_LANGUAGE:
+        params[LANG_KEY] = current_language()
+    return params
+
+
 def share_url() -> str:
-    """This view's address: the page URL plus every URL-bound control that differs from its default."""
+    """This view's address: the page URL plus `link_params()`."""
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    query = urlencode({key: tokens.clean_text(value) for key, value in st.query_params.to_dict().items()})
+    query = urlencode({key: tokens.clean_text(value) for key, value in link_params().items()})
     return f"{base}?{query}" if query else base
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_language_cost(model_name: str, lang: str) -> language_cost.LanguageCost:
+    return language_cost.language_cost(get_model(model_name), lang)
+
+
+def language_note() -> str | None:
+    """For a language other than English, once the model is loaded: an honest word on how weak the
+    model is in it, with the tokenizer's cost computed on the same sentences in both languages."""
+    lang, name = current_language(), selected_model_name()
+    if lang == DEFAULT_LANGUAGE or not model_is_loaded(name):
+        return None
+    cost = cached_language_cost(name, lang)
+    # Shown only in that language, so the message says "this language" and the translator names it.
+    return _(
+        "ℹ️ {model} learned mostly from English text, so it is much weaker in this language: expect "
+        "odd or wrong next words. Its tokenizer is built for English too: three short sentences take "
+        "{tokens} tokens in this language and {english} in English ({ratio}× as many), so less text "
+        "fits in its context window and each token carries less meaning."
+    ).format(model=name, tokens=cost.n_tokens, english=cost.n_reference_tokens, ratio=format_number(cost.ratio, 1))
 
 
 PROMPT_EDITOR_KEY = "prompt_editor"  # the phone prompt box at the top of the main area

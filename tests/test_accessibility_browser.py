@@ -1,0 +1,136 @@
+"""WCAG 2.1 AA in real Chromium, offline: axe-core on every page of the walk, at 1440 and 390 px,
+in every language, must find nothing; and the token colours stay apart for a deuteranope.
+
+One server and one browser for the whole file: each language opens every page at once, one tab
+each (the pages share the server's cached forward pass), then axe runs on each at both widths.
+Each page's violations are reported by their own test, so a failure names the page at fault.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+import pytest
+from PIL import Image
+
+from tests.accessibility import axe_violations
+from tests.browser import ARTIFACTS, block_the_internet, wait_until_idle
+from ui.i18n import LANGUAGES
+from ui.walk import WALK
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (1440, 390)
+MAX_HEIGHT = 12_000  # tall enough for the longest page, so axe sees it all without scrolling
+# |ΔR| + |ΔG| + |ΔB| between next-door chips as simulated: ui.palette.TINTS keep ≥ 60 apart
+# (Machado et al.'s deuteranopia matrix), two of the older pastel chips only 15.
+MIN_CHIP_DIFFERENCE = 40
+MAIN_HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+
+
+def page_url(site: str, stem: str, lang: str) -> str:
+    return f"{site}/{'' if stem == WALK[0].stem else stem}?lang={lang}"
+
+
+def full_height(page, width: int) -> None:
+    """Resize to `width`, then make the window as tall as the page, so axe sees all of it."""
+    page.set_viewport_size({"width": width, "height": 1200})
+    wait_until_idle(page)
+    page.set_viewport_size({"width": width, "height": min(MAX_HEIGHT, page.evaluate(MAIN_HEIGHT))})
+    wait_until_idle(page)
+
+
+def problems_now(page, lang: str) -> list[str]:
+    """axe's violations, a wrong `<html lang>` and any Python exception shown on the page."""
+    found = axe_violations(page)
+    if page.evaluate("document.documentElement.lang") != lang:
+        found.append(f"html-lang: <html lang> is not {lang!r}")
+    return found + [f"exception: {text[:200]}" for text in
+                    page.locator('[data-testid="stException"]').all_inner_texts()]
+
+
+@pytest.fixture(scope="module")
+def violations(site, browser) -> dict[tuple[str, int, str], list[str]]:
+    """(language, width, page stem) -> problems_now, for every combination (computed once).
+
+    One tab per page, loaded in every language in turn; each load is checked at 1440 px (sidebar
+    open), then narrowed to 390 px (Streamlit folds the sidebar away, as on a phone).
+    """
+    contexts = {step.stem: browser.new_context(viewport={"width": WIDTHS[0], "height": 1200}) for step in WALK}
+    try:
+        pages = {}
+        for stem, context in contexts.items():
+            block_the_internet(context)
+            pages[stem] = context.new_page()
+        found = {}
+        for lang in LANGUAGES:
+            for stem, page in pages.items():  # all at once: the server renders them side by side
+                page.set_viewport_size({"width": WIDTHS[0], "height": 1200})
+                page.goto(page_url(site, stem, lang), wait_until="commit")
+            for stem, page in pages.items():
+                for width in WIDTHS:
+                    full_height(page, width)
+                    found[(lang, width, stem)] = problems_now(page, lang)
+        return found
+    finally:
+        for context in contexts.values():
+            context.close()
+
+
+@pytest.mark.parametrize("stem", [step.stem for step in WALK])
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_axe_finds_no_wcag_violation(violations, lang, width, stem):
+    found = violations[(lang, width, stem)]
+    assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
+
+
+def test_token_colours_stay_apart_with_deuteranopia(site, browser):
+    """Home's token chips, seen as a deuteranope sees them (Chromium's own simulation): next-door
+    chips still differ in colour (their ids and borders separate them too)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600})
+    block_the_internet(context)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/?prompt={quote('The capital of France is Paris')}")
+        wait_until_idle(page)
+        page.context.new_cdp_session(page).send("Emulation.setEmulatedVisionDeficiency", {"type": "deuteranopia"})
+        page.wait_for_timeout(300)
+        png = page.screenshot(path=str(ARTIFACTS / "deuteranopia-home-1440.png"))
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        row = page.locator('[data-testid="stMain"] div[dir]:has(> span[title^="token #"])').first  # the prompt's
+        chips = row.locator(':scope > span[title^="token #"]')
+        assert chips.count() >= 5
+        seen = []
+        for index in range(chips.count()):
+            box = chips.nth(index).bounding_box()
+            seen.append(image.getpixel((int(box["x"] + 2), int(box["y"] + box["height"] / 2))))  # left padding
+        for left, right in zip(seen, seen[1:]):
+            assert sum(abs(a - b) for a, b in zip(left, right)) >= MIN_CHIP_DIFFERENCE, (left, right)
+    finally:
+        context.close()
+
+
+# The longest transition or animation on the page, in seconds (computed styles of every element).
+LONGEST_MOTION = """() => Math.max(...[...document.querySelectorAll('*')].flatMap(e => {
+    const s = getComputedStyle(e);
+    return [s.transitionDuration, s.animationDuration].flatMap(d => d.split(',').map(parseFloat));
+}))"""
+
+
+@pytest.mark.parametrize("motion", ["reduce", "no-preference"])
+def test_nothing_moves_for_visitors_who_ask_for_reduced_motion(site, browser, motion):
+    context = browser.new_context(viewport={"width": 1440, "height": 1200}, reduced_motion=motion)
+    block_the_internet(context)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/sampling")
+        wait_until_idle(page)
+        longest = page.evaluate(LONGEST_MOTION)
+        if motion == "reduce":
+            assert longest <= 0.001
+        else:
+            assert longest >= 0.1  # Streamlit's own widgets do animate otherwise
+    finally:
+        context.close()
