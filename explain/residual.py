@@ -9,9 +9,11 @@ norm + output head, as the logit lens does). Works for Llama-style models (SmolL
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+
 import torch
 
 from explain.engine import BlockParts, family_of
@@ -57,14 +59,21 @@ class ResidualTrace:
 
 
 def trace_residual(lm: LoadedModel, ids: list[int], position: int = -1) -> ResidualTrace:
-    """One forward over `ids` with hooks; keeps what every block writes at `position`."""
+    """One forward over `ids` with hooks; keeps what every block writes at `position`.
+
+    The model is shared by every visitor, so the hooks record only this thread's forward: another
+    session's forward running at the same moment passes through them untouched."""
     if not ids:
         raise ValueError("ids is empty: the model needs at least one token")
     parts = block_parts(lm.model)
     attn, ffn, hidden = [], [], []
 
+    owner = threading.get_ident()
+
     def keep(store, from_input=False):
         def hook(module, args, output=None):
+            if threading.get_ident() != owner:
+                return
             value = args[0] if from_input else (output[0] if isinstance(output, tuple) else output)
             store.append(value[0, position].detach().float().clone())
 

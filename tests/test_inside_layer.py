@@ -49,6 +49,32 @@ def test_stream_after_every_block_is_the_models_hidden_state(fixture, request):
     np.testing.assert_allclose(logits.numpy(), out.logits[0, -1].numpy(), atol=5e-3, rtol=1e-3)
 
 
+def test_a_trace_records_only_its_own_forward_while_another_session_runs_one(tiny_llama):
+    """The model is shared: another thread's forward (another visitor) must not enter the trace."""
+    import threading
+
+    ids, other = [5, 17, 42, 8, 3, 60], [9, 2, 33, 71, 4, 4, 12, 50, 7]
+    alone = residual.trace_residual(tiny_llama, ids)
+    stop = threading.Event()
+
+    def other_visitor():
+        while not stop.is_set():
+            with torch.inference_mode():
+                tiny_llama.model(torch.tensor([other]))
+
+    visitor = threading.Thread(target=other_visitor)
+    visitor.start()
+    try:
+        traces = [residual.trace_residual(tiny_llama, ids) for _ in range(20)]
+    finally:
+        stop.set()
+        visitor.join()
+    for trace in traces:
+        assert trace.attn_writes.shape == alone.attn_writes.shape
+        np.testing.assert_allclose(trace.attn_writes, alone.attn_writes, atol=1e-6)
+        np.testing.assert_allclose(trace.ffn_hidden, alone.ffn_hidden, atol=1e-6)
+
+
 def test_block_writes_and_readout(lm, cat):
     ids, ref, trace = cat
     writes = residual.block_writes(trace)
