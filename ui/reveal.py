@@ -1,6 +1,7 @@
 """Predict, then reveal: a classroom game that hides a page's predictions until the learner guesses.
 
 Used by the Softmax and RNN vs Transformer pages; the toggle lives in the URL (`?<prefix>_game=true`).
+`pick_before_reveal` is the same gate for a multiple-choice guess (Sampling: which strategy wrote it?).
 """
 
 from __future__ import annotations
@@ -31,3 +32,21 @@ def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: in
         st.info(f"Write down your guess first. {hidden[0].upper() + hidden[1:]} stay hidden until you press Reveal.")
         st.stop()
     return guess.strip()
+
+
+def pick_before_reveal(prefix: str, context: object, label: str, options: list[str], format_func,
+                       button: str) -> str | None:
+    """A guess picked from `options` (a radio, nothing picked at first) and a Reveal button; the pick
+    once revealed, else None. The page goes on either way: the caller shows nothing of the answer
+    until this returns a pick. A new `context` clears the pick and hides the answer again.
+    `label` and `button` are the caller's (translated) texts."""
+    pick_key, context_key, revealed_key = f"{prefix}_pick", f"{prefix}_pick_context", f"{prefix}_pick_revealed"
+    if st.session_state.get(context_key) != context:  # a pick belongs to the text it was made for
+        st.session_state[context_key] = context
+        st.session_state[pick_key] = None
+    pick = st.radio(label, options, index=None, format_func=format_func, key=pick_key)
+    if st.button(button, disabled=pick is None, key=f"{prefix}_reveal"):
+        st.session_state[revealed_key] = (context, pick)
+    if pick is None or st.session_state.get(revealed_key) != (context, pick):
+        return None
+    return pick

@@ -17,6 +17,12 @@ PARAM_NAMES: dict[str, str] = {
     "prompt": "prompt",
     "model": "model",
     "present": "presenter mode",
+    "softmax_top_n": "tokens shown (top N)",
+    "softmax_temperature": "temperature",
+    "softmax_word": "word looked up",
+    "softmax_space": "after a space",
+    "softmax_game": "predict, then reveal",
+    "sampling_game": "guess the strategy",
     "sampling_strategy": "strategy",
     "sampling_temperature": "temperature",
     "sampling_top_k": "k",
@@ -31,7 +37,10 @@ PARAM_NAMES: dict[str, str] = {
 }
 # Page URL path -> what that page shows that is not a widget value, so no link can restore it.
 NOT_IN_LINK: dict[str, str] = {
-    "sampling": "the tokens written with Next token / Generate 10 (a link opens before the first step)",
+    "softmax": "your guess in the game and whether it was revealed (the game opens waiting for a guess)",
+    "sampling": "the tokens written with Next token / Generate 10 (a link opens before the first step); "
+                "whether Compare strategies and Run beam search were pressed (press them again: results "
+                "already written for this prompt and seed come back at once); the game's guess",
 }
 VALUE_CHARS = 40  # longer values (prompts) are cut in the list, never in the link
 
