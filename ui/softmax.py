@@ -345,6 +345,17 @@ def _short_percent(prob: float) -> str:
     return format_percent(prob) if prob >= 0.001 else "<" + format_percent(0.001)
 
 
+def surprise_sentence(preds: logit_lens.PositionPredictions) -> str:
+    """The coloured prompt in words: its least and its most surprising token, with their probabilities."""
+    least, most = int(np.argmax(preds.actual_probs)), int(np.argmin(preds.actual_probs))
+    return _("The least surprising token was {expected} ({expected_probability}); the most surprising, "
+             "{surprising} ({surprising_probability}).").format(
+        expected=repr(visible_text(preds.actual[least].display)),
+        expected_probability=format_percent(preds.actual_probs[least]),
+        surprising=repr(visible_text(preds.actual[most].display)),
+        surprising_probability=format_percent(preds.actual_probs[most], 2))
+
+
 def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictions) -> str:
     """The prompt as spans coloured by how likely the model found each token (escaped HTML)."""
     no_prediction = html.escape(_("the first token has no prediction"))

@@ -7,11 +7,11 @@ from explain.word_probability import WORD_TOKEN_CAP, next_word_text, spaced_by_d
 from ui import state
 from ui.charts import show_exportable_chart
 from ui.html import markdown_escape, token_spans, visible_text
-from ui.i18n import _, format_number, format_percent, ngettext
+from ui.i18n import _, format_number, format_percent
 from ui.softmax import (
     cached_lens, cached_positions, chain_html, chain_table, describe_chart, histogram_sentence, histogram_table,
     lens_figure, lens_sentence, lens_table, logit_bars, logit_histogram, logit_sentence, measured_word, one_in,
-    probability_chart, probability_sentence, probability_table, probability_text, surprise_spans,
+    probability_chart, probability_sentence, probability_table, probability_text, surprise_sentence, surprise_spans,
 )
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
@@ -203,9 +203,7 @@ else:
     cols[1].metric(_("Tokens it guessed right (top 1)"),
                    _("{right} of {count}").format(right=right_guesses, count=len(preds.actual)))
     st.html(surprise_spans(prompt.pieces[0].display, preds))
-    st.caption(ngettext("The model's top guess was right at {right} of {count} position.",
-                        "The model's top guess was right at {right} of {count} positions.",
-                        len(preds.actual)).format(right=right_guesses, count=len(preds.actual)))
+    st.caption(surprise_sentence(preds))
     with st.expander(_("Table: the model's guess at every position")):
         st.table(
             {
