@@ -132,14 +132,17 @@ def filter_sentence(view: FilterView) -> str:
 
 
 def filter_table(view: FilterView) -> dict[str, list]:
-    return {
+    """The chart's bars (and its running total under top-p), in at most five narrow columns: a phone
+    shows them without scrolling sideways. A token the filter removed reads 'cut'."""
+    table = {
         _("rank"): list(range(1, len(view.pieces) + 1)),
         _("token"): [repr(visible_text(p.display)) for p in view.pieces],
-        _("before the filter"): [format_percent(p, 2) for p in view.probs_before],
-        _("cumulative"): [format_percent(p, 2) for p in view.cumulative],
-        _("kept?"): [_("yes") if k else _("no") for k in view.kept],
-        _("after (renormalised)"): [format_percent(p, 2) for p in view.probs_after],
+        _("before"): [format_percent(p, 2) for p in view.probs_before],
     }
+    if view.settings.top_p is not None and view.settings.strategy == SAMPLE:
+        table[_("cumulative")] = [format_percent(p, 2) for p in view.cumulative]
+    table[_("after")] = [format_percent(p, 2) if kept else _("cut") for p, kept in zip(view.probs_after, view.kept)]
+    return table
 
 
 def samples_key(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
@@ -241,14 +244,13 @@ def beam_sentence(beams: BeamSearch, lm) -> str:
 
 
 def beam_table(beams: BeamSearch) -> dict[str, list]:
-    """Every candidate of the tree: its step, token, the text it extends, its score and fate."""
+    """Every candidate of the tree: its step, token, the continuation it ends, its score and fate."""
     best = set(beams.best_path)
     nodes = beams.nodes[1:]
     return {
         _("step"): [n.step for n in nodes],
-        _("token"): [repr(visible_text(n.piece.display)) for n in nodes],
-        _("after"): [repr(visible_text("".join(beams.nodes[m].piece.display for m in _path(beams, n.parent))))
-                     for n in nodes],
+        _("continuation so far"): [
+            repr(visible_text("".join(beams.nodes[m].piece.display for m in _path(beams, n.node)))) for n in nodes],
         _("total log-probability"): [format_number(n.logprob, 2) for n in nodes],
         _("status"): [_(BEAM_STATUS[n.status]) + (" ★" if n.node in best else "") for n in nodes],
     }
@@ -294,8 +296,7 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
         if members:
             fig.add_trace(_beam_markers(members, y_of, _(name), symbol, colour, dim=status == "dropped"))
     winners = [beams.nodes[n] for n in beams.best_path[1:]]
-    fig.add_trace(_beam_markers(winners, y_of, _("winner ({drawn})").format(drawn=_(BEST_WORDS)), "star",
-                                VERMILION, dim=False))
+    fig.add_trace(_beam_markers(winners, y_of, _("winner ★"), "star", VERMILION, dim=False))
     fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=[_("prompt")], textposition="bottom center",
                              marker=dict(color=GREY, size=12, symbol="diamond"), showlegend=False, hoverinfo="skip"))
     steps = max(by_step) if by_step else 1

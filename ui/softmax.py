@@ -102,9 +102,10 @@ def describe_chart(sentence: str, table: dict[str, list]) -> None:
 
 
 def _givens(word: WordProbability) -> list[str]:
-    """What each factor is conditioned on: the prompt, then the prompt + the word's earlier tokens."""
+    """What each factor is conditioned on: the prompt, then the prompt + the word's earlier tokens
+    (their whitespace made visible)."""
     return [_("your prompt") if i == 0 else
-            _("your prompt + {tokens}").format(tokens="".join(f.piece.display for f in word.factors[:i]))
+            _("your prompt + {tokens}").format(tokens=visible_text("".join(f.piece.display for f in word.factors[:i])))
             for i in range(len(word.factors))]
 
 
@@ -118,7 +119,7 @@ def chain_html(word: WordProbability) -> str:
     part_of = _("part of {character}")
     times = html.escape(_("times"))
     for i, (factor, given) in enumerate(zip(word.factors, _givens(word))):
-        tip = html.escape(f"P({visible_text(factor.piece.display)!r} | {visible_text(given)})")
+        tip = html.escape(f"P({visible_text(factor.piece.display)!r} | {given})")
         chips.append(
             f'<span title="{tip}" style="display:inline-block;background:{SPAN_COLOURS[i % len(SPAN_COLOURS)]};'
             'color:#111;border:1px solid #0003;border-radius:4px;padding:1px 6px;font-family:monospace;'
@@ -149,7 +150,7 @@ def chain_table(word: WordProbability) -> dict[str, list]:
         _("token"): [repr(visible_text(f.piece.display))
                      + (" " + _("(part of {character})").format(character=f.part_of) if f.part_of else "")
                      for f in word.factors],
-        _("given"): [visible_text(g if len(g) <= 40 else g[:14] + "…" + g[-24:]) for g in _givens(word)],
+        _("given"): [g if len(g) <= 40 else g[:14] + "…" + g[-24:] for g in _givens(word)],
         _("probability"): [probability_text(f.log10_prob) for f in word.factors],
     }
 
@@ -345,6 +346,19 @@ def _short_percent(prob: float) -> str:
     return format_percent(prob) if prob >= 0.001 else "<" + format_percent(0.001)
 
 
+def positions_table(preds: logit_lens.PositionPredictions) -> dict[str, list]:
+    """Every position: the real next token, its probability and rank, and the model's own top guess."""
+    return {
+        _("position"): [p.index for p in preds.actual],
+        _("actual next token"): [repr(visible_text(p.display)) for p in preds.actual],
+        _("its probability (rank)"): [
+            f"{probability_text(float(np.log10(max(q, 1e-300))))} ({format_number(r)})"
+            for q, r in zip(preds.actual_probs, preds.actual_ranks)],
+        _("model's top guess"): [f"{visible_text(p.display)!r} {format_percent(q)}"
+                                 for p, q in zip(preds.guesses, preds.guess_probs)],
+    }
+
+
 def surprise_sentence(preds: logit_lens.PositionPredictions) -> str:
     """The coloured prompt in words: its least and its most surprising token, with their probabilities."""
     least, most = int(np.argmax(preds.actual_probs)), int(np.argmin(preds.actual_probs))
@@ -353,7 +367,7 @@ def surprise_sentence(preds: logit_lens.PositionPredictions) -> str:
         expected=repr(visible_text(preds.actual[least].display)),
         expected_probability=format_percent(preds.actual_probs[least]),
         surprising=repr(visible_text(preds.actual[most].display)),
-        surprising_probability=format_percent(preds.actual_probs[most], 2))
+        surprising_probability=probability_text(float(np.log10(max(preds.actual_probs[most], 1e-300)))))
 
 
 def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictions) -> str:

@@ -70,8 +70,8 @@ cols = st.columns(3)
 cols[0].metric(_("Candidates kept"), _("{kept} of {vocab}").format(kept=format_number(view.n_kept),
                                                                     vocab=format_number(view.vocab_size)))
 cols[1].metric(_("Probability they had"), format_percent(view.kept_mass))
-cols[2].metric(_("Top token {token} after renormalising").format(token=repr(visible_text(view.pieces[0].display))),
-               format_percent(view.probs_after[0]))
+cols[2].metric(_("{token} renormalised").format(token=repr(visible_text(view.pieces[0].display))),
+               format_percent(view.probs_after[0]), help=_("The top token's share once the survivors add up to 1 again."))
 st.caption(_(
     "Grey (wide bars): the distribution after temperature. Blue (narrow bars, labelled): what a draw "
     "actually uses — the survivors, scaled up so they add up to 1 again. Top-p keeps the smallest set of most "

@@ -11,7 +11,8 @@ from ui.i18n import _, format_number, format_percent
 from ui.softmax import (
     cached_lens, cached_positions, chain_html, chain_table, describe_chart, histogram_sentence, histogram_table,
     lens_figure, lens_sentence, lens_table, logit_bars, logit_histogram, logit_sentence, measured_word, one_in,
-    probability_chart, probability_sentence, probability_table, probability_text, surprise_sentence, surprise_spans,
+    probability_chart, probability_sentence, probability_table, positions_table, probability_text, surprise_sentence,
+    surprise_spans,
 )
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
@@ -205,17 +206,6 @@ else:
     st.html(surprise_spans(prompt.pieces[0].display, preds))
     st.caption(surprise_sentence(preds))
     with st.expander(_("Table: the model's guess at every position")):
-        st.table(
-            {
-                _("position"): [p.index for p in preds.actual],
-                _("actual next token"): [repr(visible_text(p.display)) for p in preds.actual],
-                _("its probability"): [format_percent(q, 2) for q in preds.actual_probs],
-                _("its rank"): [format_number(r) for r in preds.actual_ranks],
-                _("model's top guess"): [repr(visible_text(p.display)) for p in preds.guesses],
-                _("guess probability"): [format_percent(q, 2) for q in preds.guess_probs],
-                _("surprise (bits)"): [format_number(b, 2) for b in preds.surprisal_bits],
-            },
-            hide_index=True,
-        )
+        st.table(positions_table(preds), hide_index=True)  # four columns: no sideways scrolling on a phone
 
 next_step_link("softmax")
