@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -245,8 +246,12 @@ def test_softmax_page_in_french_with_locale_numbers_and_chart_tables(lm):
     sentence = ("Le token en tête est '·Paris' avec 77,3\u00a0% ; les quatre suivants se partagent "
                 f"{i18n_percent_fr(sum(dist.probs[1:5]))}")
     assert any(c.value.startswith(sentence.replace(" ;", "\u202f;")) for c in at.caption)
-    probability_rows = at.table[2].value  # the probability chart's table: its bars, in order
-    assert list(probability_rows["token"]) == [repr(visible_text(p.display)) for p in dist.pieces]
+    tables = [h.proto.body for h in at.get("html") if 'role="region"' in h.proto.body]
+    probability_table = tables[2]  # the probability chart's table: its bars, in order, in a focusable region
+    assert 'tabindex="0"' in probability_table and '<th scope="col"' in probability_table
+    cells = [html.escape(repr(visible_text(p.display))) for p in dist.pieces]
+    positions = [probability_table.index(f">{cell}</td>") for cell in cells]
+    assert positions == sorted(positions)
 
 
 def i18n_percent_fr(fraction: float) -> str:

@@ -91,12 +91,34 @@ def plotly_separators() -> str:
     return numbers.get_decimal_symbol(locale) + numbers.get_group_symbol(locale)
 
 
+TABLE_CSS = ("border-collapse:collapse;font-size:0.9em;font-variant-numeric:tabular-nums",
+             "padding:3px 10px;border-bottom:1px solid rgba(128,128,128,0.4);text-align:left;vertical-align:top")
+
+
+def html_table(table: dict[str, list], label: str) -> str:
+    """`table` (column name → values) as an escaped HTML table a screen reader reads as one. On a
+    narrow screen it scrolls sideways inside a keyboard-focusable region named `label` (st.table's
+    scroll box cannot take the focus, so a keyboard could not reach its right-hand columns)."""
+    table_style, cell_style = TABLE_CSS
+    head = "".join(f'<th scope="col" style="{cell_style}">{html.escape(str(name))}</th>' for name in table)
+    rows = "".join(
+        "<tr>" + "".join(f'<td style="{cell_style}">{html.escape(str(value))}</td>' for value in row) + "</tr>"
+        for row in zip(*table.values())
+    )
+    return (f'<div role="region" tabindex="0" aria-label="{html.escape(label)}" style="overflow-x:auto;max-width:100%">'
+            f'<table style="{table_style}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def show_table(table: dict[str, list], label: str) -> None:
+    st.html(html_table(table, label))
+
+
 def describe_chart(sentence: str, table: dict[str, list]) -> None:
     """A chart's text equivalent: the computed `sentence` (what it shows for this prompt), and its
     data behind "Show as table" (a real HTML table, which a screen reader can read)."""
     st.caption(sentence)
     with st.expander(_("Show as table")):
-        st.table(table, hide_index=True)
+        show_table(table, _("The data of the chart above"))
 
 
 
