@@ -135,7 +135,7 @@ def test_generate_ten_writes_the_seeded_trace(lm):
     assert list(trace["step"]) == list(range(1, len(reference) + 1))
     assert [eval(t) for t in trace["chosen token"]] == [lm.tokenizer.decode([i]) for i in reference_ids]
     assert list(trace["model's probability"]) == [f"{row.prob:.2%}" for row in reference]
-    strip = at.get("html")[0].proto.body
+    strip = next(h.proto.body for h in at.get("html") if "token #0" in h.proto.body)  # the prompt and its new tokens
     assert strip.count("2px solid #D55E00") == len(reference)  # every chosen token is in the strip
 
 

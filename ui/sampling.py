@@ -23,6 +23,7 @@ from ui import palette, state
 from ui.html import visible_text
 from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
+from ui.reveal import pick_before_reveal
 from ui.softmax import plotly_separators
 
 ORANGE, SKY, GREEN, BLUE, VERMILION = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5))
@@ -338,3 +339,58 @@ def mystery_sample(context: tuple, names: list[str], found: dict[str, generation
 def writers_of(text: str, found: dict[str, generation.Samples]) -> list[str]:
     """Every compared strategy that wrote exactly `text` (greedy and a sampler can agree)."""
     return [name for name, samples in found.items() if text in samples.texts]
+
+
+COMPARED = {  # English names are the keys (and the stored results' identity); shown translated
+    N_("Greedy"): SamplingSettings(strategy=GREEDY),
+    N_("Top-k (k = 10)"): SamplingSettings(top_k=10),
+    N_("Top-p (p = 0.9)"): SamplingSettings(top_p=0.9),
+    N_("High temperature (T = 1.6)"): SamplingSettings(temperature=1.6),
+}
+STRATEGY_COLOURS = {name: palette.tint(i) for i, name in enumerate(COMPARED)}  # with the name always written on it
+
+
+def strategy_chip(name: str) -> str:
+    """The strategy's name on its palette tint (the colour ties a column to the game's answer; the name says it)."""
+    return (f'<span style="background:{STRATEGY_COLOURS[name]};color:{palette.CHIP_TEXT};border-radius:4px;'
+            f'padding:1px 8px;font-weight:600">{html.escape(_(name))}</span>')
+
+
+def show_samples(column, name: str, found: generation.Samples) -> None:
+    """One strategy's column: its name on its colour, its texts, how much they vary and how likely they are."""
+    with column.container():
+        st.html(strategy_chip(name))
+        for text in found.texts:
+            st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
+        if len(found.texts) == 1:
+            st.caption(_("No randomness: every run writes this same text. Mean log-probability per token {value}.")
+                       .format(value=format_number(found.mean_logprob[0], 2)))
+        else:
+            st.caption(_("{distinct} different texts out of {count}. Mean log-probability per token (closer to 0 = "
+                         "more predictable): {values}").format(
+                distinct=len(set(found.texts)), count=len(found.texts),
+                values=", ".join(format_number(v, 2) for v in found.mean_logprob)))
+
+
+def show_game(context: tuple, found: dict[str, generation.Samples]) -> bool:
+    """The mystery text, the pick and Reveal; True once revealed (then the verdict is shown)."""
+    hidden, text = mystery_sample(context, list(COMPARED), found)
+    st.markdown(_("**Which strategy wrote this?** One of the four strategies below continued your prompt with:"))
+    st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
+    pick = pick_before_reveal("sampling", context + (text,), _("Your guess"), list(COMPARED), _,
+                              _("Reveal the strategy"))
+    if pick is None:
+        st.caption(_("Pick a strategy, then press Reveal: the four columns stay hidden until then."))
+        return False
+    writers = writers_of(text, found)
+    names = ", ".join(_(name) for name in writers)
+    if pick in writers:
+        st.success(_("Right: {names} wrote this text.").format(names=names))
+    else:
+        st.error(_("Not this time: {names} wrote this text, not {pick}.").format(names=names, pick=_(pick)))
+    row = found[hidden].texts.index(text)
+    st.caption(_("Clues to look for: its mean log-probability per token was {value} (greedy's: {greedy}; closer to 0 "
+                 "= more predictable). {writer} wrote {distinct} different texts out of {count}.").format(
+        value=format_number(found[hidden].mean_logprob[row], 2), greedy=format_number(found["Greedy"].mean_logprob[0], 2),
+        writer=_(hidden), distinct=len(set(found[hidden].texts)), count=len(found[hidden].texts)))
+    return True

@@ -1,20 +1,17 @@
 """Sampling — how one token is chosen from the distribution, and the generation loop around it."""
 
-import html
-
 import streamlit as st
 
 from explain.generation import IncrementalLogits, is_end_token
-from explain.sampling import GREEDY, SamplingSettings, filter_view
+from explain.sampling import filter_view
 from ui import state
 from ui.charts import show_exportable_chart
 from ui.html import markdown_escape, token_spans, visible_text
 from ui.i18n import N_, _, format_number, format_percent, ngettext
-from ui.palette import CHIP_TEXT, tint
 from ui.results import results
-from ui.reveal import pick_before_reveal
 from ui.sampling import (
     BEST_WORDS,
+    COMPARED,
     beam_key,
     beam_search,
     beam_sentence,
@@ -25,12 +22,12 @@ from ui.sampling import (
     filter_figure,
     filter_sentence,
     filter_table,
-    mystery_sample,
     samples,
     samples_key,
     settings_ui,
+    show_game,
+    show_samples,
     steps_stream,
-    writers_of,
 )
 from ui.softmax import describe_chart
 from ui.walk import next_step_link
@@ -164,60 +161,6 @@ st.markdown(_(
 ))
 st.caption(_("Sampled text is random and unfiltered: at a high temperature it can be nonsense, and now "
              "and then a crude word."))
-COMPARED = {  # English names are the keys (and the stored results' identity); shown translated
-    N_("Greedy"): SamplingSettings(strategy=GREEDY),
-    N_("Top-k (k = 10)"): SamplingSettings(top_k=10),
-    N_("Top-p (p = 0.9)"): SamplingSettings(top_p=0.9),
-    N_("High temperature (T = 1.6)"): SamplingSettings(temperature=1.6),
-}
-STRATEGY_COLOURS = {name: tint(i) for i, name in enumerate(COMPARED)}  # with the name always written on it
-
-
-def strategy_chip(name: str) -> str:
-    """The strategy's name on its palette tint (the colour ties a column to the game's answer; the name says it)."""
-    return (f'<span style="background:{STRATEGY_COLOURS[name]};color:{CHIP_TEXT};border-radius:4px;'
-            f'padding:1px 8px;font-weight:600">{html.escape(_(name))}</span>')
-
-
-def show_samples(column, name: str, found) -> None:
-    with column.container():
-        st.html(strategy_chip(name))
-        for text in found.texts:
-            st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
-        if len(found.texts) == 1:
-            st.caption(_("No randomness: every run writes this same text. Mean log-probability per token {value}.")
-                       .format(value=format_number(found.mean_logprob[0], 2)))
-        else:
-            st.caption(_("{distinct} different texts out of {count}. Mean log-probability per token (closer to 0 = "
-                         "more predictable): {values}").format(
-                distinct=len(set(found.texts)), count=len(found.texts),
-                values=", ".join(format_number(v, 2) for v in found.mean_logprob)))
-
-
-def show_game(context: tuple, found: dict) -> bool:
-    """The mystery text, the pick and Reveal; True once revealed (then the verdict is shown)."""
-    hidden, text = mystery_sample(context, list(COMPARED), found)
-    st.markdown(_("**Which strategy wrote this?** One of the four strategies below continued your prompt with:"))
-    st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
-    pick = pick_before_reveal("sampling", context + (text,), _("Your guess"), list(COMPARED), _,
-                              _("Reveal the strategy"))
-    if pick is None:
-        st.caption(_("Pick a strategy, then press Reveal: the four columns stay hidden until then."))
-        return False
-    writers = writers_of(text, found)
-    names = ", ".join(_(name) for name in writers)
-    if pick in writers:
-        st.success(_("Right: {names} wrote this text.").format(names=names))
-    else:
-        st.error(_("Not this time: {names} wrote this text, not {pick}.").format(names=names, pick=_(pick)))
-    row = found[hidden].texts.index(text)
-    st.caption(_("Clues to look for: its mean log-probability per token was {value} (greedy's: {greedy}; closer to 0 "
-                 "= more predictable). {writer} wrote {distinct} different texts out of {count}.").format(
-        value=format_number(found[hidden].mean_logprob[row], 2), greedy=format_number(found["Greedy"].mean_logprob[0], 2),
-        writer=_(hidden), distinct=len(set(found[hidden].texts)), count=len(found[hidden].texts)))
-    return True
-
-
 game = st.toggle(_("🎯 Guess which strategy wrote it"), key="sampling_game", bind="query-params",
                  help=_("A classroom game: once the strategies have written their texts, one text is shown "
                         "without its strategy; everyone guesses, then Reveal."))
