@@ -157,11 +157,14 @@ def navigation_pages(walk_file: Path = WALK_FILE) -> dict[str, str]:
 
 
 def page_headers(page_file: Path) -> list[str]:
-    """The literal texts a page passes to st.header / st.subheader (the sections a step can name)."""
+    """The literal texts a page passes to st.header / st.subheader (the sections a step can name),
+    also when translated: `st.header(_("1 · Logits"))` heads the section "1 · Logits" (its English msgid)."""
     headers = []
     for node in ast.walk(ast.parse(page_file.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"header", "subheader"} and node.args:
             first = node.args[0]
+            if isinstance(first, ast.Call) and getattr(first.func, "id", "") == "_" and first.args:
+                first = first.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 headers.append(first.value)
     return headers
