@@ -96,7 +96,8 @@ def filter_figure(view: FilterView) -> go.Figure:
     fig.add_trace(go.Bar(
         x=labels, y=view.probs_after, name=_("kept (renormalised)"), marker_color=BLUE, width=0.45,
         text=[format_percent(p, 0) if p >= LABEL_MIN_PROB else "" for p in view.probs_after], textposition="outside",
-        constraintext="none", cliponaxis=False, **hover(_("after: {probability}"), view.probs_after),
+        constraintext="none", cliponaxis=False, textangle=-90,  # vertical: level labels overlap on close bars
+        **hover(_("after: {probability}"), view.probs_after),
     ))
     settings = view.settings
     if settings.top_p is not None and settings.strategy == SAMPLE:
