@@ -158,7 +158,7 @@ class TraceStep:
     draw_prob: float  # its probability among the surviving candidates
     rank: int
     n_candidates: int
-    settings: str  # how it was chosen, in words
+    settings: SamplingSettings  # how it was chosen
 
 
 def generate_steps_stream(
@@ -188,7 +188,7 @@ def generate_steps_stream(
             draw_prob=choice.draw_prob,
             rank=choice.rank,
             n_candidates=choice.n_candidates,
-            settings=settings.describe(),
+            settings=settings,
         )
         if choice.token_id in eos:
             return

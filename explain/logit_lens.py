@@ -48,6 +48,17 @@ class LogitLens:
     final_token: TokenPiece  # the model's real top-1 prediction (after the last layer)
     final_token_probs: list[float]  # per layer: the probability of that final prediction
 
+    @property
+    def first_layer_on_top(self) -> int:
+        """The first layer from which on the final prediction stays every layer's top guess."""
+        final = self.final_token.id
+        layer = self.layers[-1]
+        for index in range(len(self.layers) - 1, -1, -1):
+            if self.top_pieces[index][0].id != final:
+                break
+            layer = self.layers[index]
+        return layer
+
 
 def logit_lens(lm: LoadedModel, hidden_states: np.ndarray, position: int = -1, top_k: int = 3) -> LogitLens:
     """hidden_states: (n_layer + 1, T, d) from `analyze_prompt`. One head call per layer, no forward."""

@@ -18,3 +18,13 @@ def axe_violations(page, context: str | dict | None = None) -> list[str]:
             target = " ".join(str(part) for part in node.get("target", []))
             lines.append(f"{violation['id']} ({violation.get('impact')}): {target} — {node.get('failureSummary', '')[:200]}")
     return lines
+
+
+OPEN_EVERY_EXPANDER = """() => document.querySelectorAll('[data-testid="stMain"] [data-testid="stExpander"] details:not([open])')
+    .forEach(d => { if (!d.innerText.includes('✏️')) d.querySelector('summary').click(); })"""
+
+
+def caption_colour(line: str) -> bool:
+    """Streamlit's own `st.caption` grey (its theme's faded text, 3.9:1 on white): one site-wide
+    theme setting, not a page's doing; listed apart so a page test sees everything else."""
+    return line.startswith("color-contrast") and "stCaptionContainer" in line

@@ -126,7 +126,7 @@ def test_predict_then_reveal_hides_the_page_until_revealed_and_answers_from_the_
     assert not at.exception
     assert not at.get("plotly_chart") and not at.slider  # nothing of the answer before Reveal
     assert at.button(key="layer_reveal").disabled  # no choice yet
-    at.radio(key="layer_choice").set_value("the attention block").run()
+    at.radio(key="layer_pick").set_value("the attention block").run()
     assert not at.get("plotly_chart")
     at.button(key="layer_reveal").click().run()
     assert not at.exception and at.get("plotly_chart")
@@ -139,7 +139,7 @@ def test_predict_then_reveal_hides_the_page_until_revealed_and_answers_from_the_
     at.session_state["prompt"] = "Hello there"
     at.run()
     assert not at.exception
-    assert at.radio(key="layer_choice").value is None and not at.get("plotly_chart")
+    assert at.radio(key="layer_pick").value is None and not at.get("plotly_chart")
 
 
 def test_page_in_french_and_chinese(lm):

@@ -79,3 +79,14 @@ def test_one_token_prompt_has_no_positions(lm):
     result = analysis.analyze_prompt(lm, ids)
     preds = logit_lens.position_predictions(lm, ids, result.hidden_states)
     assert preds.actual == [] and np.isnan(preds.perplexity)
+
+
+def test_first_layer_on_top_is_where_the_final_answer_starts_to_lead_for_good(lm, france):
+    """Read straight off the table: the earliest layer from which every later layer's top-1 is the answer."""
+    _, result = france
+    lens = logit_lens.logit_lens(lm, result.hidden_states, top_k=1)
+    tops = [pieces[0].id for pieces in lens.top_pieces]
+    final = lens.final_token.id
+    expected = min(layer for layer in lens.layers if all(t == final for t in tops[layer:]))
+    assert lens.first_layer_on_top == expected
+    assert tops[-1] == final and (expected == 0 or tops[expected - 1] != final)

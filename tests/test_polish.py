@@ -63,10 +63,10 @@ def test_sampling_charts_are_titled_named_and_mark_the_beams_by_shape(lm):
         assert config["toImageButtonOptions"]["filename"] == name + "the-capital-of-france-is"
         title = spec["layout"]["title"]
         assert "The capital of France is" in title["subtitle"]["text"] and lm.name in title["subtitle"]["text"]
-    assert drawn["filter_chart"][0]["layout"]["title"]["text"] == "Filter: sampling, T=1, top-p=0.9"
+    assert drawn["filter_chart"][0]["layout"]["title"]["text"] == "Filter: sampling, T = 1, top-p = 0.9"
     beam = drawn["beam_tree"][0]["data"]
     symbols = {trace["name"]: trace["marker"]["symbol"] for trace in beam if trace.get("name")}
-    assert symbols["winner (thick orange line)"] == "star"
+    assert symbols["winner ★"] == "star"
     assert len(set(symbols.values())) == len(symbols)  # one shape per status: colour is never alone
     winner_line = max((t for t in beam if t["mode"] == "lines"), key=lambda t: t["line"]["width"])
     assert winner_line["line"]["color"] == "#D55E00"  # vermilion: the words say orange

@@ -12,7 +12,7 @@ from transformers import TopKLogitsWarper
 from explain import generation, next_token, tokens
 from explain.sampling import SamplingSettings
 from tests.markup import chip_id, token_chips
-from tests.pages import ForwardCounter, chart, run_page
+from tests.pages import APP, ForwardCounter, chart, run_page
 from ui.html import visible_text
 
 PROMPT = "The capital of France is"
@@ -128,3 +128,67 @@ def test_generate_ten_writes_the_seeded_trace(lm):
     borders = [chip.style("border") for chip in chips]
     assert len(set(borders[: len(prompt_ids)])) == len(set(borders[len(prompt_ids):])) == 1
     assert borders[0] != borders[-1]
+
+
+def test_sampling_page_in_chinese_keeps_english_values_in_the_link():
+    """Issue 18: translated header, labels and strategy names; the URL keeps the English value."""
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["prompt"] = PROMPT
+    at.query_params["lang"] = "zh"
+    at.switch_page("views/sampling.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "🎲 采样：选出下一个词元"
+    strategy = at.radio(key="sampling_strategy")
+    assert strategy.value == "Top-p (nucleus)" and "Top-p（核采样）" in strategy.options
+    strategy.set_value("Top-k").run()
+    assert not at.exception and at.radio(key="sampling_strategy").value == "Top-k"  # the value the URL keeps
+    assert any(m.label == "保留的候选词元" and m.value == "10 / 49,152" for m in at.metric)
+    assert any(e.label == "以表格显示" for e in at.expander)
+    assert any(c.value.startswith("采样，T = 1, top-k = 10：49,152 个词元中有 10 个通过过滤") for c in at.caption)
+
+
+def test_guess_the_strategy_hides_everything_until_reveal_and_checks_the_pick(lm):
+    """Issue 17: a text from a hidden strategy of the live comparison; the pick is checked against the
+    strategies that really wrote it; the columns appear only after Reveal; a new prompt clears the pick."""
+    prompt = "The best thing about rain is"
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.session_state["prompt"] = prompt
+    at.query_params["sampling_game"] = "true"
+    at.switch_page("views/sampling.py")
+    at.run()
+    assert at.toggle(key="sampling_game").value
+    at.button(key="sampling_compare_run").click().run()
+    assert not at.exception
+    codes = compare_codes(at)
+    assert len(codes) == 1, "only the mystery text may be shown before Reveal"
+    mystery = codes[0]
+    assert not any("different texts out of" in c.value or "No randomness" in c.value for c in at.caption)
+    pick = at.radio(key="sampling_pick")
+    assert pick.value is None and at.button(key="sampling_reveal").disabled
+    # The writers, computed independently: each compared strategy's own three continuations.
+    ids = tokens.encode(lm, prompt)
+    compared = {"Greedy": SamplingSettings(strategy="greedy"), "Top-k (k = 10)": SamplingSettings(top_k=10),
+                "Top-p (p = 0.9)": SamplingSettings(top_p=0.9),
+                "High temperature (T = 1.6)": SamplingSettings(temperature=1.6)}
+    writers = [name for name, settings in compared.items()
+               if mystery in generation.sample_continuations(lm, ids, settings, 3, 15, 42).texts]
+    assert writers
+    wrong = next(name for name in compared if name not in writers)
+    pick.set_value(wrong).run()
+    assert len(compare_codes(at)) == 1 and not at.error  # picked, not yet revealed: still hidden
+    at.button(key="sampling_reveal").click().run()
+    assert not at.exception
+    assert at.error and f"not {wrong}" in at.error[0].value and writers[0] in at.error[0].value
+    assert len(compare_codes(at)) == 1 + 10  # revealed: the four columns (greedy once, 3 × 3 samples)
+    at.radio(key="sampling_pick").set_value(writers[0]).run()
+    assert len(compare_codes(at)) == 1 and not at.success  # a new pick hides the answer again
+    at.button(key="sampling_reveal").click().run()
+    assert at.success and writers[0] in at.success[0].value
+    # A new prompt clears the pick: nothing revealed, nothing picked.
+    at.session_state["prompt"] = "The worst thing about rain is"
+    at.run()
+    assert not at.success and not at.error and len(compare_codes(at)) == 0
+    at.session_state["prompt"] = prompt  # back to the first prompt: its texts are stored, the pick is gone
+    at.run()
+    assert at.radio(key="sampling_pick").value is None and len(compare_codes(at)) == 1 and not at.success

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from explain import next_token, tokens
 from explain.word_probability import WORD_TOKEN_CAP
-from tests.pages import ForwardCounter, chart, run_page
-from ui.html import markdown_escape
+from tests.pages import APP, ForwardCounter, chart, run_page
+from ui.html import markdown_escape, visible_text
 from ui.softmax import one_in, probability_text
 
 
@@ -171,3 +172,41 @@ def test_probability_text_and_markdown_escaping():
     assert probability_text(-800.0) == "1.0 × 10⁻⁸⁰⁰"
     assert one_in(np.log10(1.78e-6)) == "1 in 560,000" and one_in(-26.7) == "1 in 5.0 × 10²⁶"
     assert markdown_escape("**b** [x](y) $a$") == r"\*\*b\*\* \[x\]\(y\) \$a\$"
+
+
+def test_softmax_page_in_french_with_locale_numbers_and_chart_tables(lm):
+    """Issue 18: the page in French — its header, labels and numbers (decimal comma), and every chart
+    has a computed sentence and a 'show as table' holding its data."""
+    from explain.next_token import distribution_from_logits
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["prompt"] = "The capital of France is"
+    at.query_params["lang"] = "fr"
+    at.switch_page("views/softmax.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "🌡️ Softmax\u202f: des scores aux probabilités"
+    assert [h.value for h in at.header][0] == "1 · Logits\u202f: un score pour chaque token"
+    assert any(m.label == "Token en tête '·Paris'" and m.value == "77,3\u00a0%" for m in at.metric)
+    assert any(m.label == "Rang de son premier token" and m.value == "3 sur 49\u202f152" for m in at.metric)
+    tables = [e for e in at.expander if e.label == "Afficher sous forme de tableau"]
+    assert len(tables) == 4  # logits, histogram, probabilities, logit lens
+    dist = distribution_from_logits(lm, next_token.last_logits(lm, tokens.encode(lm, "The capital of France is")), 1.0, 15)
+    sentence = ("Le token en tête est '·Paris' avec 77,3\u00a0% ; les quatre suivants se partagent "
+                f"{i18n_percent_fr(sum(dist.probs[1:5]))}")
+    assert any(c.value.startswith(sentence.replace(" ;", "\u202f;")) for c in at.caption)
+    tables = [h.proto.body for h in at.get("html") if 'role="region"' in h.proto.body]
+    probability_table = tables[2]  # the probability chart's table: its bars, in order, in a focusable region
+    assert 'tabindex="0"' in probability_table and '<th scope="col"' in probability_table
+    cells = [html.escape(repr(visible_text(p.display))) for p in dist.pieces]
+    positions = [probability_table.index(f">{cell}</td>") for cell in cells]
+    assert positions == sorted(positions)
+
+
+def i18n_percent_fr(fraction: float) -> str:
+    from unittest import mock
+
+    from ui import i18n
+
+    with mock.patch.object(i18n, "current_language", return_value="fr"):
+        return i18n.format_percent(fraction)

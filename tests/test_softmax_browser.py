@@ -57,3 +57,24 @@ def test_temperature_slider_and_the_chart_it_drives_are_in_view_together(site, b
             assert abs(chart["y"] - top["y"]) < 20 and chart["x"] > top["x"] + top["width"] - 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
+def test_softmax_page_has_no_axe_violations(site, browser, lang, width):
+    """Issue 18: WCAG 2.1 AA on the whole page (tall viewport: axe checks contrast only in view),
+    every "show as table" open, in every language."""
+    from tests.accessibility import OPEN_EVERY_EXPANDER, axe_violations, caption_colour
+
+    context, page, _ = open_page(browser, f"{site}/softmax?prompt={quote('The capital of France is')}&lang={lang}",
+                                 width=width, height=9000)
+    try:
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.evaluate(OPEN_EVERY_EXPANDER)
+        page.wait_for_timeout(1500)
+        found = [line for line in axe_violations(page) if not caption_colour(line)]
+        assert found == []
+        if lang != "en":
+            page.screenshot(path=str(ARTIFACTS / f"softmax-{lang}-{width}-tables.png"))
+    finally:
+        context.close()

@@ -1,6 +1,8 @@
 """Predict, then reveal: a classroom game that hides a page's predictions until the learner guesses.
 
 Used by the Softmax, RNN vs Transformer and Inside-a-layer pages; the toggle lives in the URL (`?<prefix>_game=true`).
+`pick_before_reveal` is the same gate for a multiple-choice guess (Sampling: which strategy wrote it?),
+and `choose_before_reveal` that pick behind the game's toggle, stopping the page until Reveal.
 """
 
 from __future__ import annotations
@@ -39,6 +41,24 @@ def guess_before_reveal(prefix: str, context: object, hidden: str, max_chars: in
     return guess.strip()
 
 
+def pick_before_reveal(prefix: str, context: object, label: str, options: list[str], format_func,
+                       button: str) -> str | None:
+    """A guess picked from `options` (a radio, nothing picked at first) and a Reveal button; the pick
+    once revealed, else None. The page goes on either way: the caller shows nothing of the answer
+    until this returns a pick. A new `context` clears the pick and hides the answer again.
+    `label` and `button` are the caller's (translated) texts."""
+    pick_key, context_key, revealed_key = f"{prefix}_pick", f"{prefix}_pick_context", f"{prefix}_pick_revealed"
+    if st.session_state.get(context_key) != context:  # a pick belongs to the text it was made for
+        st.session_state[context_key] = context
+        st.session_state[pick_key] = None
+    pick = st.radio(label, options, index=None, format_func=format_func, key=pick_key)
+    if st.button(button, disabled=pick is None, key=f"{prefix}_reveal"):
+        st.session_state[revealed_key] = (context, pick)
+    if pick is None or st.session_state.get(revealed_key) != (context, pick):
+        return None
+    return pick
+
+
 @dataclass(frozen=True)
 class ChoiceGame:
     """The texts of a multiple-choice round, in the learner's language (the caller translates)."""
@@ -51,19 +71,13 @@ class ChoiceGame:
 
 def choose_before_reveal(prefix: str, context: object, game: ChoiceGame, options: list[str],
                          format_func=str) -> str | None:
-    """The same game with a multiple choice instead of a typed word: None when the game is off,
-    else the chosen option once revealed; the page stops until then. A new `context` clears the
-    choice and hides the answer again. The toggle is kept in the URL (`?<prefix>_game=true`)."""
+    """The game with a multiple choice instead of a typed word: None when the game is off, else the
+    chosen option once revealed; the page stops until then. A new `context` clears the choice and
+    hides the answer again. The toggle is kept in the URL (`?<prefix>_game=true`)."""
     if not st.toggle(game.toggle, key=f"{prefix}_game", bind="query-params"):
         return None
-    choice_key, context_key, revealed_key = f"{prefix}_choice", f"{prefix}_choice_context", f"{prefix}_game_revealed"
-    if st.session_state.get(context_key) != context:  # a choice belongs to the prompt it was made for
-        st.session_state[context_key] = context
-        st.session_state[choice_key] = None
-    choice = st.radio(game.question, options, index=None, key=choice_key, format_func=format_func)
-    if st.button(game.button, disabled=choice is None, key=f"{prefix}_reveal"):
-        st.session_state[revealed_key] = (context, choice)
-    if choice is None or st.session_state.get(revealed_key) != (context, choice):
+    choice = pick_before_reveal(prefix, context, game.question, options, format_func, game.button)
+    if choice is None:
         st.info(game.waiting)
         st.stop()
     return choice

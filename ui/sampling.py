@@ -10,6 +10,7 @@ each one as it comes.
 from __future__ import annotations
 
 import html
+import random
 from collections.abc import Iterator
 
 import plotly.graph_objects as go
@@ -18,78 +19,132 @@ import streamlit as st
 from explain import generation, next_token, tokens
 from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
-from ui import state
+from ui import palette, state
 from ui.html import visible_text
+from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
+from ui.reveal import pick_before_reveal
+from ui.softmax import plotly_separators
 
-BLUE, ORANGE, GREEN, VERMILION, GREY, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#BBBBBB", "#56B4E9"
+ORANGE, SKY, GREEN, BLUE, VERMILION = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5))
+GREY = "#BBBBBB"  # "before the filter" and dropped beams: neutral, always with their own label or shape
 # Legends above the plot, short names in rows of two on any width; `margin.t` leaves room for two
 # rows (the export title goes above that).
 LABEL_MIN_PROB = 0.02  # smaller kept bars go unlabelled: at projector size "1%" labels run together
 TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0,
                   entrywidth=0.5, entrywidthmode="fraction")  # two entries a row, on any width
-STRATEGIES = ("Greedy", "Pure sampling", "Top-k", "Top-p (nucleus)", "Min-p")
+# The URL keeps these English values; the radio shows them translated (format_func=_).
+STRATEGIES = (N_("Greedy"), N_("Pure sampling"), N_("Top-k"), N_("Top-p (nucleus)"), N_("Min-p"))
 
 
 def settings_ui() -> SamplingSettings:
     """The strategy picker and its sliders, stacked (they sit in a column beside the chart)."""
-    strategy = st.radio("Strategy", STRATEGIES, index=3, horizontal=True, key="sampling_strategy", bind="query-params")
+    strategy = st.radio(_("Strategy"), STRATEGIES, index=3, horizontal=True, key="sampling_strategy",
+                        bind="query-params", format_func=_)
     temperature = st.slider(
-        "Temperature", 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", bind="query-params", disabled=strategy == "Greedy",
-        help="Applied before the filter (greedy ignores it: the top token stays the top token).",
+        _("Temperature"), 0.05, 3.0, 1.0, 0.05, key="sampling_temperature", bind="query-params",
+        disabled=strategy == "Greedy",
+        help=_("Applied before the filter (greedy ignores it: the top token stays the top token)."),
     )
     if strategy == "Greedy":
         return SamplingSettings(strategy=GREEDY)
     if strategy == "Top-k":
-        k = st.slider("k: keep the k most likely tokens", 1, 100, 10, key="sampling_top_k", bind="query-params")
+        k = st.slider(_("k: keep the k most likely tokens"), 1, 100, 10, key="sampling_top_k", bind="query-params")
         return SamplingSettings(temperature=temperature, top_k=k)
     if strategy == "Top-p (nucleus)":
-        p = st.slider("p: keep the smallest set adding up to p", 0.05, 1.0, 0.9, 0.01, key="sampling_top_p", bind="query-params")
+        p = st.slider(_("p: keep the smallest set adding up to p"), 0.05, 1.0, 0.9, 0.01, key="sampling_top_p",
+                      bind="query-params")
         return SamplingSettings(temperature=temperature, top_p=p)
     if strategy == "Min-p":
-        m = st.slider("min-p: keep tokens at least this share of the top token's probability",
+        m = st.slider(_("min-p: keep tokens at least this share of the top token's probability"),
                       0.0, 1.0, 0.1, 0.01, key="sampling_min_p", bind="query-params")
         return SamplingSettings(temperature=temperature, min_p=m)
     return SamplingSettings(strategy=SAMPLE, temperature=temperature)
+
+
+def short_number(value: float) -> str:
+    """A setting as typed, in the locale: 0.9 → '0.9' / '0,9', 10 → '10' (at most 2 decimals)."""
+    decimals = f"{value:g}".partition(".")[2]
+    return format_number(value, min(2, len(decimals)))
+
+
+def describe(settings: SamplingSettings) -> str:
+    """How a strategy chooses, in the session's language: 'greedy', 'sampling, T = 0.7, top-k = 10'."""
+    if settings.strategy == GREEDY:
+        return _("greedy")
+    parts = [f"T = {short_number(settings.temperature)}"]
+    for name, value in (("top-k", settings.top_k), ("top-p", settings.top_p), ("min-p", settings.min_p)):
+        if value is not None:
+            parts.append(f"{name} = {short_number(value)}")
+    return _("sampling, {settings}").format(settings=", ".join(parts))
 
 
 def filter_figure(view: FilterView) -> go.Figure:
     """Top-n bars before (wide, grey) and after (narrow, blue, labelled) the filter, overlaid; the
     cut-off and cumulative line drawn. Labels keep the figure's font size (never shrunk to a bar)."""
     labels = [f"{rank + 1}. '{html.escape(visible_text(p.display), quote=False)}'" for rank, p in enumerate(view.pieces)]
+
+    def hover(template: str, values: list[float]) -> dict:
+        return dict(customdata=[format_percent(v, 2) for v in values],
+                    hovertemplate="%{x}<br>" + template.format(probability="%{customdata}") + "<extra></extra>")
+
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        x=labels, y=view.probs_before, name="before the filter", marker_color=GREY,
-        width=0.8, hovertemplate="%{x}<br>before: %{y:.2%}<extra></extra>",
+        x=labels, y=view.probs_before, name=_("before the filter"), marker_color=GREY, width=0.8,
+        **hover(_("before: {probability}"), view.probs_before),
     ))
     fig.add_trace(go.Bar(
-        x=labels, y=view.probs_after, name="kept (renormalised)", marker_color=BLUE, width=0.45,
-        text=[f"{p:.0%}" if p >= LABEL_MIN_PROB else "" for p in view.probs_after], textposition="outside",
-        constraintext="none", cliponaxis=False,
-        hovertemplate="%{x}<br>after: %{y:.2%}<extra></extra>",
+        x=labels, y=view.probs_after, name=_("kept (renormalised)"), marker_color=BLUE, width=0.45,
+        text=[format_percent(p, 0) if p >= LABEL_MIN_PROB else "" for p in view.probs_after], textposition="outside",
+        constraintext="none", cliponaxis=False, textangle=-90,  # vertical: level labels overlap on close bars
+        **hover(_("after: {probability}"), view.probs_after),
     ))
     settings = view.settings
     if settings.top_p is not None and settings.strategy == SAMPLE:
         fig.add_trace(go.Scatter(
-            x=labels, y=view.cumulative, name="cumulative", mode="lines+markers",
-            line=dict(color=ORANGE), hovertemplate="%{x}<br>cumulative: %{y:.2%}<extra></extra>",
+            x=labels, y=view.cumulative, name=_("cumulative"), mode="lines+markers",
+            line=dict(color=ORANGE), **hover(_("cumulative: {probability}"), view.cumulative),
         ))
         fig.add_hline(y=settings.top_p, line_dash="dash", line_color=VERMILION,
-                      annotation_text=f"p = {settings.top_p:g}", annotation_position="bottom right")
+                      annotation_text=f"p = {short_number(settings.top_p)}", annotation_position="bottom right")
     if view.min_p_threshold is not None:
         fig.add_hline(y=view.min_p_threshold, line_dash="dash", line_color=VERMILION,
-                      annotation_text=f"min-p × top = {view.min_p_threshold:.1%}", annotation_position="top right")
+                      annotation_text=_("min-p × top = {probability}").format(
+                          probability=format_percent(view.min_p_threshold)), annotation_position="top right")
     n_shown_kept = sum(view.kept)
     if 0 < n_shown_kept < len(labels):
         fig.add_vline(x=n_shown_kept - 0.5, line_dash="dot", line_color=VERMILION)
-        fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text="cut-off", showarrow=False,
+        fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text=_("cut-off"), showarrow=False,
                            xanchor="left", font=dict(color=VERMILION))
     fig.update_layout(
-        barmode="overlay", height=500, margin=dict(l=10, r=10, t=56, b=70),
-        yaxis=dict(title="probability", tickformat=".0%", range=[0, 1.08]),
+        barmode="overlay", height=500, margin=dict(l=10, r=10, t=56, b=70), separators=plotly_separators(),
+        yaxis=dict(title=_("probability"), tickformat=".0%", range=[0, 1.08]),
         xaxis=dict(tickangle=-45), legend=TOP_LEGEND,
     )
     return fig
+
+
+def filter_sentence(view: FilterView) -> str:
+    """The filter chart in words, for this prompt and these settings."""
+    return _("{strategy}: {kept} of {vocab} tokens survive the filter, holding {mass} of the probability; "
+             "renormalised, the top token {token} goes from {before} to {after}.").format(
+        strategy=describe(view.settings), kept=format_number(view.n_kept), vocab=format_number(view.vocab_size),
+        mass=format_percent(view.kept_mass), token=repr(visible_text(view.pieces[0].display)),
+        before=format_percent(view.probs_before[0]), after=format_percent(view.probs_after[0]))
+
+
+def filter_table(view: FilterView) -> dict[str, list]:
+    """The chart's bars (and its running total under top-p), in at most five narrow columns: a phone
+    shows them without scrolling sideways. A token the filter removed reads 'cut'."""
+    table = {
+        _("rank"): list(range(1, len(view.pieces) + 1)),
+        _("token"): [repr(visible_text(p.display)) for p in view.pieces],
+        _("before"): [format_percent(p, 2) for p in view.probs_before],
+    }
+    if view.settings.top_p is not None and view.settings.strategy == SAMPLE:
+        table[_("cumulative")] = [format_percent(p, 2) for p in view.cumulative]
+    table[_("after")] = [format_percent(p, 2) if kept else _("cut") for p, kept in zip(view.probs_after, view.kept)]
+    return table
 
 
 def samples_key(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
@@ -172,11 +227,44 @@ def cached_label_probs(model_name: str, text: str, labels: tuple[str, ...]) -> l
 # Beam tree styles: colour-blind-safe (Okabe–Ito) and a distinct marker shape per status, so no
 # status is told by colour alone. BEST_WORDS is how the page's text names the winner's drawing.
 BEAM_MARKERS = {
-    "kept": ("circle", BLUE, "kept beam"),
-    "finished": ("square", GREEN, "finished"),
-    "dropped": ("x-thin-open", GREY, "dropped"),
+    "kept": ("circle", BLUE, N_("kept beam ●")),
+    "finished": ("square", GREEN, N_("finished ■")),
+    "dropped": ("x-thin-open", GREY, N_("dropped ×")),
 }
-BEST_WORDS = "thick orange line, ★"
+BEST_WORDS = N_("thick orange line, ★")
+BEAM_STATUS = {"kept": N_("kept"), "finished": N_("finished"), "dropped": N_("dropped")}
+
+
+def beam_sentence(beams: BeamSearch, lm) -> str:
+    """The beam tree in words: how many candidates, how many finished, the winner and its score."""
+    scored = beams.nodes[1:]
+    return _("{width} beams over {steps} steps scored {count} candidates; {finished} finished. The winner "
+             "({drawn}) writes {text} with score {score}.").format(
+        width=beams.num_beams, steps=max(n.step for n in scored), count=len(scored),
+        finished=sum(n.status == "finished" for n in scored), drawn=_(BEST_WORDS),
+        text=repr(tokens.decode(lm, beams.best_ids)), score=format_number(beams.best_score, 3))
+
+
+def beam_table(beams: BeamSearch) -> dict[str, list]:
+    """Every candidate of the tree: its step, token, the continuation it ends, its score and fate."""
+    best = set(beams.best_path)
+    nodes = beams.nodes[1:]
+    return {
+        _("step"): [n.step for n in nodes],
+        _("continuation so far"): [
+            repr(visible_text("".join(beams.nodes[m].piece.display for m in _path(beams, n.node)))) for n in nodes],
+        _("total log-probability"): [format_number(n.logprob, 2) for n in nodes],
+        _("status"): [_(BEAM_STATUS[n.status]) + (" ★" if n.node in best else "") for n in nodes],
+    }
+
+
+def _path(beams: BeamSearch, node: int) -> list[int]:
+    """Node indices from the prompt's first new token to `node` (empty for the prompt)."""
+    path = []
+    while node > 0:
+        path.append(node)
+        node = beams.nodes[node].parent
+    return path[::-1]
 
 
 def beam_tree_figure(beams: BeamSearch) -> go.Figure:
@@ -208,17 +296,17 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
     for status, (symbol, colour, name) in BEAM_MARKERS.items():
         members = [n for n in beams.nodes[1:] if n.status == status and n.node not in best]
         if members:
-            fig.add_trace(_beam_markers(members, y_of, name, symbol, colour, dim=status == "dropped"))
+            fig.add_trace(_beam_markers(members, y_of, _(name), symbol, colour, dim=status == "dropped"))
     winners = [beams.nodes[n] for n in beams.best_path[1:]]
-    fig.add_trace(_beam_markers(winners, y_of, "winner (thick orange line)", "star", VERMILION, dim=False))
-    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["prompt"], textposition="bottom center",
+    fig.add_trace(_beam_markers(winners, y_of, _("winner ★"), "star", VERMILION, dim=False))
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=[_("prompt")], textposition="bottom center",
                              marker=dict(color=GREY, size=12, symbol="diamond"), showlegend=False, hoverinfo="skip"))
     steps = max(by_step) if by_step else 1
     fig.update_layout(
         height=170 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
         margin=dict(l=10, r=10, t=56, b=56),
-        xaxis=dict(title="step (new token)", dtick=1, range=[-0.6, steps + 0.9]),
-        yaxis=dict(visible=False), legend=TOP_LEGEND,
+        xaxis=dict(title=_("step (new token)"), dtick=1, range=[-0.6, steps + 0.9]),
+        yaxis=dict(visible=False), legend=TOP_LEGEND, separators=plotly_separators(),
     )
     return fig
 
@@ -230,7 +318,80 @@ def _beam_markers(nodes: list, y_of: dict[int, float], name: str, symbol: str, c
     return go.Scatter(
         x=[n.step for n in nodes], y=[y_of[n.node] for n in nodes], mode="markers+text", name=name,
         marker=dict(color=colour, symbol=symbol, size=16 if big else 10, line=dict(color=colour, width=2)),
-        text=[f"{html.escape(visible_text(n.piece.display)[:12], quote=False)}<br>{n.logprob:.2f}" for n in nodes],
+        text=[f"{html.escape(visible_text(n.piece.display)[:12], quote=False)}<br>{format_number(n.logprob, 2)}"
+              for n in nodes],
         textposition="middle right", textfont=dict(size=11), opacity=0.55 if dim else 1.0,
         hovertemplate="%{text}<extra></extra>",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The guessing game: which strategy wrote this text?
+
+
+def mystery_sample(context: tuple, names: list[str], found: dict[str, generation.Samples]) -> tuple[str, str]:
+    """(hidden strategy, one of its texts), drawn with a seed made of `context` (model, ids, seed):
+    the same for a whole class on the same link, a new one for a new prompt or seed."""
+    draw = random.Random(repr(context))
+    name = draw.choice(names)
+    return name, draw.choice(found[name].texts)
+
+
+def writers_of(text: str, found: dict[str, generation.Samples]) -> list[str]:
+    """Every compared strategy that wrote exactly `text` (greedy and a sampler can agree)."""
+    return [name for name, samples in found.items() if text in samples.texts]
+
+
+COMPARED = {  # English names are the keys (and the stored results' identity); shown translated
+    N_("Greedy"): SamplingSettings(strategy=GREEDY),
+    N_("Top-k (k = 10)"): SamplingSettings(top_k=10),
+    N_("Top-p (p = 0.9)"): SamplingSettings(top_p=0.9),
+    N_("High temperature (T = 1.6)"): SamplingSettings(temperature=1.6),
+}
+STRATEGY_COLOURS = {name: palette.tint(i) for i, name in enumerate(COMPARED)}  # with the name always written on it
+
+
+def strategy_chip(name: str) -> str:
+    """The strategy's name on its palette tint (the colour ties a column to the game's answer; the name says it)."""
+    return (f'<span style="background:{STRATEGY_COLOURS[name]};color:{palette.CHIP_TEXT};border-radius:4px;'
+            f'padding:1px 8px;font-weight:600">{html.escape(_(name))}</span>')
+
+
+def show_samples(column, name: str, found: generation.Samples) -> None:
+    """One strategy's column: its name on its colour, its texts, how much they vary and how likely they are."""
+    with column.container():
+        st.html(strategy_chip(name))
+        for text in found.texts:
+            st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
+        if len(found.texts) == 1:
+            st.caption(_("No randomness: every run writes this same text. Mean log-probability per token {value}.")
+                       .format(value=format_number(found.mean_logprob[0], 2)))
+        else:
+            st.caption(_("{distinct} different texts out of {count}. Mean log-probability per token (closer to 0 = "
+                         "more predictable): {values}").format(
+                distinct=len(set(found.texts)), count=len(found.texts),
+                values=", ".join(format_number(v, 2) for v in found.mean_logprob)))
+
+
+def show_game(context: tuple, found: dict[str, generation.Samples]) -> bool:
+    """The mystery text, the pick and Reveal; True once revealed (then the verdict is shown)."""
+    hidden, text = mystery_sample(context, list(COMPARED), found)
+    st.markdown(_("**Which strategy wrote this?** One of the four strategies below continued your prompt with:"))
+    st.code(text or _("(ended at once)"), language=None, wrap_lines=True)
+    pick = pick_before_reveal("sampling", context + (text,), _("Your guess"), list(COMPARED), _,
+                              _("Reveal the strategy"))
+    if pick is None:
+        st.caption(_("Pick a strategy, then press Reveal: the four columns stay hidden until then."))
+        return False
+    writers = writers_of(text, found)
+    names = ", ".join(_(name) for name in writers)
+    if pick in writers:
+        st.success(_("Right: {names} wrote this text.").format(names=names))
+    else:
+        st.error(_("Not this time: {names} wrote this text, not {pick}.").format(names=names, pick=_(pick)))
+    row = found[hidden].texts.index(text)
+    st.caption(_("Clues to look for: its mean log-probability per token was {value} (greedy's: {greedy}; closer to 0 "
+                 "= more predictable). {writer} wrote {distinct} different texts out of {count}.").format(
+        value=format_number(found[hidden].mean_logprob[row], 2), greedy=format_number(found["Greedy"].mean_logprob[0], 2),
+        writer=_(hidden), distinct=len(set(found[hidden].texts)), count=len(found[hidden].texts)))
+    return True

@@ -22,6 +22,12 @@ PARAM_NAMES: dict[str, str] = {
     "present": N_("presenter mode"),
     "sampling_strategy": N_("strategy"),
     "sampling_temperature": N_("temperature"),
+    "softmax_top_n": N_("tokens shown (top N)"),
+    "softmax_temperature": N_("temperature"),
+    "softmax_word": N_("word looked up"),
+    "softmax_space": N_("after a space"),
+    "softmax_game": N_("predict, then reveal"),
+    "sampling_game": N_("guess the strategy"),
     "sampling_top_k": "k",
     "sampling_top_p": "p",
     "sampling_min_p": "min-p",
@@ -68,7 +74,10 @@ PARAM_NAMES.update(dict.fromkeys((  # the Attention and Embeddings pages' "show 
 ), N_("show as table")))
 # Page URL path -> what that page shows that is not a widget value, so no link can restore it.
 NOT_IN_LINK: dict[str, str] = {
-    "sampling": N_("the tokens written with Next token / Generate 10 (a link opens before the first step)"),
+    "softmax": N_("your guess in the game and whether it was revealed (the game opens waiting for a guess)"),
+    "sampling": N_("the tokens written with Next token / Generate 10 (a link opens before the first step); "
+                   "whether Compare strategies and Run beam search were pressed (press them again: results "
+                   "already written for this prompt and seed come back at once); the game's guess"),
     "tokenization": N_("the BPE merge step (a link opens at step 0) and a guess typed in the game"),
     "": N_("a guess typed in the game (a link opens with the answer hidden again)"),
     "attention": N_("a guess typed in Predict, then reveal (a link opens the game before the guess)"),

@@ -12,15 +12,19 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from babel import numbers
+
 from explain import logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
 from explain.tokens import text_direction
 from explain.word_probability import WordProbability
-from ui import state
+from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import chip, chip_row, readable_label, visible_text
+from ui.i18n import _, babel_locale, format_number, format_percent
 
-BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
+ORANGE, BLUE, VERMILION = palette.CATEGORICAL[0], palette.CATEGORICAL[4], palette.CATEGORICAL[5]
+GREY = "#999999"  # the bars outside the top n: neutral, and told apart by the dashed line and label too
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -56,35 +60,75 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _scientific(log10_value: float) -> str:
-    """10 ** log10_value written as '1.8 × 10⁻⁶' (one decimal)."""
+    """10 ** log10_value written as '1.8 × 10⁻⁶' (one decimal, the locale's decimal sign)."""
     exponent = int(np.floor(log10_value))
     mantissa = 10 ** (log10_value - exponent)
     if round(mantissa, 1) >= 10:
         mantissa, exponent = 1.0, exponent + 1
-    return f"{mantissa:.1f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    return f"{format_number(mantissa, 1)} × 10{str(exponent).translate(_SUPERSCRIPT)}"
 
 
 def probability_text(log10_prob: float) -> str:
-    """'77.3%', '0.52%', or '1.8 × 10⁻⁶' below 0.01 %, from log10(p), so tiny products never underflow."""
+    """'77.3%', '0.52%', or '1.8 × 10⁻⁶' below 0.01 %, from log10(p), so tiny products never underflow.
+    In the session's locale ('77,3 %' in French)."""
     if log10_prob >= -1:
-        return f"{10 ** log10_prob:.1%}"
+        return format_percent(10 ** log10_prob)
     if log10_prob >= -4:
-        return f"{10 ** log10_prob * 100:#.2g}".rstrip(".") + "%"  # 2 significant digits: '1.0%', '0.052%'
+        percent = float(f"{10 ** log10_prob * 100:.2g}")  # 2 significant digits: '1.0%', '0.052%'
+        return format_percent(percent / 100, max(0, 1 - int(np.floor(np.log10(percent)))))
     return _scientific(log10_prob)
 
 
 def one_in(log10_prob: float) -> str:
     """'1 in 560,000' for a probability given by its log10 (2 significant digits; '1 in 5.0 × 10²⁶' past a billion)."""
     if log10_prob <= -9:
-        return f"1 in {_scientific(-log10_prob)}"
-    return f"1 in {float(f'{10 ** -log10_prob:.2g}'):,.0f}"
+        return _("1 in {number}").format(number=_scientific(-log10_prob))
+    return _("1 in {number}").format(number=format_number(float(f"{10 ** -log10_prob:.2g}")))
+
+
+def plotly_separators() -> str:
+    """Plotly's `layout.separators` for the session's locale: its decimal sign, then its group sign."""
+    locale = babel_locale()
+    return numbers.get_decimal_symbol(locale) + numbers.get_group_symbol(locale)
+
+
+TABLE_CSS = ("border-collapse:collapse;font-size:0.9em;font-variant-numeric:tabular-nums",
+             "padding:3px 10px;border-bottom:1px solid rgba(128,128,128,0.4);text-align:left;vertical-align:top")
+
+
+def html_table(table: dict[str, list], label: str) -> str:
+    """`table` (column name → values) as an escaped HTML table a screen reader reads as one. On a
+    narrow screen it scrolls sideways inside a keyboard-focusable region named `label` (st.table's
+    scroll box cannot take the focus, so a keyboard could not reach its right-hand columns)."""
+    table_style, cell_style = TABLE_CSS
+    head = "".join(f'<th scope="col" style="{cell_style}">{html.escape(str(name))}</th>' for name in table)
+    rows = "".join(
+        "<tr>" + "".join(f'<td style="{cell_style}">{html.escape(str(value))}</td>' for value in row) + "</tr>"
+        for row in zip(*table.values())
+    )
+    return (f'<div role="region" tabindex="0" aria-label="{html.escape(label)}" style="overflow-x:auto;max-width:100%">'
+            f'<table style="{table_style}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def show_table(table: dict[str, list], label: str) -> None:
+    st.html(html_table(table, label))
+
+
+def describe_chart(sentence: str, table: dict[str, list]) -> None:
+    """A chart's text equivalent: the computed `sentence` (what it shows for this prompt), and its
+    data behind "Show as table" (a real HTML table, which a screen reader can read)."""
+    st.caption(sentence)
+    with st.expander(_("Show as table")):
+        show_table(table, _("The data of the chart above"))
 
 
 
 
 def _givens(word: WordProbability) -> list[str]:
-    """What each factor is conditioned on: the prompt, then the prompt + the word's earlier tokens."""
-    return ["your prompt" + ("" if i == 0 else " + " + "".join(f.piece.display for f in word.factors[:i]))
+    """What each factor is conditioned on: the prompt, then the prompt + the word's earlier tokens
+    (their whitespace made visible)."""
+    return [_("your prompt") if i == 0 else
+            _("your prompt + {tokens}").format(tokens=visible_text("".join(f.piece.display for f in word.factors[:i])))
             for i in range(len(word.factors))]
 
 
@@ -95,10 +139,12 @@ def _quoted(display: str) -> str:
 def chain_html(word: WordProbability) -> str:
     """P(word) = P(t1) × P(t2 | t1) × … as token chips with their conditional probabilities (escaped HTML)."""
     chips = []
+    part_of = _("part of {character}")
+    times = html.escape(_("times"))
     for i, (factor, given) in enumerate(zip(word.factors, _givens(word))):
-        below = (f"part of {factor.part_of} · " if factor.part_of else "") + probability_text(factor.log10_prob)
+        below = (part_of.format(character=factor.part_of) + " · " if factor.part_of else "") + probability_text(factor.log10_prob)
         chips.append(chip(readable_label(factor.piece.display), i, below=below,
-                          title=f"P({visible_text(factor.piece.display)!r} | {visible_text(given)})"))
+                          title=f"P({visible_text(factor.piece.display)!r} | {given})"))
     product = (
         f'<span style="white-space:nowrap">= <b>{probability_text(word.log10_prob)}</b>'
         + (f" ({one_in(word.log10_prob)})" if word.log10_prob < -2 else "")
@@ -107,7 +153,7 @@ def chain_html(word: WordProbability) -> str:
     return (
         '<div dir="ltr" style="display:flex;flex-wrap:wrap;align-items:center;gap:6px;line-height:1.3">'
         f'<span style="white-space:nowrap">P({_quoted(word.text)}) =</span>'
-        + '<span aria-label="times">×</span>'.join(chips)
+        + f'<span aria-label="{times}">×</span>'.join(chips)
         + product
         + "</div>"
     )
@@ -116,19 +162,46 @@ def chain_html(word: WordProbability) -> str:
 def chain_table(word: WordProbability) -> dict[str, list]:
     """The chain as table columns: every factor with what it is conditioned on."""
     return {
-        "step": list(range(1, len(word.factors) + 1)),
-        "token": [repr(visible_text(f.piece.display)) + (f" (part of {f.part_of})" if f.part_of else "")
-                  for f in word.factors],
-        "given": [visible_text(g if len(g) <= 40 else g[:14] + "…" + g[-24:]) for g in _givens(word)],
-        "probability": [probability_text(f.log10_prob) for f in word.factors],
+        _("step"): list(range(1, len(word.factors) + 1)),
+        _("token"): [repr(visible_text(f.piece.display))
+                     + (" " + _("(part of {character})").format(character=f.part_of) if f.part_of else "")
+                     for f in word.factors],
+        _("given"): [g if len(g) <= 40 else g[:14] + "…" + g[-24:] for g in _givens(word)],
+        _("probability"): [probability_text(f.log10_prob) for f in word.factors],
     }
 
 
 def probability_chart(dist: NextTokenDistribution) -> go.Figure:
-    """The top-n probability bars, compact enough to sit beside the temperature slider on a projector."""
+    """The top-n probability bars, compact enough to sit beside the temperature slider on a projector;
+    labels, hover and axis in the session's language and number format."""
     fig = probability_bars(dist)
-    fig.update_layout(height=60 + 26 * len(dist.pieces))
+    fig.update_traces(
+        text=[format_percent(p) for p in dist.probs],
+        customdata=[[format_percent(p, 2), format_number(z, 2)] for p, z in zip(dist.probs, dist.logits)],
+        hovertemplate="%{y}<br>" + _("probability {probability}").format(probability="%{customdata[0]}")
+                      + "<br>" + _("logit {logit}").format(logit="%{customdata[1]}") + "<extra></extra>",
+    )
+    fig.update_layout(height=60 + 26 * len(dist.pieces), separators=plotly_separators(),
+                      xaxis_title=_("probability"))
     return fig
+
+
+def probability_sentence(dist: NextTokenDistribution) -> str:
+    """The probability chart in words: the top token, what the next four share, the top n's total."""
+    rest = sum(dist.probs[1:5])
+    return _("The top token is {token} at {probability}; the next four share {rest}; "
+             "the {count} tokens shown hold {mass} together.").format(
+        token=repr(visible_text(dist.pieces[0].display)), probability=format_percent(dist.probs[0]),
+        rest=format_percent(rest), count=len(dist.pieces), mass=format_percent(dist.top_n_mass))
+
+
+def probability_table(dist: NextTokenDistribution) -> dict[str, list]:
+    return {
+        _("rank"): list(range(1, len(dist.pieces) + 1)),
+        _("token"): [repr(visible_text(p.display)) for p in dist.pieces],
+        _("probability"): [format_percent(p, 2) for p in dist.probs],
+        _("logit"): [format_number(z, 2) for z in dist.logits],
+    }
 
 
 def _label(rank: int, display: str) -> str:
@@ -141,71 +214,134 @@ def logit_bars(dist: NextTokenDistribution) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=dist.logits, y=labels, orientation="h", marker_color=ORANGE,
-            text=[f"{v:.2f}" for v in dist.logits], textposition="auto",
-            hovertemplate="%{y}<br>logit %{x:.3f}<extra></extra>",
+            text=[format_number(v, 2) for v in dist.logits], textposition="auto",
+            customdata=[format_number(v, 3) for v in dist.logits],
+            hovertemplate="%{y}<br>" + _("logit {logit}").format(logit="%{customdata}") + "<extra></extra>",
         )
     )
     low = min(dist.logits)
     fig.update_layout(
-        yaxis=dict(autorange="reversed"),
-        xaxis=dict(title="logit (raw score)", range=[min(0.0, low - 1), max(dist.logits) + 0.5]),
+        yaxis=dict(autorange="reversed"), separators=plotly_separators(),
+        xaxis=dict(title=_("logit (raw score)"), range=[min(0.0, low - 1), max(dist.logits) + 0.5]),
         height=60 + 26 * len(labels), margin=dict(l=10, r=10, t=10, b=40),
     )
     return fig
 
 
+def logit_sentence(dist: NextTokenDistribution) -> str:
+    return _("The top token {token} scores {top}; the {count}th, {last}, scores {low}: "
+             "a gap of {gap} in the raw scores.").format(
+        token=repr(visible_text(dist.pieces[0].display)), top=format_number(dist.logits[0], 2),
+        count=len(dist.pieces), last=repr(visible_text(dist.pieces[-1].display)),
+        low=format_number(dist.logits[-1], 2), gap=format_number(dist.logits[0] - dist.logits[-1], 2))
+
+
+HISTOGRAM_BINS = 80
+
+
 def logit_histogram(logits: np.ndarray, top_n: int) -> go.Figure:
-    """How many of all the vocabulary's logits fall in each range; the top-n region shaded."""
-    counts, edges = np.histogram(logits, bins=80)
+    """How many of all the vocabulary's logits fall in each range; the top-n region shaded.
+    The log axis is labelled at powers of ten only (1, 10, 100, …), never '2 5 1000 5'."""
+    counts, edges = np.histogram(logits, bins=HISTOGRAM_BINS)
     centres = (edges[:-1] + edges[1:]) / 2
     cut = float(np.sort(logits)[-top_n])
+    hover = [_("logit ≈ {logit}: {count} tokens").format(logit=format_number(c, 1), count=format_number(n))
+             for c, n in zip(centres, counts)]
     fig = go.Figure(
         go.Bar(
             x=centres, y=counts, width=np.diff(edges), marker_color=[ORANGE if c >= cut else GREY for c in centres],
-            hovertemplate="logit ≈ %{x:.1f}: %{y:,} tokens<extra></extra>",
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
         )
     )
     fig.add_vline(x=cut, line_dash="dash", line_color=VERMILION)
-    fig.add_annotation(x=cut, y=1, yref="paper", text=f"top {top_n} →", showarrow=False, xanchor="left",
-                       font=dict(color=VERMILION))
+    fig.add_annotation(x=cut, y=1, yref="paper", text=_("top {count} →").format(count=top_n), showarrow=False,
+                       xanchor="left", font=dict(color=VERMILION))
     fig.update_layout(
-        xaxis=dict(title=f"logit (all {logits.size:,} tokens)"), yaxis=dict(title="tokens", type="log"),
-        height=300, margin=dict(l=10, r=10, t=10, b=40), bargap=0,
+        xaxis=dict(title=_("logit (all {count} tokens)").format(count=format_number(logits.size))),
+        yaxis=dict(title=_("tokens"), type="log", dtick=1),
+        height=300, margin=dict(l=10, r=10, t=10, b=40), bargap=0, separators=plotly_separators(),
     )
     return fig
+
+
+def histogram_sentence(logits: np.ndarray, top_n: int) -> str:
+    cut = float(np.sort(logits)[-top_n])
+    below_zero = float((logits < 0).mean())
+    return _("Of all {vocab} scores, {below} are below 0 and the middle half lie between {low} and {high}; "
+             "the top {count} start at {cut} (the dashed line), far in the right tail.").format(
+        vocab=format_number(logits.size), below=format_percent(below_zero),
+        low=format_number(float(np.percentile(logits, 25)), 1), high=format_number(float(np.percentile(logits, 75)), 1),
+        count=top_n, cut=format_number(cut, 2))
+
+
+def histogram_table(logits: np.ndarray) -> dict[str, list]:
+    counts, edges = np.histogram(logits, bins=HISTOGRAM_BINS)
+    return {
+        _("logits from"): [format_number(a, 2) for a, n in zip(edges, counts) if n],
+        _("to"): [format_number(b, 2) for b, n in zip(edges[1:], counts) if n],
+        _("tokens"): [format_number(n) for n in counts if n],
+    }
 
 
 def lens_figure(lens: logit_lens.LogitLens) -> go.Figure:
     """Per layer: the probability of the final answer, and the layer's own top guess (hover/labels)."""
     top1 = [pieces[0].display for pieces in lens.top_pieces]
     hover = [
-        "<br>".join(f"{html.escape(visible_text(p.display), quote=False)} {prob:.1%}" for p, prob in zip(pieces, probs))
+        "<br>".join(f"{html.escape(repr(visible_text(p.display)), quote=False)} {format_percent(prob)}"
+                    for p, prob in zip(pieces, probs))
         for pieces, probs in zip(lens.top_pieces, lens.top_probs)
     ]
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
             x=lens.layers, y=lens.final_token_probs, mode="lines+markers", line_color=BLUE,
-            name=f"P('{visible_text(lens.final_token.display)}')", customdata=hover,
-            hovertemplate="after layer %{x}<br>top guesses:<br>%{customdata}<extra></extra>",
+            name=f"P('{html.escape(visible_text(lens.final_token.display), quote=False)}')", customdata=hover,
+            hovertemplate=_("after layer {layer}").format(layer="%{x}") + "<br>" + _("top guesses:")
+                          + "<br>%{customdata}<extra></extra>",
         )
     )
     fig.add_trace(
         go.Scatter(
             x=lens.layers, y=[probs[0] for probs in lens.top_probs], mode="markers+text",
-            # Label a layer only where its top guess changes, so the labels stay readable.
-            text=[visible_text(t)[:10] if i == 0 or t != top1[i - 1] else "" for i, t in enumerate(top1)],
-            textposition="top center", textfont=dict(size=10),
-            marker=dict(color=ORANGE, size=7), name="the layer's top guess", hoverinfo="skip",
+            # Label a layer only where its top guess changes, so the labels stay readable; quoted,
+            # so a space or a one-character token still shows as a label.
+            text=[repr(visible_text(t)[:10]) if i == 0 or t != top1[i - 1] else "" for i, t in enumerate(top1)],
+            textposition="top center", textfont=dict(size=12),
+            marker=dict(color=ORANGE, size=8, symbol="diamond"), name=_("the layer's top guess"), hoverinfo="skip",
         )
     )
     fig.update_layout(
-        xaxis=dict(title="layer (0 = the token's embedding)", dtick=2),
-        yaxis=dict(title="probability", tickformat=".0%", range=[0, 1.12]),
-        height=380, margin=dict(l=10, r=10, t=10, b=40),
+        xaxis=dict(title=_("layer (0 = the token's embedding)"), dtick=2),
+        yaxis=dict(title=_("probability"), tickformat=".0%", range=[0, 1.12]),
+        height=380, margin=dict(l=10, r=10, t=10, b=40), separators=plotly_separators(),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )
     return fig
+
+
+def lens_sentence(lens: logit_lens.LogitLens) -> str:
+    """The lens chart in words: where the final answer first leads, and its probability at both ends."""
+    token = repr(visible_text(lens.final_token.display))
+    first = lens.first_layer_on_top
+    return _("The final prediction {token} is the top guess from layer {layer} of {n_layer} on; its probability "
+             "goes from {start} after the embedding to {end} after the last layer.").format(
+        token=token, layer=first, n_layer=lens.layers[-1], start=format_percent(lens.final_token_probs[0]),
+        end=format_percent(lens.final_token_probs[-1]))
+
+
+def lens_table(lens: logit_lens.LogitLens) -> dict[str, list]:
+    """Every layer: the final answer's probability and the layer's own top 3 guesses."""
+    final = visible_text(lens.final_token.display)
+    return {
+        _("layer"): lens.layers,
+        f"P('{final}')": [format_percent(p) for p in lens.final_token_probs],
+        **{
+            _("guess {number}").format(number=k + 1): [
+                f"'{visible_text(p[k].display)}' {format_percent(q[k])}" for p, q in zip(lens.top_pieces, lens.top_probs)
+            ]
+            for k in range(len(lens.top_pieces[0]))
+        },
+    }
 
 
 def _surprise_colour(prob: float) -> str:
@@ -222,25 +358,58 @@ def _surprise_colour(prob: float) -> str:
 
 def _short_percent(prob: float) -> str:
     if prob >= 0.095:
-        return f"{prob:.0%}"
-    return f"{prob:.1%}" if prob >= 0.001 else "<0.1%"
+        return format_percent(prob, 0)
+    return format_percent(prob) if prob >= 0.001 else "<" + format_percent(0.001)
+
+
+def positions_table(preds: logit_lens.PositionPredictions) -> dict[str, list]:
+    """Every position: the real next token, its probability and rank, and the model's own top guess."""
+    return {
+        _("position"): [p.index for p in preds.actual],
+        _("actual next token"): [repr(visible_text(p.display)) for p in preds.actual],
+        _("its probability (rank)"): [
+            f"{probability_text(float(np.log10(max(q, 1e-300))))} ({format_number(r)})"
+            for q, r in zip(preds.actual_probs, preds.actual_ranks)],
+        _("model's top guess"): [f"{visible_text(p.display)!r} {format_percent(q)}"
+                                 for p, q in zip(preds.guesses, preds.guess_probs)],
+    }
+
+
+def surprise_sentence(preds: logit_lens.PositionPredictions) -> str:
+    """The coloured prompt in words: its least and its most surprising token, with their probabilities."""
+    least, most = int(np.argmax(preds.actual_probs)), int(np.argmin(preds.actual_probs))
+    return _("The least surprising token was {expected} ({expected_probability}); the most surprising, "
+             "{surprising} ({surprising_probability}).").format(
+        expected=repr(visible_text(preds.actual[least].display)),
+        expected_probability=format_percent(preds.actual_probs[least]),
+        surprising=repr(visible_text(preds.actual[most].display)),
+        surprising_probability=probability_text(float(np.log10(max(preds.actual_probs[most], 1e-300)))))
 
 
 def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictions) -> str:
     """The prompt as spans coloured by how likely the model found each token (escaped HTML)."""
-    spans = [chip(readable_label(first_piece_display), 0, title="the first token has no prediction", kind="partial",
-                  background="#EEEEEE")]
+    spans = [chip(readable_label(first_piece_display), 0, title=_("the first token has no prediction"),
+                  kind="partial", background="#EEEEEE")]
     for actual, guess, prob, gprob, rank in zip(
         preds.actual, preds.guesses, preds.actual_probs, preds.guess_probs, preds.actual_ranks
     ):
-        tip = f"model gave it {prob:.1%} (rank {rank}); its top guess was '{visible_text(guess.display)}' ({gprob:.1%})"
+        tip = _("model gave it {probability} (rank {rank}); its top guess was {guess} ({guess_probability})").format(
+            probability=format_percent(prob), rank=format_number(rank), guess=repr(visible_text(guess.display)),
+            guess_probability=format_percent(gprob))
         spans.append(chip(readable_label(actual.display), actual.index, title=tip, below=_short_percent(prob),
                           background=_surprise_colour(prob)))
-    legend = (
-        '<div style="font-size:0.8em;color:#444;margin-top:4px">'
-        f'<span style="background:{_surprise_colour(0.9)};padding:0 6px">expected (≥ 50%)</span> '
-        f'<span style="background:{_surprise_colour(0.01)};padding:0 6px">surprising (≈ 1%)</span> '
-        f'<span style="background:{_surprise_colour(1e-5)};padding:0 6px">very surprising (≤ 0.01%)</span>'
-        " · the model's own guess at each position: hover a token, or open the table below</div>"
+    expected = _("expected (≥ {probability})").format(probability=format_percent(0.5, 0))
+    surprising = _("surprising (≈ {probability})").format(probability=format_percent(0.01, 0))
+    very = _("very surprising (≤ {probability})").format(probability=format_percent(0.0001, 2))
+    legend = (  # the legend's own text takes the theme's colour; the swatches keep dark text
+        '<div style="font-size:0.8em;margin-top:4px">'
+        f'<span style="background:{_surprise_colour(0.9)};color:#111;padding:0 6px">'
+        f'{html.escape(expected)}</span> '
+        f'<span style="background:{_surprise_colour(0.01)};color:#111;padding:0 6px">'
+        f'{html.escape(surprising)}</span> '
+        f'<span style="background:{_surprise_colour(1e-5)};color:#111;padding:0 6px">'
+        f'{html.escape(very)}</span>'
+        " · " + html.escape(_("the number under each token is the probability the model gave it; "
+                               "its own guess at each position is in the table below")) + "</div>"
     )
     return chip_row(spans, text_direction(first_piece_display + "".join(a.text for a in preds.actual))) + legend
