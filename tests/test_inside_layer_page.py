@@ -3,6 +3,7 @@ the model, generation waits for its button, and a GPT-2-family model gets its ow
 
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pytest
@@ -170,7 +171,7 @@ def test_every_chart_has_a_sentence_and_a_table():
 
 
 def test_the_link_restores_the_section_controls():
-    at = AppTest.from_file(APP, default_timeout=300)
+    at = AppTest.from_file(pages.APP, default_timeout=300)
     link = {"prompt": CAT, "layer_norm_layer": "5", "layer_gqa_layer": "7", "layer_gqa_kv": "K/V2",
             "layer_rope_pair": "20", "layer_ffn_layer": "2", "layer_write_n": "4"}
     for key, value in link.items():

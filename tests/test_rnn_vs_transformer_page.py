@@ -244,14 +244,14 @@ def test_page_in_spanish_says_the_small_models_read_english():
     assert at.title[0].value == "🔁 RNN frente a Transformer"
     assert any("solo aprendieron inglés" in i.value for i in at.info)
     assert [h.value for h in at.header][0] == "1 · Lado a lado: la palabra siguiente"
-    bars = charts(at)[0]
+    bars = chart(at, pages.chart_keys(at)[0])
     assert bars["layout"]["separators"] == ",."  # decimal comma, full-stop thousands
     assert "Transformer" in json.dumps(bars["layout"]["annotations"])
     assert "Mostrar como tabla" in [e.label for e in at.expander]
     # The prompt stays English: the same words, the same predictions as in English.
     models = compare.load_small_models()
     lstm = compare.next_words(models, "lstm", compare.prompt_words(models.vocab, ui.PRESETS["The red ball"]).ids)
-    assert charts(at)[0]["data"][0]["customdata"] == lstm.words
+    assert chart(at, pages.chart_keys(at)[0])["data"][0]["customdata"] == lstm.words
 
 
 def test_every_chart_has_a_sentence_and_a_table():
@@ -289,7 +289,7 @@ def test_page_has_no_wcag_violations(site, browser, lang, width):
 
 
 def test_the_link_restores_the_controls():
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = AppTest.from_file(pages.APP, default_timeout=180)
     for key, value in {"prompt": "Lily had a red ball", "rvt_mode": "sampled (shared seed)", "rvt_seed": "11",
                        "rvt_probe_group": "places"}.items():
         at.query_params[key] = value
