@@ -46,6 +46,9 @@ CONTINUATION_CACHE_ENTRIES = 256
 # ui.results (finished generations a page can peek at): measured 5.2 KB for a 100-step sampling
 # trace, 4.3 KB for ten samples of up to 100 tokens, so 256 entries ≈ 1.5 MB.
 RESULT_STORE_ENTRIES = 256
+# Tokenizer cost per language (the sidebar's language note): three sentences' counts, < 1 KB each;
+# one entry per (model, language), so 32 covers two models in every language with room to spare.
+LANGUAGE_COST_CACHE_ENTRIES = 32
 # bertviz documents (ui/attention.py, not yet reading these): at the view cap, measured 2.0 MB per
 # model view and 0.6 MB per head view, so 16 + 32 entries hold up to 32 + 19 MB of HTML, a quarter
 # of the 200 MB growth allowance beside the analyses' 128 MB: lower these before raising anything.

@@ -228,7 +228,7 @@ def share_url() -> str:
     return f"{base}?{query}" if query else base
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=limits.LANGUAGE_COST_CACHE_ENTRIES, show_spinner=False)
 def cached_language_cost(model_name: str, lang: str) -> language_cost.LanguageCost:
     return language_cost.language_cost(get_model(model_name), lang)
 
