@@ -66,9 +66,13 @@ def apply_site_style() -> None:
     st.html(_CSS)
 
 
+def page_language_script(lang: str) -> str:
+    """The site's only script: it sets `<html lang="…">` to `lang` (a code from ui.i18n.LANGUAGES)."""
+    return f"<script>document.documentElement.lang = {json.dumps(lang)};</script>"
+
+
 def set_page_language(lang: str) -> None:
-    """`<html lang="…">` = `lang` (a code from ui.i18n.LANGUAGES), by a script run in the page itself
-    (st.html, no iframe). It goes where Streamlit puts style-only HTML, its event container: outside
-    the page's layout and after the page's own elements (a page's first HTML stays its first)."""
-    script = f"<script>document.documentElement.lang = {json.dumps(lang)};</script>"
-    get_dg_singleton_instance().event_dg.html(script, unsafe_allow_javascript=True)
+    """`<html lang="…">` = `lang`, by a script run in the page itself (st.html, no iframe). It goes
+    where Streamlit puts style-only HTML, its event container: outside the page's layout and after
+    the page's own elements (a page's first HTML stays its first)."""
+    get_dg_singleton_instance().event_dg.html(page_language_script(lang), unsafe_allow_javascript=True)
