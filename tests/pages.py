@@ -89,3 +89,12 @@ class ForwardCounter:
 
     def __exit__(self, *exc):
         del self.model.forward
+
+
+def page_html(at: AppTest) -> list[str]:
+    """The bodies of the run's st.html elements, without the site's own `<html lang>` script."""
+    from ui.i18n import LANGUAGES
+    from ui.style import page_language_script
+
+    own = {page_language_script(lang) for lang in LANGUAGES}
+    return [element.proto.body for element in at.get("html") if element.proto.body not in own]

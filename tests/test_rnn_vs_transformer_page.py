@@ -68,7 +68,7 @@ def test_default_prompt_says_which_words_are_read_as_unknown_next_to_the_result(
     assert len(near_result) == 1 and all(f"'{w}'" in near_result[0] for w in unknown)
     read = " ".join("⟨unk⟩" if w in unknown else w for w in split_words_keep(DEFAULT_PROMPT))
     assert read in near_result[0]
-    html = "".join(h.proto.body for h in at.get("html"))
+    html = "".join(pages.page_html(at))
     assert html.count("⟨unk⟩") >= 2 * len(unknown)  # both continuations start from what was read
 
 
@@ -143,7 +143,7 @@ def test_greedy_and_sampled_continuations():
     models = compare.load_small_models()
     ids = compare.prompt_words(models.vocab, "Once upon a time").ids
     sampled = compare.continue_words(models, "gpt", ids, seed=11)
-    html = "".join(h.proto.body for h in at.get("html"))
+    html = "".join(pages.page_html(at))
     from explain.small_models.vocab import join_words
 
     words = compare.prompt_words(models.vocab, "Once upon a time").words
@@ -165,7 +165,7 @@ def test_all_unknown_words_and_hostile_text_are_safe():
     assert not at.exception
     assert any("None of these words" in w.value for w in at.warning) or \
         any("not in the vocabulary" in c.value for c in at.caption)
-    html = "".join(h.proto.body for h in at.get("html"))
+    html = "".join(pages.page_html(at))
     assert "<script" not in html and "<img" not in html
     assert "&lt;" in html and "xyzzy" in html and "🍕" in html
 
@@ -244,14 +244,14 @@ def test_page_in_spanish_says_the_small_models_read_english():
     assert at.title[0].value == "🔁 RNN frente a Transformer"
     assert any("solo aprendieron inglés" in i.value for i in at.info)
     assert [h.value for h in at.header][0] == "1 · Lado a lado: la palabra siguiente"
-    bars = chart(at, pages.chart_keys(at)[0])
+    bars = chart(at, "rvt_bars")
     assert bars["layout"]["separators"] == ",."  # decimal comma, full-stop thousands
     assert "Transformer" in json.dumps(bars["layout"]["annotations"])
     assert "Mostrar como tabla" in [e.label for e in at.expander]
     # The prompt stays English: the same words, the same predictions as in English.
     models = compare.load_small_models()
     lstm = compare.next_words(models, "lstm", compare.prompt_words(models.vocab, ui.PRESETS["The red ball"]).ids)
-    assert chart(at, pages.chart_keys(at)[0])["data"][0]["customdata"] == lstm.words
+    assert chart(at, "rvt_bars")["data"][0]["customdata"] == lstm.words
 
 
 def test_every_chart_has_a_sentence_and_a_table():

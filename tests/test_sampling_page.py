@@ -11,6 +11,7 @@ from transformers import TopKLogitsWarper
 
 from explain import generation, next_token, tokens
 from explain.sampling import SamplingSettings
+from tests import pages
 from tests.markup import chip_id, token_chips
 from tests.pages import APP, ForwardCounter, chart, run_page
 from ui.html import visible_text
@@ -123,7 +124,7 @@ def test_generate_ten_writes_the_seeded_trace(lm):
     assert list(trace["model's probability"]) == [f"{row.prob:.2%}" for row in reference]
     # The strip: the prompt's tokens, then every chosen token in order, and only those marked.
     prompt_ids = tokens.encode(lm, "The weather today")
-    chips = token_chips(at.get("html")[0].proto.body)
+    chips = token_chips(next(body for body in pages.page_html(at) if "token #0" in body))  # the strip
     assert [chip_id(chip) for chip in chips] == prompt_ids + list(reference_ids)
     borders = [chip.style("border") for chip in chips]
     assert len(set(borders[: len(prompt_ids)])) == len(set(borders[len(prompt_ids):])) == 1

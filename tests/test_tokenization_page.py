@@ -23,7 +23,7 @@ def run_page(prompt: str | None = None) -> AppTest:
 
 
 def html_bodies(at: AppTest) -> list[str]:
-    return [element.proto.body for element in at.get("html")]
+    return pages.page_html(at)
 
 
 def trained_merges(at: AppTest):

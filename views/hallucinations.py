@@ -213,7 +213,7 @@ st.dataframe(calibration_table(cal), hide_index=True, key="hall_calibration")
 with st.expander(_("All questions, answers and signals")):
     st.dataframe(pd.DataFrame([{
         _("question"): a.prompt, _("true answer"): ", ".join(a.answers), _("the model said"): a.greedy_answer,
-        _("right"): _("yes") if a.correct else _("no"), _("probability"): round(a.top_prob, 2),
+        _("correct"): _("yes") if a.correct else _("no"), _("probability"): round(a.top_prob, 2),
         _("agreement"): a.agreement,
     } for a in answered]), hide_index=True, key="hall_all")
 st.caption(_("Measured once on {model} with seed {seed}; a test recomputes a sample so these numbers stay true.")
