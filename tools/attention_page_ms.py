@@ -3,12 +3,17 @@
 Run in its own process because it needs Streamlit's AppTest, which the explain library never imports.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# Time the page alone: no background warm-up beside it (its daemon thread would also abort
+# the process at exit while it is still inside torch).
+os.environ.setdefault("LLM_EXPLAINER_WARMUP", "0")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
