@@ -1,9 +1,10 @@
 """Streamlit glue for the Embeddings page: cached look-ups, the Plotly figures it draws, and the
 sentences and tables that say what each figure shows (for screen readers and for the class).
 
-The normalised embedding matrix is built once per model (`st.cache_resource`), so a neighbour
-query is one matrix–vector product. Figures only draw `explain.embeddings` results. Every shown
-string is translated (`ui.i18n`), numbers in the locale's format.
+The embedding index (the model's own matrix and its row norms, no normalised copy) is built once
+per model (`st.cache_resource`), so a neighbour query is one matrix–vector product. Figures only
+draw `explain.embeddings` results. Every shown string is translated (`ui.i18n`), numbers in the
+locale's format.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import embeddings, positions
+from explain import embeddings, limits, positions
 from explain.tokens import TokenPiece, text_direction, token_pieces
 from ui import palette
 from ui.html import chip, chip_row, markdown_escape, readable_label, token_spans, visible_text
@@ -44,34 +45,34 @@ def table_toggle(key: str) -> bool:
 # Cached computations (keyed by plain values)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=limits.EMBEDDING_INDEX_CACHE_ENTRIES, show_spinner=False)
 def cached_index(model_name: str) -> embeddings.EmbeddingIndex:
-    """The row-normalised embedding matrix of one model, shared read-only by every visitor."""
+    """The embedding index of one model (its matrix and row norms), shared read-only by every visitor."""
     return embeddings.embedding_index(get_model(model_name))
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+@st.cache_data(max_entries=limits.WORD_VECTOR_CACHE_ENTRIES, show_spinner=False)
 def cached_word_vector(model_name: str, word: str, leading_space: bool) -> embeddings.WordVector:
     return embeddings.word_vector(get_model(model_name), word, leading_space)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_data(max_entries=limits.COMMON_WORDS_CACHE_ENTRIES, show_spinner=False)
 def cached_common_words(model_name: str, n: int) -> list[TokenPiece]:
     lm = get_model(model_name)
     return token_pieces(lm, embeddings.common_word_ids(lm, n))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.LOCATE_WORD_CACHE_ENTRIES, show_spinner=False)
 def cached_locate_word(model_name: str, sentence: str, word: str) -> embeddings.WordInSentence:
     return embeddings.locate_word(get_model(model_name), sentence, word)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=limits.POSITION_SCHEME_CACHE_ENTRIES, show_spinner=False)
 def cached_position_scheme(model_name: str) -> positions.PositionScheme:
     return positions.position_scheme(get_model(model_name))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=limits.SINUSOIDS_CACHE_ENTRIES, show_spinner=False)
 def cached_sinusoids(n_positions: int, d_model: int) -> np.ndarray:
     return positions.sinusoidal_encoding(n_positions, d_model)
 

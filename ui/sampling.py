@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import generation, next_token, tokens
+from explain import generation, limits, next_token, tokens
 from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
 from ui import palette, state
@@ -215,7 +215,7 @@ def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) ->
     results().put(key, continuation)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.LABEL_PROBS_CACHE_ENTRIES, show_spinner=False)
 def cached_label_probs(model_name: str, text: str, labels: tuple[str, ...]) -> list[float]:
     """P(first token of each label) as the next token after `text` (one forward, cached)."""
     lm = state.get_model(model_name)

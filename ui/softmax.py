@@ -14,7 +14,7 @@ import streamlit as st
 
 from babel import numbers
 
-from explain import logit_lens, word_probability
+from explain import limits, logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
 from explain.tokens import text_direction
 from explain.word_probability import WordProbability
@@ -27,19 +27,19 @@ ORANGE, BLUE, VERMILION = palette.CATEGORICAL[0], palette.CATEGORICAL[4], palett
 GREY = "#999999"  # the bars outside the top n: neutral, and told apart by the dashed line and label too
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.LOGIT_LENS_CACHE_ENTRIES, show_spinner=False)
 def cached_lens(model_name: str, ids: tuple[int, ...]) -> logit_lens.LogitLens:
     hidden = state.cached_analysis(model_name, ids).hidden_states
     return logit_lens.logit_lens(state.get_model(model_name), hidden, position=-1, top_k=3)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.POSITION_PREDICTIONS_CACHE_ENTRIES, show_spinner=False)
 def cached_positions(model_name: str, ids: tuple[int, ...]) -> logit_lens.PositionPredictions:
     hidden = state.cached_analysis(model_name, ids).hidden_states
     return logit_lens.position_predictions(state.get_model(model_name), list(ids), hidden)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=limits.CHAIN_LOGITS_CACHE_ENTRIES, show_spinner=False)
 def cached_chain_logits(model_name: str, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
     """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""
     if len(word_ids) == 1:

@@ -11,6 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from explain import hallucination as hal
+from explain import limits
 from explain.next_token import distribution_from_logits
 from ui import palette, state
 from ui.figures import probability_bars
@@ -29,12 +30,12 @@ def shipped_results() -> tuple[list[hal.AnsweredQuestion], hal.Calibration]:
     return answered, hal.calibration(answered)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.REROLL_CACHE_ENTRIES, show_spinner=False)
 def cached_rerolls(model_name: str, ids: tuple[int, ...], seed: int) -> hal.Rerolls:
     return hal.reroll(state.get_model(model_name), list(ids), seed=seed)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=limits.TEMPERATURE_SWEEP_CACHE_ENTRIES, show_spinner=False)
 def cached_sweep(model_name: str, ids: tuple[int, ...]) -> list[hal.TemperaturePoint]:
     return hal.temperature_sweep(state.get_model(model_name), list(ids))
 
