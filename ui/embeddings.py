@@ -18,10 +18,11 @@ import streamlit as st
 
 from explain import embeddings, limits, positions
 from explain.tokens import TokenPiece, text_direction, token_pieces
+from explain.engine.models import LoadedModel
 from ui import palette
 from ui.html import chip, chip_row, markdown_escape, readable_label, token_spans, visible_text
 from ui.i18n import _, babel_locale, format_number, format_percent
-from ui.state import get_model
+from ui.state import BY_MODEL_NAME
 
 WORD_COLOUR = palette.categorical(5)  # vermillion: the learner's words
 BASELINE_COLOUR = palette.categorical(4)  # blue: the reference line
@@ -45,31 +46,30 @@ def table_toggle(key: str) -> bool:
 # Cached computations (keyed by plain values)
 
 
-@st.cache_resource(max_entries=limits.EMBEDDING_INDEX_CACHE_ENTRIES, show_spinner=False)
-def cached_index(model_name: str) -> embeddings.EmbeddingIndex:
+@st.cache_resource(max_entries=limits.EMBEDDING_INDEX_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_index(lm: LoadedModel) -> embeddings.EmbeddingIndex:
     """The embedding index of one model (its matrix and row norms), shared read-only by every visitor."""
-    return embeddings.embedding_index(get_model(model_name))
+    return embeddings.embedding_index(lm)
 
 
-@st.cache_data(max_entries=limits.WORD_VECTOR_CACHE_ENTRIES, show_spinner=False)
-def cached_word_vector(model_name: str, word: str, leading_space: bool) -> embeddings.WordVector:
-    return embeddings.word_vector(get_model(model_name), word, leading_space)
+@st.cache_data(max_entries=limits.WORD_VECTOR_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_word_vector(lm: LoadedModel, word: str, leading_space: bool) -> embeddings.WordVector:
+    return embeddings.word_vector(lm, word, leading_space)
 
 
-@st.cache_data(max_entries=limits.COMMON_WORDS_CACHE_ENTRIES, show_spinner=False)
-def cached_common_words(model_name: str, n: int) -> list[TokenPiece]:
-    lm = get_model(model_name)
+@st.cache_data(max_entries=limits.COMMON_WORDS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_common_words(lm: LoadedModel, n: int) -> list[TokenPiece]:
     return token_pieces(lm, embeddings.common_word_ids(lm, n))
 
 
-@st.cache_data(max_entries=limits.LOCATE_WORD_CACHE_ENTRIES, show_spinner=False)
-def cached_locate_word(model_name: str, sentence: str, word: str) -> embeddings.WordInSentence:
-    return embeddings.locate_word(get_model(model_name), sentence, word)
+@st.cache_data(max_entries=limits.LOCATE_WORD_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_locate_word(lm: LoadedModel, sentence: str, word: str) -> embeddings.WordInSentence:
+    return embeddings.locate_word(lm, sentence, word)
 
 
-@st.cache_resource(max_entries=limits.POSITION_SCHEME_CACHE_ENTRIES, show_spinner=False)
-def cached_position_scheme(model_name: str) -> positions.PositionScheme:
-    return positions.position_scheme(get_model(model_name))
+@st.cache_resource(max_entries=limits.POSITION_SCHEME_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_position_scheme(lm: LoadedModel) -> positions.PositionScheme:
+    return positions.position_scheme(lm)
 
 
 @st.cache_data(max_entries=limits.SINUSOIDS_CACHE_ENTRIES, show_spinner=False)

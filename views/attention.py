@@ -117,7 +117,7 @@ if st.session_state.get("attn_game") or st.query_params.get("attn_game") == "tru
         token=view.quoted(labels[followed])))
 guess = guess_before_reveal("attn", (lm.name, ids, followed), _("the attention pictures"), max_chars=40, example="cat")
 if guess is not None:
-    st.success(game_verdict(guess, texts, labels, followed, n_layer, attn.follow_token(view.view_attentions(lm.name, ids), followed)))
+    st.success(game_verdict(guess, texts, labels, followed, n_layer, attn.follow_token(view.view_attentions(lm, ids), followed)))
 
 st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
@@ -136,7 +136,7 @@ st.caption(_(
 st.header(_("1 · Lines from each token to the tokens it attends to"))
 mode = st.radio(_("View"), list(VIEWS), horizontal=True, key="attn_view", bind="query-params",
                 format_func=lambda v: _(VIEWS[v]))
-weights = view.view_attentions(lm.name, ids)
+weights = view.view_attentions(lm, ids)
 try:
     if mode == "head":
         st.markdown(_(
@@ -144,8 +144,8 @@ try:
             "the left to see only its lines; the thicker a line, the larger the weight. Double-click "
             "(double-tap) a colour square to show only that head."
         ).format(layer=layer))
-        document = view.cached_head_view(lm.name, ids, labels, layer)  # the saved page: unzoomed
-        st.iframe(view.cached_head_view(lm.name, ids, labels, layer, iframe_zoom()), height="content")
+        document = view.cached_head_view(lm, ids, labels, layer)  # the saved page: unzoomed
+        st.iframe(view.cached_head_view(lm, ids, labels, layer, iframe_zoom()), height="content")
         st.markdown(view.head_view_sentence(weights[layer], pieces, followed, layer))
         if table_toggle("attn_head_view_table"):
             st.dataframe(view.head_view_table(weights[layer], pieces), hide_index=True)
@@ -160,10 +160,10 @@ try:
         )
         layers = tuple(range(start, min(start + 6, n_layer)))
         st.markdown(_("One thumbnail per head (columns) and layer (rows). Click a thumbnail to enlarge it."))
-        document = view.cached_model_view(lm.name, ids, labels, layers)
+        document = view.cached_model_view(lm, ids, labels, layers)
         st.iframe(document, height="content")
         try:
-            stats = view.cached_statistics(lm.name, ids)
+            stats = view.cached_statistics(lm, ids)
         except attn.PromptTooShort:
             pass
         else:
@@ -225,7 +225,7 @@ def head_gallery(stats: attn.HeadStatistics) -> None:
 
 st.header(_("3 · Every head at once: each learns something different"))
 try:
-    stats = view.cached_statistics(lm.name, ids)
+    stats = view.cached_statistics(lm, ids)
 except attn.PromptTooShort:
     st.info(view.too_short_message(len(ids)))
 else:
@@ -318,7 +318,7 @@ st.header(_("5 · Before the softmax: query · key scores"))
 st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right)")
 st.latex(r"\text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
 try:
-    scores = view.cached_scores(lm.name, ids, layer)
+    scores = view.cached_scores(lm, ids, layer)
 except attn.ScoresUnavailable:
     st.info(_(
         "Scores before the softmax can't be recomputed for {architecture} (only Llama-style and GPT-2 "

@@ -13,12 +13,14 @@ from plotly.subplots import make_subplots
 from explain import hallucination as hal
 from explain import limits
 from explain.next_token import distribution_from_logits
+from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
 from ui.i18n import _, babel_locale, current_language, format_number, format_percent, ngettext
 from ui.presenter import show_chart
 from ui.walk import next_step_link
+from ui.state import BY_MODEL_NAME
 
 SEED_KEY = "hall_seed"
 PERPLEXITY_COLOUR, DISTINCT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
@@ -30,14 +32,14 @@ def shipped_results() -> tuple[list[hal.AnsweredQuestion], hal.Calibration]:
     return answered, hal.calibration(answered)
 
 
-@st.cache_data(max_entries=limits.REROLL_CACHE_ENTRIES, show_spinner=False)
-def cached_rerolls(model_name: str, ids: tuple[int, ...], seed: int) -> hal.Rerolls:
-    return hal.reroll(state.get_model(model_name), list(ids), seed=seed)
+@st.cache_data(max_entries=limits.REROLL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_rerolls(lm: LoadedModel, ids: tuple[int, ...], seed: int) -> hal.Rerolls:
+    return hal.reroll(lm, list(ids), seed=seed)
 
 
-@st.cache_data(max_entries=limits.TEMPERATURE_SWEEP_CACHE_ENTRIES, show_spinner=False)
-def cached_sweep(model_name: str, ids: tuple[int, ...]) -> list[hal.TemperaturePoint]:
-    return hal.temperature_sweep(state.get_model(model_name), list(ids))
+@st.cache_data(max_entries=limits.TEMPERATURE_SWEEP_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_sweep(lm: LoadedModel, ids: tuple[int, ...]) -> list[hal.TemperaturePoint]:
+    return hal.temperature_sweep(lm, list(ids))
 
 
 def token_text(display: str) -> str:
@@ -147,7 +149,7 @@ st.info(_("**Myth:** “it looks the answer up.” If it did, asking again would
 seed = st.number_input(_("Seed"), 0, 9999, hal.SEED, key=SEED_KEY, bind="query-params",
                        help=_("Same seed, same 10 draws. Change it for 10 new ones."))
 with st.spinner(_("Asking the same question 10 times…")):
-    rolls = cached_rerolls(lm.name, ids, int(seed))
+    rolls = cached_rerolls(lm, ids, int(seed))
 n_answers = len(rolls.groups)
 top_answer, top_count = rolls.groups[0]
 st.markdown(
@@ -176,7 +178,7 @@ st.markdown(_(
 ))
 if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep"):
     with st.spinner(_("Sampling at four temperatures…")):
-        sweep = cached_sweep(lm.name, ids)
+        sweep = cached_sweep(lm, ids)
     low, high = sweep[0], sweep[-1]
     st.markdown(_(
         "From temperature {low_t} to {high_t}, the model's own perplexity of what it wrote went from "

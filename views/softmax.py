@@ -177,7 +177,7 @@ else:
     show_word(found)
 
 st.header(_("4 · What the model thinks at each layer"))
-lens = cached_lens(lm.name, ids)
+lens = cached_lens(lm, ids)
 st.markdown(_(
     "The *logit lens*: apply the model's final norm and output head to the hidden state after **every layer**, "
     "as if the model stopped there: where does the final prediction **{token}** form? Blue line with dots: its "
@@ -191,7 +191,7 @@ st.header(_("5 · How surprised was the model by each word?"))
 if len(ids) < 2:
     st.info(_("Your prompt is a single token: write a few more words to see the model's guess at each position."))
 else:
-    preds = cached_positions(lm.name, ids)
+    preds = cached_positions(lm, ids)
     st.markdown(_(
         "The same single run predicts the next token **at every position** of your prompt. Each token "
         "below is coloured by the probability the model gave it just before seeing it (green: expected, "
