@@ -28,6 +28,7 @@ WORD_COLOUR = palette.categorical(5)  # vermillion: the learner's words
 BASELINE_COLOUR = palette.categorical(4)  # blue: the reference line
 LAYER_COLOUR = palette.categorical(2)  # bluish green: the chosen layer
 BACKGROUND_COLOUR = "#9AA5B1"  # grey dots (neutral, not a category)
+VECTOR_COLUMNS = 48  # the vector picture folds a vector into rows of this many numbers
 
 
 def plotly_separators() -> str:
@@ -299,7 +300,7 @@ def sinusoids_sentence(d_model: int) -> str:
 # Figures
 
 
-def vector_picture(word: embeddings.WordVector, columns: int = 48) -> go.Figure:
+def vector_picture(word: embeddings.WordVector, columns: int = VECTOR_COLUMNS) -> go.Figure:
     """The d numbers of one vector folded into a grid (row-major), coloured by value."""
     d = word.vector.shape[0]
     rows = math.ceil(d / columns)

@@ -43,6 +43,9 @@ PRESETS: dict[str, str] = {
 }
 PROBE_LABELS = {"names": N_("names of characters"), "places": N_("places"), "objects": N_("objects")}
 
+NEXT_WORDS = 10  # each model's most likely next words, side by side
+CONTINUATION_WORDS = 15  # the words each model writes on
+
 
 def name(kind: str) -> str:
     """A model's shown name ("lstm" / "gpt"), translated."""
@@ -72,12 +75,12 @@ def models_or_stop() -> compare.SmallModels:
 
 @st.cache_data(max_entries=limits.SMALL_NEXT_WORDS_CACHE_ENTRIES, show_spinner=False)
 def cached_next_words(kind: str, ids: tuple[int, ...]) -> compare.NextWords:
-    return compare.next_words(small_models(), kind, list(ids))
+    return compare.next_words(small_models(), kind, list(ids), top_n=NEXT_WORDS)
 
 
 @st.cache_data(max_entries=limits.SMALL_CONTINUATION_CACHE_ENTRIES, show_spinner=False)
 def cached_continuation(kind: str, ids: tuple[int, ...], seed: int | None) -> list[str]:
-    return compare.continue_words(small_models(), kind, list(ids), n=15, seed=seed)
+    return compare.continue_words(small_models(), kind, list(ids), n=CONTINUATION_WORDS, seed=seed)
 
 
 @st.cache_data(max_entries=limits.SMALL_RNN_TRACE_CACHE_ENTRIES, show_spinner=False)

@@ -4,6 +4,7 @@ import streamlit as st
 from babel.lists import format_list
 
 from explain import attention as attn
+from explain import limits
 from ui import attention as view
 from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
@@ -24,7 +25,7 @@ FOLLOW_DEFAULT = "it"  # followed when the prompt is no preset and contains it; 
 LAYER_KEY, HEAD_KEY, GALLERY_KEY = "attn_layer", "attn_head", "attn_gallery"
 FOLLOW_KEY, ROW_KEY, TOKENS_KEY = "attn_follow", "attn_score_row", "attn_tokens_for"
 PICKED_KEY = "attn_gallery_picked"  # set by a gallery click: the whole page follows the new head
-VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, six layers)")}
+VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, {count} layers)")}
 AVERAGE = -1  # the follow chart's "average of all heads" choice
 
 
@@ -135,7 +136,7 @@ st.caption(_(
 # 1 · bertviz ---------------------------------------------------------------------------------
 st.header(_("1 · Lines from each token to the tokens it attends to"))
 mode = st.radio(_("View"), list(VIEWS), horizontal=True, key="attn_view", bind="query-params",
-                format_func=lambda v: _(VIEWS[v]))
+                format_func=lambda v: _(VIEWS[v]).format(count=limits.MODEL_VIEW_LAYERS))
 weights = view.view_attentions(lm, ids)
 try:
     if mode == "head":
@@ -153,12 +154,13 @@ try:
             layer=layer, model=lm.name, prompt=state.current_prompt_text())
         download_name = f"attention-head-view-layer-{layer}.html"
     else:
-        starts = list(range(0, n_layer, 6))
+        per_view = limits.MODEL_VIEW_LAYERS
+        starts = list(range(0, n_layer, per_view))
         start = starts[0] if len(starts) == 1 else st.select_slider(
-            _("Layers"), options=starts, value=(layer // 6) * 6, key="attn_model_layers", bind="query-params",
-            format_func=lambda s: f"{s}–{min(s + 5, n_layer - 1)}",
+            _("Layers"), options=starts, value=(layer // per_view) * per_view, key="attn_model_layers",
+            bind="query-params", format_func=lambda s: f"{s}–{min(s + per_view - 1, n_layer - 1)}",
         )
-        layers = tuple(range(start, min(start + 6, n_layer)))
+        layers = tuple(range(start, min(start + per_view, n_layer)))
         st.markdown(_("One thumbnail per head (columns) and layer (rows). Click a thumbnail to enlarge it."))
         document = view.cached_model_view(lm, ids, labels, layers)
         st.iframe(document, height="content")

@@ -139,10 +139,10 @@ else:
     if table_toggle("emb_vector_table"):
         st.dataframe(view.vector_table(word), hide_index=True)
     st.caption(_(
-        "All {dims} numbers of “{word}”, folded into rows of 48 (read left to right, top to bottom); "
+        "All {dims} numbers of “{word}”, folded into rows of {columns} (read left to right, top to bottom); "
         "red is positive, blue negative. No single number means anything on its own — only the "
         "direction of the whole vector does."
-    ).format(dims=index.d_model, word=markdown_escape(word.word)))
+    ).format(dims=index.d_model, word=markdown_escape(word.word), columns=view.VECTOR_COLUMNS))
 
 with st.expander(_("Your prompt as a table of vectors")):
     try:

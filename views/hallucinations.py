@@ -81,7 +81,7 @@ def top5_table(dist) -> pd.DataFrame:
 def calibration_table(cal: hal.Calibration) -> pd.DataFrame:
     rows = []
     for signal in cal.signals:
-        name = _("agreement of 10 re-rolls") if signal.signal == "agreement" else _("probability of the first token")
+        name = _("agreement of {count} re-rolls").format(count=hal.N_REROLLS) if signal.signal == "agreement" else _("probability of the first token")
         for b in signal.bins:
             rows.append({_("signal"): name, _("signal range"): f"{format_number(b.low, 1)}–{format_number(b.high, 1)}",
                          _("questions"): b.n,
@@ -145,10 +145,10 @@ if known is not None:
 # 2 -------------------------------------------------------------------------------------------
 st.header(_("2 · Re-roll the same question"))
 st.info(_("**Myth:** “it looks the answer up.” If it did, asking again would give the same answer. "
-          "Below, the same prompt is sampled 10 times (temperature 1, each draw seeded)."))
+          "Below, the same prompt is sampled {count} times (temperature 1, each draw seeded).").format(count=hal.N_REROLLS))
 seed = st.number_input(_("Seed"), 0, 9999, hal.SEED, key=SEED_KEY, bind="query-params",
-                       help=_("Same seed, same 10 draws. Change it for 10 new ones."))
-with st.spinner(_("Asking the same question 10 times…")):
+                       help=_("Same seed, same {count} draws. Change it for {count} new ones.").format(count=hal.N_REROLLS))
+with st.spinner(_("Asking the same question {count} times…").format(count=hal.N_REROLLS)):
     rolls = cached_rerolls(lm, ids, int(seed))
 n_answers = len(rolls.groups)
 top_answer, top_count = rolls.groups[0]

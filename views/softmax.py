@@ -1,5 +1,7 @@
 """Softmax — from the logits of the last layer to a probability for every token."""
 
+import math
+
 import streamlit as st
 
 from explain.next_token import distribution_from_logits
@@ -116,8 +118,8 @@ st.markdown(_(
     "**Temperature T** divides the scores first. **T < 1** stretches the gaps, so the favourite takes "
     "even more (more predictable text); **T > 1** shrinks them, so unlikely tokens gain (more "
     "surprising text). The order of the tokens never changes. **Entropy** measures the spread in "
-    "bits: 0 means one certain token; log₂(vocabulary) ≈ 15.6 bits would be all tokens equally likely."
-))
+    "bits: 0 means one certain token; log₂({vocab}) ≈ {bits} bits would be all {vocab} tokens equally likely."
+).format(vocab=format_number(len(logits)), bits=format_number(math.log2(len(logits)), 1)))
 controls, chart = st.columns([1, 2])  # the slider beside the chart it drives (stacked just above it on a phone)
 with controls:
     temperature = st.slider(
