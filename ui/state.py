@@ -164,6 +164,13 @@ def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, .
 BY_MODEL_NAME = {models.LoadedModel: lambda lm: lm.name}
 
 
+def page_analysis() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, ...], analysis.PromptAnalysis]:
+    """`page_prompt()` and the prompt's one shared forward (`cached_analysis`): what the pages that
+    read the model's output start with."""
+    lm, prompt, ids = page_prompt()
+    return lm, prompt, ids, cached_analysis(lm, ids)
+
+
 def _loaded(model: models.LoadedModel | str) -> models.LoadedModel:
     """The model itself: pages pass the one they hold; the warm-up, which keeps only a name, passes
     the name."""

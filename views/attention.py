@@ -90,8 +90,7 @@ cols = st.columns(len(PRESETS))
 for col, (name, (text, _word, _linked)) in zip(cols, PRESETS.items()):
     col.button(_(name), on_click=state.use_prompt, args=(text,), width="stretch", help=text, key=f"attn_preset_{name}")
 
-lm, prompt, ids = state.page_prompt()
-analysis = state.cached_analysis(lm.name, ids)
+lm, prompt, ids, analysis = state.page_analysis()
 n_layer, n_head = analysis.n_layer, analysis.n_head
 shown = min(len(ids), view.VIEW_CAP)
 pieces = prompt.pieces[:shown]

@@ -146,7 +146,7 @@ else:
 
 with st.expander(_("Your prompt as a table of vectors")):
     try:
-        prompt = state.cached_prompt_tokens(lm.name, state.current_prompt_text())
+        prompt = state.cached_prompt_tokens(lm, state.current_prompt_text())
     except EmptyPrompt:
         st.caption(_("Type a prompt in the sidebar to see it as vectors."))
     else:
@@ -315,8 +315,8 @@ if isinstance(located, str):
     st.info(located)
 else:
     in_a, in_b = located
-    hidden_a = state.cached_analysis(lm.name, tuple(in_a.ids)).hidden_states
-    hidden_b = state.cached_analysis(lm.name, tuple(in_b.ids)).hidden_states
+    hidden_a = state.cached_analysis(lm, tuple(in_a.ids)).hidden_states
+    hidden_b = state.cached_analysis(lm, tuple(in_b.ids)).hidden_states
     drift = emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b)
     for label, found in (("A", in_a), ("B", in_b)):
         st.html(view.sentence_html(found))

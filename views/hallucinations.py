@@ -113,8 +113,8 @@ cols = st.columns(min(4, len(wrong)) or 1)
 for n, a in enumerate(wrong[:4]):
     cols[n].button(a.prompt, key=f"hall_q_{n}", on_click=state.use_prompt, args=(a.prompt,), width="stretch")
 
-continuation = state.cached_greedy_continuation(lm.name, ids, hal.MAX_NEW_TOKENS)
-dist = distribution_from_logits(lm, state.cached_analysis(lm.name, ids).last_logits, top_n=5)
+continuation = state.cached_greedy_continuation(lm, ids, hal.MAX_NEW_TOKENS)
+dist = distribution_from_logits(lm, state.cached_analysis(lm, ids).last_logits, top_n=5)
 st.markdown(_(
     "The model's greedy answer: {prompt} → **“{answer}”**. Its first token **{token}** had probability "
     "**{probability}**; the next four: {others}."

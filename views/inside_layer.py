@@ -402,8 +402,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
 
 
 st.title(_("🔬 Inside a layer: the parts of a modern decoder"))
-lm, prompt, ids = state.page_prompt()
-analysis = state.cached_analysis(lm.name, ids)
+lm, prompt, ids, analysis = state.page_analysis()
 anatomy = model_anatomy(lm)
 st.markdown(_(
     "The other pages show what goes in and what comes out. Here one layer of {model} is opened up: a "

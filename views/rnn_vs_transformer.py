@@ -119,7 +119,7 @@ if n_unknown:
 
 lm = state.current_model()
 prompt = state.current_prompt_tokens(lm)
-big = distribution_from_logits(lm, state.cached_analysis(lm.name, tuple(prompt.ids)).last_logits,
+big = distribution_from_logits(lm, state.cached_analysis(lm, tuple(prompt.ids)).last_logits,
                                top_n=1)
 cols = st.columns(3)
 cols[0].metric(_("LSTM's top word"), f"{lstm_next.words[0]} · {format_percent(lstm_next.probs[0], 0)}")

@@ -46,8 +46,8 @@ st.markdown(_(
     "survivors. A **seed** makes a draw repeatable."
 ))
 
-lm, prompt, ids = state.page_prompt()
-logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
+lm, prompt, ids, analysis = state.page_analysis()
+logits = analysis.last_logits  # (vocab,), read-only
 
 
 def show_chart(fig, key: str, title: str) -> None:

@@ -85,8 +85,8 @@ st.markdown(_(
     "answer — it outputs a whole **distribution**, and something else (the *Sampling* page) chooses."
 ))
 
-lm, prompt, ids = state.page_prompt()
-logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
+lm, prompt, ids, analysis = state.page_analysis()
+logits = analysis.last_logits  # (vocab,), read-only
 
 st.caption(_("Your prompt (edit it in the sidebar) — the model predicts the token after the last one:"))
 st.html(token_spans(prompt.pieces))
