@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explain.engine.models import LoadedModel
-from explain.tokens import encode
+from explain.tokenizer_compare import sentence_costs
 
 # The same three short sentences in each language the site speaks (translated by meaning).
 PARALLEL_SENTENCES: dict[str, tuple[str, ...]] = {
@@ -55,7 +55,6 @@ def language_cost(lm: LoadedModel, lang: str) -> LanguageCost:
     if lang not in PARALLEL_SENTENCES:
         raise ValueError(f"no parallel sentences for {lang!r}; add them to PARALLEL_SENTENCES ({', '.join(PARALLEL_SENTENCES)})")
 
-    def count(language: str) -> int:
-        return sum(len(encode(lm, sentence)) for sentence in PARALLEL_SENTENCES[language])
-
-    return LanguageCost(lang, count(lang), count(REFERENCE))
+    pairs = [sentence_costs(lm, {"reference": english, "other": other})  # counted as the Tokenization page does
+             for english, other in zip(PARALLEL_SENTENCES[REFERENCE], PARALLEL_SENTENCES[lang])]
+    return LanguageCost(lang, sum(other.n_tokens for _, other in pairs), sum(english.n_tokens for english, _ in pairs))

@@ -49,8 +49,66 @@ RESULT_STORE_ENTRIES = 256
 # Tokenizer cost per language (the sidebar's language note): three sentences' counts, < 1 KB each;
 # one entry per (model, language), so 32 covers two models in every language with room to spare.
 LANGUAGE_COST_CACHE_ENTRIES = 32
-# bertviz documents (ui/attention.py, not yet reading these): at the view cap, measured 2.0 MB per
+# bertviz documents (ui/attention.py): at the view cap, measured 2.0 MB per
 # model view and 0.6 MB per head view, so 16 + 32 entries hold up to 32 + 19 MB of HTML, a quarter
 # of the 200 MB growth allowance beside the analyses' 128 MB: lower these before raising anything.
 MODEL_VIEW_CACHE_ENTRIES = 16
 HEAD_VIEW_CACHE_ENTRIES = 32
+
+# ---------------------------------------------------------------------------------------------
+# The pages' own caches (ui/<page>.py, views/hallucinations.py). Sizes below are estimated from
+# each result's shapes (float32 = 4 B; SmolLM2: 30 layers, 9 heads, d_model 576, 49,152 tokens),
+# at the prompt's token cap where the prompt's length matters; most are small enough that the
+# count only bounds the bookkeeping. The large ones are marked: lower them first.
+
+# Home/Sampling: the in-context-learning box's label probabilities, a few floats, < 1 KB each.
+LABEL_PROBS_CACHE_ENTRIES = 64
+
+# Embeddings
+EMBEDDING_INDEX_CACHE_ENTRIES = 2  # the model's own matrix (a view) plus 49,152 row norms: 0.2 MB each
+WORD_VECTOR_CACHE_ENTRIES = 1_024  # 576 floats and a few pieces ≈ 3 KB each, so ≤ 3 MB
+COMMON_WORDS_CACHE_ENTRIES = 4  # the map's 300 background tokens ≈ 30 KB each
+LOCATE_WORD_CACHE_ENTRIES = 64  # one sentence's pieces and positions, < 5 KB each
+POSITION_SCHEME_CACHE_ENTRIES = 4  # rotary: a few numbers; GPT-2's learned table 1,024 × 768: 3 MB each
+SINUSOIDS_CACHE_ENTRIES = 16  # ≤ 200 positions × 576 dimensions in float64: ≤ 0.9 MB each, so ≤ 15 MB
+
+# Inside a layer
+RESIDUAL_TRACE_CACHE_ENTRIES = 32  # what each of 30 blocks writes for the last token: ≈ 0.2 MB each
+STREAM_READOUT_CACHE_ENTRIES = 32  # the top 3 tokens read at each layer, < 10 KB each
+ROPE_DEMO_CACHE_ENTRIES = 64  # 21 shifts of one query/key pair, < 20 KB each
+ENCODER_MODEL_CACHE_ENTRIES = 1  # the encoder demo's MiniLM (≈ 90 MB of weights): one copy
+ENCODER_ATTENTION_CACHE_ENTRIES = 64  # large: 6 layers × 12 heads × 48² × 4 B = 0.66 MB each, so ≤ 42 MB
+# Large: attention while writing, 24 steps × 30 layers × 9 heads × (256 + 23) × 4 B = 7.2 MB at the
+# token cap, so 8 entries ≤ 58 MB (a short prompt's entry is a few hundred KB).
+WRITING_ATTENTION_CACHE_ENTRIES = 8
+
+# Attention (besides the bertviz documents above)
+HEAD_STATISTICS_CACHE_ENTRIES = 64  # a few numbers per head, 270 heads: < 20 KB each
+ATTENTION_SCORES_CACHE_ENTRIES = 64  # one layer's 9 heads × 48² scores × 4 B = 83 KB each, so ≤ 5.3 MB
+
+# Softmax
+LOGIT_LENS_CACHE_ENTRIES = 64  # the top 3 tokens at each of 31 layers, < 10 KB each
+POSITION_PREDICTIONS_CACHE_ENTRIES = 64  # a few values per prompt position: ≤ 256 × ~100 B ≈ 26 KB each
+# Large: a typed word's (k, 49,152) logits, 197 KB a token, up to WORD_TOKEN_CAP = 16 tokens
+# (3.1 MB); 16 entries ≤ 50 MB worst case, a one-token word 0.2 MB.
+CHAIN_LOGITS_CACHE_ENTRIES = 16
+
+# Tokenization
+PROMPT_SPANS_CACHE_ENTRIES = 64  # one span per token: ≤ 256 × ~200 B ≈ 50 KB each
+TOKENIZER_COMPARISON_CACHE_ENTRIES = 64  # six tokenizers' pieces of one prompt: ≤ 0.3 MB each, so ≤ 19 MB
+SAMPLE_COUNTS_CACHE_ENTRIES = 4  # one entry per model: counts of five fixed texts, < 5 KB
+SENTENCE_COSTS_CACHE_ENTRIES = 4  # one entry per model: counts of the parallel sentences, < 5 KB
+BPE_REPLAY_CACHE_ENTRIES = 128  # one word's merges, step by step: < 20 KB each
+TRAINED_BPE_CACHE_ENTRIES = 64  # a tokenizer trained on a ≤ MAX_CORPUS_CHARS corpus, its JSON < 100 KB
+TRAINED_TOKENIZE_CACHE_ENTRIES = 128  # a list of pieces of one short text, < 10 KB each
+
+# RNN vs Transformer (the two small word models: vocabularies of a few thousand words)
+SMALL_NEXT_WORDS_CACHE_ENTRIES = 128  # a top-k table, < 5 KB each
+SMALL_CONTINUATION_CACHE_ENTRIES = 128  # 15 words (ui.rnn_vs_transformer.CONTINUATION_WORDS), < 1 KB each
+SMALL_RNN_TRACE_CACHE_ENTRIES = 64  # the LSTM's hidden state at each word of a short prompt: < 0.1 MB each
+SMALL_ATTENTION_CACHE_ENTRIES = 64  # the small transformer's attention over a short prompt: < 0.1 MB each
+SMALL_OCCLUSION_CACHE_ENTRIES = 128  # one probability per left-out word, < 5 KB each
+
+# Why it makes things up
+REROLL_CACHE_ENTRIES = 64  # ten seeded re-rolls of a short answer, < 10 KB each
+TEMPERATURE_SWEEP_CACHE_ENTRIES = 16  # a handful of (temperature, probability) points, < 5 KB each

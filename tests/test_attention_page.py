@@ -360,13 +360,13 @@ def test_a_shared_link_restores_the_attention_view(site, browser):
     """Issue 20.7: the view, the gallery colouring, the followed token and the heads come back from the link."""
     from tests.browser import ARTIFACTS, open_page
 
-    query = {"prompt": CAT, "attn_view": "Model view (all heads, six layers)", "attn_statistic": "attention to the previous token",
+    query = {"prompt": CAT, "attn_view": "Model view (all heads, 6 layers)", "attn_statistic": "attention to the previous token",
              "attn_follow": "5: ·mat", "attn_follow_head": "head 3", "attn_layer": "3", "attn_head": "4"}
     url = f"{site}/attention?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
     context, page, blocked = open_page(browser, url, width=1440, height=7000)
     try:
         assert page.locator('[data-testid="stException"]').count() == 0 and not blocked
-        assert page.get_by_role("radio", name="Model view (all heads, six layers)").is_checked()
+        assert page.get_by_role("radio", name="Model view (all heads, 6 layers)").is_checked()
         assert page.get_by_role("radio", name="attention to the previous token").is_checked()
         assert page.get_by_role("combobox", name="Token to follow").input_value() == "5: ·mat"
         assert page.get_by_role("combobox", name="Heads").input_value() == "head 3"

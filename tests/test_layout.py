@@ -117,12 +117,15 @@ def test_the_checker_finds_typed_limits():
 
 
 def test_the_limits_are_set_in_explain_limits_alone():
-    """Token caps, the view cap and cache sizes come from explain/limits.py (with their reasons).
-    The page helpers' own caches (ui/<page>.py) are still to be moved there."""
+    """Token caps, the view cap and cache sizes come from explain/limits.py (with their reasons);
+    no cache in ui/ or views/ types its size as a number (a page's own display caps may stay there)."""
     shared = [*(ROOT / "explain").rglob("*.py"), ROOT / "ui" / "state.py", ROOT / "ui" / "results.py", ROOT / "app.py"]
     typed = {str(path.relative_to(ROOT)): found for path in shared
              if path.name != "limits.py" and (found := limit_definitions(path.read_text()))}
-    assert typed == {}
+    pages = [*(ROOT / "ui").glob("*.py"), *(ROOT / "views").glob("*.py")]
+    typed |= {str(path.relative_to(ROOT)): sizes for path in pages
+              if (sizes := [f for f in limit_definitions(path.read_text()) if f[1].startswith("max_entries=")])}
+    assert len(pages) > 20 and typed == {}
 
 
 @pytest.mark.parametrize("package", ["explain", "explain/small_models", "explain/engine"])
@@ -133,3 +136,24 @@ def test_each_package_docstring_names_its_real_modules(package):
     modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
     modules |= {path.name for path in folder.iterdir() if (path / "__init__.py").is_file()}
     assert modules <= named
+
+
+def test_page_caches_take_the_model_not_its_name():
+    """A cached wrapper in ui/ or views/ takes the LoadedModel, keyed by `ui.state.BY_MODEL_NAME`,
+    instead of a name it would look up again with `get_model`."""
+    wrong = []
+    for path in [*(ROOT / "ui").glob("*.py"), *(ROOT / "views").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorators = [d for d in node.decorator_list if isinstance(d, ast.Call)
+                          and isinstance(d.func, ast.Attribute) and d.func.attr in {"cache_data", "cache_resource"}]
+            if not decorators or path.name == "state.py" and node.name == "get_model":
+                continue
+            takes_model = any(getattr(a.annotation, "id", getattr(a.annotation, "attr", None)) == "LoadedModel" for a in node.args.args)
+            keyed = any(k.arg == "hash_funcs" and getattr(k.value, "id", None) == "BY_MODEL_NAME" for k in decorators[0].keywords)
+            looks_up = any(isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "get_model"
+                           for n in ast.walk(node))
+            if looks_up or takes_model != keyed:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.name}")
+    assert wrong == []

@@ -28,3 +28,21 @@ def test_tokens_and_continuations_use_the_model_they_are_given(lm, monkeypatch):
     assert asked == [] and prompt.ids and len(continuation.new_ids) == 3
     assert state.cached_greedy_continuation(lm.name, tuple(prompt.ids), 3) == continuation
     assert asked == [lm.name]
+
+
+def test_page_wrappers_key_a_model_by_its_name(tiny_llama, tiny_gpt2, monkeypatch):
+    """`state.BY_MODEL_NAME`: the same model is one entry, two models never share one, and the
+    model itself is handed to the function (never looked up again by name)."""
+    import streamlit as st
+
+    asked = count_lookups(monkeypatch, tiny_llama)
+    computed: list[str] = []
+
+    @st.cache_data(hash_funcs=state.BY_MODEL_NAME, show_spinner=False)
+    def name_and_width(lm, n: int) -> tuple[str, int]:
+        computed.append(lm.name)
+        return lm.name, lm.config.hidden_size + n
+
+    assert name_and_width(tiny_llama, 1) == (tiny_llama.name, 65) == name_and_width(tiny_llama, 1)
+    assert name_and_width(tiny_gpt2, 1)[0] == tiny_gpt2.name != tiny_llama.name
+    assert computed == [tiny_llama.name, tiny_gpt2.name] and asked == []

@@ -9,7 +9,7 @@ Everything is measured in one run on the default model, so ratios compare like w
 - generate_naive_tok_s / generate_app_tok_s: 64 new tokens, greedy, `model.generate` vs the app's
   own loop;
 - neighbours_ms: one nearest-neighbour query (top 15 by cosine over the whole vocabulary) against
-  the once-normalised embedding matrix, as the Embeddings page does it (median);
+  the embedding index built once, as the Embeddings page does it (median);
 - attention_page_ms: the Attention page's first render of the bench prompt with the model already
   loaded (AppTest in a fresh process: the forward pass, hooked scores pass, statistics, bertviz
   HTML and every figure; the browser's own drawing is not included);
@@ -120,7 +120,7 @@ def _softmax_update_ms(lm, ids) -> float:
 
 
 def _neighbours_ms(lm) -> float:
-    """Median time of one neighbour query; the normalised matrix is built once, outside the timing."""
+    """Median time of one neighbour query; the embedding index is built once, outside the timing."""
     index = embeddings.embedding_index(lm)
     query = embeddings.word_vector(lm, "king").vector
     return _median_ms(lambda: embeddings.nearest_neighbours(lm, index, query, k=15), repeats=21)

@@ -15,14 +15,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import attention
+from explain import attention, limits
+from explain.limits import VIEW_CAP
 from explain.tokens import TokenPiece
+from explain.engine.models import LoadedModel
 from ui import bertviz_offline, palette
 from ui.html import markdown_escape, visible_text
 from ui.i18n import N_, _, babel_locale, format_number, format_percent, ngettext
-from ui.state import cached_analysis, get_model
+from ui.state import BY_MODEL_NAME, cached_analysis
 
-VIEW_CAP = 48  # tokens shown in bertviz, heatmaps and the scores view
 LABEL_CHARS = 14  # longer token labels are cut with "…"
 CELL_TEXT_CAP = 12  # heatmaps up to this many tokens print each weight in its cell (not colour alone)
 HIGHLIGHT = palette.categorical(5)  # Okabe–Ito vermillion: the chosen head, the most attended token
@@ -52,36 +53,36 @@ KIND_TEXT: dict[str, tuple[str, str]] = {
 # Cached computations (keyed by plain values)
 
 
-def view_attentions(model_name: str, ids: tuple[int, ...]) -> np.ndarray:
+def view_attentions(lm: LoadedModel, ids: tuple[int, ...]) -> np.ndarray:
     """(n_layer, n_head, t, t) for the first t ≤ VIEW_CAP tokens. The model is causal, so these
     rows equal what a forward pass over the first t tokens alone would give."""
     t = min(len(ids), VIEW_CAP)
-    return cached_analysis(model_name, ids).attentions[:, :, :t, :t]
+    return cached_analysis(lm, ids).attentions[:, :, :t, :t]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_statistics(model_name: str, ids: tuple[int, ...]) -> attention.HeadStatistics:
-    return attention.head_statistics(cached_analysis(model_name, ids).attentions)
+@st.cache_data(max_entries=limits.HEAD_STATISTICS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_statistics(lm: LoadedModel, ids: tuple[int, ...]) -> attention.HeadStatistics:
+    return attention.head_statistics(cached_analysis(lm, ids).attentions)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_scores(model_name: str, ids: tuple[int, ...], layer: int) -> attention.AttentionScores:
+@st.cache_data(max_entries=limits.ATTENTION_SCORES_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_scores(lm: LoadedModel, ids: tuple[int, ...], layer: int) -> attention.AttentionScores:
     """Pre-softmax scores of one layer's heads, first VIEW_CAP tokens (no new forward pass)."""
     t = min(len(ids), VIEW_CAP)
-    layer_input = cached_analysis(model_name, ids).hidden_states[layer, :t]
-    return attention.attention_scores(get_model(model_name), layer_input, layer)
+    layer_input = cached_analysis(lm, ids).hidden_states[layer, :t]
+    return attention.attention_scores(lm, layer_input, layer)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=limits.HEAD_VIEW_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_head_view(
-    model_name: str, ids: tuple[int, ...], labels: tuple[str, ...], layer: int, zoom: float = 1.0
+    lm: LoadedModel, ids: tuple[int, ...], labels: tuple[str, ...], layer: int, zoom: float = 1.0
 ) -> str:
-    return bertviz_offline.head_view_html(view_attentions(model_name, ids), list(labels), [layer], layer, zoom=zoom)
+    return bertviz_offline.head_view_html(view_attentions(lm, ids), list(labels), [layer], layer, zoom=zoom)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_model_view(model_name: str, ids: tuple[int, ...], labels: tuple[str, ...], layers: tuple[int, ...]) -> str:
-    return bertviz_offline.model_view_html(view_attentions(model_name, ids), list(labels), list(layers))
+@st.cache_data(max_entries=limits.MODEL_VIEW_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_model_view(lm: LoadedModel, ids: tuple[int, ...], labels: tuple[str, ...], layers: tuple[int, ...]) -> str:
+    return bertviz_offline.model_view_html(view_attentions(lm, ids), list(labels), list(layers))
 
 
 # ---------------------------------------------------------------------------------------------

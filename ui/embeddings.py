@@ -1,9 +1,10 @@
 """Streamlit glue for the Embeddings page: cached look-ups, the Plotly figures it draws, and the
 sentences and tables that say what each figure shows (for screen readers and for the class).
 
-The normalised embedding matrix is built once per model (`st.cache_resource`), so a neighbour
-query is one matrix–vector product. Figures only draw `explain.embeddings` results. Every shown
-string is translated (`ui.i18n`), numbers in the locale's format.
+The embedding index (the model's own matrix and its row norms, no normalised copy) is built once
+per model (`st.cache_resource`), so a neighbour query is one matrix–vector product. Figures only
+draw `explain.embeddings` results. Every shown string is translated (`ui.i18n`), numbers in the
+locale's format.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import embeddings, positions
+from explain import embeddings, limits, positions
 from explain.tokens import TokenPiece, text_direction, token_pieces
+from explain.engine.models import LoadedModel
 from ui import palette
 from ui.html import chip, chip_row, markdown_escape, readable_label, token_spans, visible_text
 from ui.i18n import _, babel_locale, format_number, format_percent
-from ui.state import get_model
+from ui.state import BY_MODEL_NAME
 
 WORD_COLOUR = palette.categorical(5)  # vermillion: the learner's words
 BASELINE_COLOUR = palette.categorical(4)  # blue: the reference line
 LAYER_COLOUR = palette.categorical(2)  # bluish green: the chosen layer
 BACKGROUND_COLOUR = "#9AA5B1"  # grey dots (neutral, not a category)
+VECTOR_COLUMNS = 48  # the vector picture folds a vector into rows of this many numbers
 
 
 def plotly_separators() -> str:
@@ -44,34 +47,33 @@ def table_toggle(key: str) -> bool:
 # Cached computations (keyed by plain values)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def cached_index(model_name: str) -> embeddings.EmbeddingIndex:
-    """The row-normalised embedding matrix of one model, shared read-only by every visitor."""
-    return embeddings.embedding_index(get_model(model_name))
+@st.cache_resource(max_entries=limits.EMBEDDING_INDEX_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_index(lm: LoadedModel) -> embeddings.EmbeddingIndex:
+    """The embedding index of one model (its matrix and row norms), shared read-only by every visitor."""
+    return embeddings.embedding_index(lm)
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
-def cached_word_vector(model_name: str, word: str, leading_space: bool) -> embeddings.WordVector:
-    return embeddings.word_vector(get_model(model_name), word, leading_space)
+@st.cache_data(max_entries=limits.WORD_VECTOR_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_word_vector(lm: LoadedModel, word: str, leading_space: bool) -> embeddings.WordVector:
+    return embeddings.word_vector(lm, word, leading_space)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def cached_common_words(model_name: str, n: int) -> list[TokenPiece]:
-    lm = get_model(model_name)
+@st.cache_data(max_entries=limits.COMMON_WORDS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_common_words(lm: LoadedModel, n: int) -> list[TokenPiece]:
     return token_pieces(lm, embeddings.common_word_ids(lm, n))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_locate_word(model_name: str, sentence: str, word: str) -> embeddings.WordInSentence:
-    return embeddings.locate_word(get_model(model_name), sentence, word)
+@st.cache_data(max_entries=limits.LOCATE_WORD_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_locate_word(lm: LoadedModel, sentence: str, word: str) -> embeddings.WordInSentence:
+    return embeddings.locate_word(lm, sentence, word)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def cached_position_scheme(model_name: str) -> positions.PositionScheme:
-    return positions.position_scheme(get_model(model_name))
+@st.cache_resource(max_entries=limits.POSITION_SCHEME_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_position_scheme(lm: LoadedModel) -> positions.PositionScheme:
+    return positions.position_scheme(lm)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=limits.SINUSOIDS_CACHE_ENTRIES, show_spinner=False)
 def cached_sinusoids(n_positions: int, d_model: int) -> np.ndarray:
     return positions.sinusoidal_encoding(n_positions, d_model)
 
@@ -298,7 +300,7 @@ def sinusoids_sentence(d_model: int) -> str:
 # Figures
 
 
-def vector_picture(word: embeddings.WordVector, columns: int = 48) -> go.Figure:
+def vector_picture(word: embeddings.WordVector, columns: int = VECTOR_COLUMNS) -> go.Figure:
     """The d numbers of one vector folded into a grid (row-major), coloured by value."""
     d = word.vector.shape[0]
     rows = math.ceil(d / columns)

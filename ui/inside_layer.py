@@ -16,13 +16,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import encoder_decoder, layer_parts, residual, rope, writing_attention
+from explain import encoder_decoder, layer_parts, limits, residual, rope, writing_attention
 from explain.tokens import TokenPiece
+from explain.engine.models import LoadedModel
 from ui import charts, figures, palette
 from ui.attention import axis_labels, token_label
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
-from ui.state import cached_analysis, current_prompt_text, get_model, selected_model_name
+from ui.state import BY_MODEL_NAME, cached_analysis, current_prompt_text, selected_model_name
 
 ORANGE, SKY, GREEN, BLUE, VERMILION, PURPLE = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5, 6))
 GREY = "rgba(128, 128, 128, 0.7)"  # neutral guides (a circle, the zero line): readable on light and dark
@@ -68,36 +69,36 @@ def described_chart(fig: go.Figure, key: str, summary: str, rows: list[dict], ti
 # Cached computations (keyed by plain values)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_trace(model_name: str, ids: tuple[int, ...]) -> residual.ResidualTrace:
+@st.cache_data(max_entries=limits.RESIDUAL_TRACE_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_trace(lm: LoadedModel, ids: tuple[int, ...]) -> residual.ResidualTrace:
     """The hooked forward: what every block writes for the last token (one run per prompt)."""
-    return residual.trace_residual(get_model(model_name), list(ids))
+    return residual.trace_residual(lm, list(ids))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_readout(model_name: str, ids: tuple[int, ...]) -> residual.StreamReadout:
-    return residual.read_stream(get_model(model_name), cached_trace(model_name, ids), top_k=3)
+@st.cache_data(max_entries=limits.STREAM_READOUT_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_readout(lm: LoadedModel, ids: tuple[int, ...]) -> residual.StreamReadout:
+    return residual.read_stream(lm, cached_trace(lm, ids), top_k=3)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_rope(model_name: str, ids: tuple[int, ...], layer: int, head: int, i: int, j: int) -> rope.RopeDemo:
-    layer_input = cached_analysis(model_name, ids).hidden_states[layer]
-    return rope.rope_demo(get_model(model_name), layer_input, layer, head, i, j, shifts=list(range(0, 201, 10)))
+@st.cache_data(max_entries=limits.ROPE_DEMO_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_rope(lm: LoadedModel, ids: tuple[int, ...], layer: int, head: int, i: int, j: int) -> rope.RopeDemo:
+    layer_input = cached_analysis(lm, ids).hidden_states[layer]
+    return rope.rope_demo(lm, layer_input, layer, head, i, j, shifts=list(range(0, 201, 10)))
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
+@st.cache_resource(max_entries=limits.ENCODER_MODEL_CACHE_ENTRIES, show_spinner=False)
 def cached_encoder() -> encoder_decoder.LoadedEncoder:
     return encoder_decoder.load_encoder()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.ENCODER_ATTENTION_CACHE_ENTRIES, show_spinner=False)
 def cached_encoder_attention(text: str) -> encoder_decoder.EncoderAttention:
     return encoder_decoder.encoder_attention(cached_encoder(), text)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def cached_writing(model_name: str, ids: tuple[int, ...], n_new: int) -> writing_attention.WritingAttention:
-    return writing_attention.attention_while_writing(get_model(model_name), list(ids), n_new)
+@st.cache_data(max_entries=limits.WRITING_ATTENTION_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_writing(lm: LoadedModel, ids: tuple[int, ...], n_new: int) -> writing_attention.WritingAttention:
+    return writing_attention.attention_while_writing(lm, list(ids), n_new)
 
 
 # ---------------------------------------------------------------------------------------------

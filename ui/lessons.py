@@ -249,7 +249,7 @@ def ticket_words(top_token: str, top_prob: str) -> exit_ticket.TicketWords:
 
 def build_exit_ticket(lm: models.LoadedModel, prompt: str, ids: tuple[int, ...], subtitle: str) -> str:
     """The exit ticket's HTML: the prompt's top-5 next tokens from the shared fp32 analysis."""
-    dist = distribution_from_logits(lm, state.cached_analysis(lm.name, ids).last_logits, top_n=TOP_N)
+    dist = distribution_from_logits(lm, state.cached_analysis(lm, ids).last_logits, top_n=TOP_N)
     labels = [format_percent(p) for p in dist.probs]
     ticket = exit_ticket.ExitTicket(prompt=prompt, tokens=[visible_text(p.display) for p in dist.pieces],
                                     probs=dist.probs, prob_labels=labels, subtitle=subtitle)
@@ -267,7 +267,7 @@ def exit_ticket_button(slot) -> None:
         lm = state.get_model(models.EMBEDDED_MODEL)
     prompt = state.current_prompt_text()
     try:
-        ids = tuple(state.cached_prompt_tokens(lm.name, prompt).ids)
+        ids = tuple(state.cached_prompt_tokens(lm, prompt).ids)
     except tokens.EmptyPrompt:
         slot.caption(_("Type a prompt in the sidebar to make your exit ticket."))
         return

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from explain import limits
 from explain.small_models import compare
 from explain.small_models.vocab import join_words
 from ui import charts, palette, state
@@ -42,6 +43,9 @@ PRESETS: dict[str, str] = {
 }
 PROBE_LABELS = {"names": N_("names of characters"), "places": N_("places"), "objects": N_("objects")}
 
+NEXT_WORDS = 10  # each model's most likely next words, side by side
+CONTINUATION_WORDS = 15  # the words each model writes on
+
 
 def name(kind: str) -> str:
     """A model's shown name ("lstm" / "gpt"), translated."""
@@ -69,27 +73,27 @@ def models_or_stop() -> compare.SmallModels:
         st.stop()
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=limits.SMALL_NEXT_WORDS_CACHE_ENTRIES, show_spinner=False)
 def cached_next_words(kind: str, ids: tuple[int, ...]) -> compare.NextWords:
-    return compare.next_words(small_models(), kind, list(ids))
+    return compare.next_words(small_models(), kind, list(ids), top_n=NEXT_WORDS)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=limits.SMALL_CONTINUATION_CACHE_ENTRIES, show_spinner=False)
 def cached_continuation(kind: str, ids: tuple[int, ...], seed: int | None) -> list[str]:
-    return compare.continue_words(small_models(), kind, list(ids), n=15, seed=seed)
+    return compare.continue_words(small_models(), kind, list(ids), n=CONTINUATION_WORDS, seed=seed)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.SMALL_RNN_TRACE_CACHE_ENTRIES, show_spinner=False)
 def cached_rnn_trace(ids: tuple[int, ...]) -> compare.RNNTrace:
     return compare.rnn_trace(small_models(), list(ids))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.SMALL_ATTENTION_CACHE_ENTRIES, show_spinner=False)
 def cached_attention(ids: tuple[int, ...]) -> np.ndarray:
     return compare.gpt_attention(small_models(), list(ids))
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=limits.SMALL_OCCLUSION_CACHE_ENTRIES, show_spinner=False)
 def cached_occlusion(kind: str, ids: tuple[int, ...]) -> compare.Occlusion:
     return compare.occlusion(small_models(), kind, list(ids))
 

@@ -16,15 +16,17 @@ from collections.abc import Iterator
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import generation, next_token, tokens
+from explain import generation, limits, next_token, tokens
 from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
+from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.html import visible_text
 from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
 from ui.reveal import pick_before_reveal
 from ui.softmax import plotly_separators
+from ui.state import BY_MODEL_NAME
 
 ORANGE, SKY, GREEN, BLUE, VERMILION = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5))
 GREY = "#BBBBBB"  # "before the filter" and dropped beams: neutral, always with their own label or shape
@@ -215,10 +217,9 @@ def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) ->
     results().put(key, continuation)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_label_probs(model_name: str, text: str, labels: tuple[str, ...]) -> list[float]:
+@st.cache_data(max_entries=limits.LABEL_PROBS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_label_probs(lm: LoadedModel, text: str, labels: tuple[str, ...]) -> list[float]:
     """P(first token of each label) as the next token after `text` (one forward, cached)."""
-    lm = state.get_model(model_name)
     prompt = tokens.tokenize_prompt(lm, text)
     logits = next_token.last_logits(lm, prompt.ids)
     return [next_token.typed_token(lm, logits, label).prob for label in labels]

@@ -14,37 +14,39 @@ import streamlit as st
 
 from babel import numbers
 
-from explain import logit_lens, word_probability
+from explain import limits, logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
 from explain.tokens import text_direction
 from explain.word_probability import WordProbability
+from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import chip, chip_row, readable_label, visible_text
 from ui.i18n import _, babel_locale, format_number, format_percent
+from ui.state import BY_MODEL_NAME
 
 ORANGE, BLUE, VERMILION = palette.CATEGORICAL[0], palette.CATEGORICAL[4], palette.CATEGORICAL[5]
 GREY = "#999999"  # the bars outside the top n: neutral, and told apart by the dashed line and label too
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_lens(model_name: str, ids: tuple[int, ...]) -> logit_lens.LogitLens:
-    hidden = state.cached_analysis(model_name, ids).hidden_states
-    return logit_lens.logit_lens(state.get_model(model_name), hidden, position=-1, top_k=3)
+@st.cache_data(max_entries=limits.LOGIT_LENS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_lens(lm: LoadedModel, ids: tuple[int, ...]) -> logit_lens.LogitLens:
+    hidden = state.cached_analysis(lm, ids).hidden_states
+    return logit_lens.logit_lens(lm, hidden, position=-1, top_k=3)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_positions(model_name: str, ids: tuple[int, ...]) -> logit_lens.PositionPredictions:
-    hidden = state.cached_analysis(model_name, ids).hidden_states
-    return logit_lens.position_predictions(state.get_model(model_name), list(ids), hidden)
+@st.cache_data(max_entries=limits.POSITION_PREDICTIONS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_positions(lm: LoadedModel, ids: tuple[int, ...]) -> logit_lens.PositionPredictions:
+    hidden = state.cached_analysis(lm, ids).hidden_states
+    return logit_lens.position_predictions(lm, list(ids), hidden)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_chain_logits(model_name: str, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
+@st.cache_data(max_entries=limits.CHAIN_LOGITS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_chain_logits(lm: LoadedModel, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
     """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""
     if len(word_ids) == 1:
-        return state.cached_analysis(model_name, ids).last_logits[None]
-    return word_probability.chain_logits(state.get_model(model_name), list(ids), list(word_ids))
+        return state.cached_analysis(lm, ids).last_logits[None]
+    return word_probability.chain_logits(lm, list(ids), list(word_ids))
 
 
 def measured_word(lm, ids: tuple[int, ...], text: str, temperature: float) -> WordProbability | None:
@@ -52,7 +54,7 @@ def measured_word(lm, ids: tuple[int, ...], text: str, temperature: float) -> Wo
     word = word_probability.word_tokens(lm, text)
     if word is None:
         return None
-    logits = cached_chain_logits(lm.name, ids, tuple(word.ids))
+    logits = cached_chain_logits(lm, ids, tuple(word.ids))
     return word_probability.word_probability_from_logits(lm, logits, word, temperature)
 
 

@@ -159,38 +159,48 @@ def page_prompt() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, .
     return lm, prompt, tuple(prompt.ids)
 
 
+# The `hash_funcs` of every page wrapper that takes the model itself: it is keyed by its name, so two
+# models never share an entry and the model is never hashed (nor looked up again by name).
+BY_MODEL_NAME = {models.LoadedModel: lambda lm: lm.name}
+
+
+def page_analysis() -> tuple[models.LoadedModel, tokens.PromptTokens, tuple[int, ...], analysis.PromptAnalysis]:
+    """`page_prompt()` and the prompt's one shared forward (`cached_analysis`): what the pages that
+    read the model's output start with."""
+    lm, prompt, ids = page_prompt()
+    return lm, prompt, ids, cached_analysis(lm, ids)
+
+
 def _loaded(model: models.LoadedModel | str) -> models.LoadedModel:
-    """The model itself: pages pass the one they hold; a cached wrapper that keeps only a name
-    (keys must be plain values) passes the name."""
+    """The model itself: pages pass the one they hold; the warm-up, which keeps only a name, passes
+    the name."""
     return model if isinstance(model, models.LoadedModel) else get_model(model)
 
 
-# The wrappers below are keyed by the model's name; the model rides along unhashed (`_lm`), so a
-# page holding the model never has it looked up again by name.
+# The wrappers below accept the model or its name (the warm-up holds only the name); the cached
+# functions behind them take the model, keyed by its name (BY_MODEL_NAME).
 
 
 def cached_prompt_tokens(model: models.LoadedModel | str, text: str) -> tokens.PromptTokens:
     lm = _loaded(model)
-    return _prompt_tokens(lm.name, text, lm)
+    return _prompt_tokens(lm, text)
 
 
-@st.cache_data(max_entries=limits.PROMPT_TOKENS_CACHE_ENTRIES, show_spinner=False)
-def _prompt_tokens(model_name: str, text: str, _lm: models.LoadedModel) -> tokens.PromptTokens:
-    return tokens.tokenize_prompt(_lm, text)
+@st.cache_data(max_entries=limits.PROMPT_TOKENS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def _prompt_tokens(lm: models.LoadedModel, text: str) -> tokens.PromptTokens:
+    return tokens.tokenize_prompt(lm, text)
 
 
 def cached_greedy_continuation(
     model: models.LoadedModel | str, ids: tuple[int, ...], max_new_tokens: int
 ) -> generation.Continuation:
     lm = _loaded(model)
-    return _greedy_continuation(lm.name, tuple(ids), max_new_tokens, lm)
+    return _greedy_continuation(lm, tuple(ids), max_new_tokens)
 
 
-@st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, show_spinner=False)
-def _greedy_continuation(
-    model_name: str, ids: tuple[int, ...], max_new_tokens: int, _lm: models.LoadedModel
-) -> generation.Continuation:
-    return generation.greedy_continuation(_lm, list(ids), max_new_tokens)
+@st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def _greedy_continuation(lm: models.LoadedModel, ids: tuple[int, ...], max_new_tokens: int) -> generation.Continuation:
+    return generation.greedy_continuation(lm, list(ids), max_new_tokens)
 
 
 @st.cache_resource(show_spinner=False)
@@ -228,9 +238,9 @@ def share_url() -> str:
     return f"{base}?{query}" if query else base
 
 
-@st.cache_data(max_entries=limits.LANGUAGE_COST_CACHE_ENTRIES, show_spinner=False)
-def cached_language_cost(model_name: str, lang: str) -> language_cost.LanguageCost:
-    return language_cost.language_cost(get_model(model_name), lang)
+@st.cache_data(max_entries=limits.LANGUAGE_COST_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_language_cost(lm: models.LoadedModel, lang: str) -> language_cost.LanguageCost:
+    return language_cost.language_cost(lm, lang)
 
 
 def language_note() -> str | None:
@@ -239,7 +249,7 @@ def language_note() -> str | None:
     lang, name = current_language(), selected_model_name()
     if lang == DEFAULT_LANGUAGE or not model_is_loaded(name):
         return None
-    cost = cached_language_cost(name, lang)
+    cost = cached_language_cost(get_model(name), lang)  # loaded already: a cache hit
     # Shown only in that language, so the message says "this language" and the translator names it.
     return _(
         "ℹ️ {model} learned mostly from English text, so it is much weaker in this language: expect "

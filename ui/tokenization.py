@@ -11,11 +11,12 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from explain import bpe, tokenizer_compare, tokens
+from explain import bpe, limits, tokenizer_compare, tokens
+from explain.engine.models import LoadedModel
 from ui import palette
 from ui.html import chip, chip_row, grouped, markdown_escape, readable_label
 from ui.i18n import N_, _, format_number, ngettext
-from ui.state import get_model
+from ui.state import BY_MODEL_NAME
 
 # Option values (English, kept in the URL) → the prompt; labels are shown translated.
 PAGE_PRESETS: dict[str, str] = {
@@ -77,37 +78,37 @@ def method_name(view: tokenizer_compare.TokenizerView) -> str:
 # Cached computations (plain keys in, plain data out)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_spans(model_name: str, ids: tuple[int, ...]) -> list[tokens.TokenSpan]:
-    return tokens.prompt_spans(get_model(model_name), list(ids))
+@st.cache_data(max_entries=limits.PROMPT_SPANS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_spans(lm: LoadedModel, ids: tuple[int, ...]) -> list[tokens.TokenSpan]:
+    return tokens.prompt_spans(lm, list(ids))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_comparison(model_name: str, text: str) -> list[tokenizer_compare.TokenizerView]:
-    return tokenizer_compare.compare_tokenizers(get_model(model_name), text)
+@st.cache_data(max_entries=limits.TOKENIZER_COMPARISON_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_comparison(lm: LoadedModel, text: str) -> list[tokenizer_compare.TokenizerView]:
+    return tokenizer_compare.compare_tokenizers(lm, text)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def cached_sample_counts(model_name: str) -> dict[str, dict[str, tokenizer_compare.TokenCount]]:
-    return tokenizer_compare.token_counts(get_model(model_name), SAMPLE_TEXTS)
+@st.cache_data(max_entries=limits.SAMPLE_COUNTS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_sample_counts(lm: LoadedModel) -> dict[str, dict[str, tokenizer_compare.TokenCount]]:
+    return tokenizer_compare.token_counts(lm, SAMPLE_TEXTS)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def cached_language_costs(model_name: str) -> list[tokenizer_compare.SentenceCost]:
-    return tokenizer_compare.sentence_costs(get_model(model_name), SAME_SENTENCE)
+@st.cache_data(max_entries=limits.SENTENCE_COSTS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_language_costs(lm: LoadedModel) -> list[tokenizer_compare.SentenceCost]:
+    return tokenizer_compare.sentence_costs(lm, SAME_SENTENCE)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def cached_replay(model_name: str, word: str) -> bpe.BpeReplay:
-    return bpe.replay_bpe(get_model(model_name), word)
+@st.cache_data(max_entries=limits.BPE_REPLAY_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_replay(lm: LoadedModel, word: str) -> bpe.BpeReplay:
+    return bpe.replay_bpe(lm, word)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=limits.TRAINED_BPE_CACHE_ENTRIES, show_spinner=False)
 def cached_training(corpus: str, vocab_size: int) -> bpe.TrainedBpe:
     return bpe.train_bpe(corpus, vocab_size)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=limits.TRAINED_TOKENIZE_CACHE_ENTRIES, show_spinner=False)
 def cached_trained_tokenize(tokenizer_json: str, text: str) -> list[str]:
     from tokenizers import Tokenizer
 

@@ -4,6 +4,7 @@ import streamlit as st
 from babel.lists import format_list
 
 from explain import attention as attn
+from explain import limits
 from ui import attention as view
 from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
@@ -24,7 +25,7 @@ FOLLOW_DEFAULT = "it"  # followed when the prompt is no preset and contains it; 
 LAYER_KEY, HEAD_KEY, GALLERY_KEY = "attn_layer", "attn_head", "attn_gallery"
 FOLLOW_KEY, ROW_KEY, TOKENS_KEY = "attn_follow", "attn_score_row", "attn_tokens_for"
 PICKED_KEY = "attn_gallery_picked"  # set by a gallery click: the whole page follows the new head
-VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, six layers)")}
+VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, {count} layers)")}
 AVERAGE = -1  # the follow chart's "average of all heads" choice
 
 
@@ -89,8 +90,7 @@ cols = st.columns(len(PRESETS))
 for col, (name, (text, _word, _linked)) in zip(cols, PRESETS.items()):
     col.button(_(name), on_click=state.use_prompt, args=(text,), width="stretch", help=text, key=f"attn_preset_{name}")
 
-lm, prompt, ids = state.page_prompt()
-analysis = state.cached_analysis(lm.name, ids)
+lm, prompt, ids, analysis = state.page_analysis()
 n_layer, n_head = analysis.n_layer, analysis.n_head
 shown = min(len(ids), view.VIEW_CAP)
 pieces = prompt.pieces[:shown]
@@ -117,7 +117,7 @@ if st.session_state.get("attn_game") or st.query_params.get("attn_game") == "tru
         token=view.quoted(labels[followed])))
 guess = guess_before_reveal("attn", (lm.name, ids, followed), _("the attention pictures"), max_chars=40, example="cat")
 if guess is not None:
-    st.success(game_verdict(guess, texts, labels, followed, n_layer, attn.follow_token(view.view_attentions(lm.name, ids), followed)))
+    st.success(game_verdict(guess, texts, labels, followed, n_layer, attn.follow_token(view.view_attentions(lm, ids), followed)))
 
 st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
@@ -135,8 +135,8 @@ st.caption(_(
 # 1 · bertviz ---------------------------------------------------------------------------------
 st.header(_("1 · Lines from each token to the tokens it attends to"))
 mode = st.radio(_("View"), list(VIEWS), horizontal=True, key="attn_view", bind="query-params",
-                format_func=lambda v: _(VIEWS[v]))
-weights = view.view_attentions(lm.name, ids)
+                format_func=lambda v: _(VIEWS[v]).format(count=limits.MODEL_VIEW_LAYERS))
+weights = view.view_attentions(lm, ids)
 try:
     if mode == "head":
         st.markdown(_(
@@ -144,8 +144,8 @@ try:
             "the left to see only its lines; the thicker a line, the larger the weight. Double-click "
             "(double-tap) a colour square to show only that head."
         ).format(layer=layer))
-        document = view.cached_head_view(lm.name, ids, labels, layer)  # the saved page: unzoomed
-        st.iframe(view.cached_head_view(lm.name, ids, labels, layer, iframe_zoom()), height="content")
+        document = view.cached_head_view(lm, ids, labels, layer)  # the saved page: unzoomed
+        st.iframe(view.cached_head_view(lm, ids, labels, layer, iframe_zoom()), height="content")
         st.markdown(view.head_view_sentence(weights[layer], pieces, followed, layer))
         if table_toggle("attn_head_view_table"):
             st.dataframe(view.head_view_table(weights[layer], pieces), hide_index=True)
@@ -153,17 +153,18 @@ try:
             layer=layer, model=lm.name, prompt=state.current_prompt_text())
         download_name = f"attention-head-view-layer-{layer}.html"
     else:
-        starts = list(range(0, n_layer, 6))
+        per_view = limits.MODEL_VIEW_LAYERS
+        starts = list(range(0, n_layer, per_view))
         start = starts[0] if len(starts) == 1 else st.select_slider(
-            _("Layers"), options=starts, value=(layer // 6) * 6, key="attn_model_layers", bind="query-params",
-            format_func=lambda s: f"{s}–{min(s + 5, n_layer - 1)}",
+            _("Layers"), options=starts, value=(layer // per_view) * per_view, key="attn_model_layers",
+            bind="query-params", format_func=lambda s: f"{s}–{min(s + per_view - 1, n_layer - 1)}",
         )
-        layers = tuple(range(start, min(start + 6, n_layer)))
+        layers = tuple(range(start, min(start + per_view, n_layer)))
         st.markdown(_("One thumbnail per head (columns) and layer (rows). Click a thumbnail to enlarge it."))
-        document = view.cached_model_view(lm.name, ids, labels, layers)
+        document = view.cached_model_view(lm, ids, labels, layers)
         st.iframe(document, height="content")
         try:
-            stats = view.cached_statistics(lm.name, ids)
+            stats = view.cached_statistics(lm, ids)
         except attn.PromptTooShort:
             pass
         else:
@@ -225,7 +226,7 @@ def head_gallery(stats: attn.HeadStatistics) -> None:
 
 st.header(_("3 · Every head at once: each learns something different"))
 try:
-    stats = view.cached_statistics(lm.name, ids)
+    stats = view.cached_statistics(lm, ids)
 except attn.PromptTooShort:
     st.info(view.too_short_message(len(ids)))
 else:
@@ -318,7 +319,7 @@ st.header(_("5 · Before the softmax: query · key scores"))
 st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right)")
 st.latex(r"\text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
 try:
-    scores = view.cached_scores(lm.name, ids, layer)
+    scores = view.cached_scores(lm, ids, layer)
 except attn.ScoresUnavailable:
     st.info(_(
         "Scores before the softmax can't be recomputed for {architecture} (only Llama-style and GPT-2 "

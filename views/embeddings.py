@@ -55,7 +55,7 @@ def use_context_preset() -> None:
 
 def word_or_none(lm, word: str, leading_space: bool):
     try:
-        return view.cached_word_vector(lm.name, word, leading_space)
+        return view.cached_word_vector(lm, word, leading_space)
     except emb.EmptyWord:
         return None
 
@@ -70,7 +70,7 @@ def locate_in(lm, sentences: tuple[str, str], word: str):
     found = []
     for sentence in sentences:
         try:
-            found.append(view.cached_locate_word(lm.name, sentence, word))
+            found.append(view.cached_locate_word(lm, sentence, word))
         except emb.EmptyWord:
             return _("✍️ Type two sentences and the word they share.")
         except emb.WordNotFound:
@@ -86,7 +86,7 @@ def game_verdict(lm, index, word, guess_text: str, leading_space: bool) -> str:
     answer = _("The nearest token apart from “{word}” itself is `{token}` (cosine {cosine}).").format(
         word=markdown_escape(word.word), token=view.piece_label(nearest.pieces[0]),
         cosine=format_number(nearest.similarities[0], 3))
-    guess = view.cached_word_vector(lm.name, guess_text, leading_space)
+    guess = view.cached_word_vector(lm, guess_text, leading_space)
     similarity, rank = emb.rank_among(index, word.vector, guess.vector, exclude)
     if rank == 1:
         return _("✅ Right!") + " " + answer
@@ -109,7 +109,7 @@ st.info(_(
 ))
 
 lm = state.current_model()
-index = view.cached_index(lm.name)
+index = view.cached_index(lm)
 
 left, right = st.columns([2, 3])
 word_text = left.text_input(_("A word"), key="emb_word", max_chars=emb.MAX_WORD_CHARS, bind="query-params")
@@ -139,14 +139,14 @@ else:
     if table_toggle("emb_vector_table"):
         st.dataframe(view.vector_table(word), hide_index=True)
     st.caption(_(
-        "All {dims} numbers of “{word}”, folded into rows of 48 (read left to right, top to bottom); "
+        "All {dims} numbers of “{word}”, folded into rows of {columns} (read left to right, top to bottom); "
         "red is positive, blue negative. No single number means anything on its own — only the "
         "direction of the whole vector does."
-    ).format(dims=index.d_model, word=markdown_escape(word.word)))
+    ).format(dims=index.d_model, word=markdown_escape(word.word), columns=view.VECTOR_COLUMNS))
 
 with st.expander(_("Your prompt as a table of vectors")):
     try:
-        prompt = state.cached_prompt_tokens(lm.name, state.current_prompt_text())
+        prompt = state.cached_prompt_tokens(lm, state.current_prompt_text())
     except EmptyPrompt:
         st.caption(_("Type a prompt in the sidebar to see it as vectors."))
     else:
@@ -210,7 +210,7 @@ names, n_dropped = emb.parse_word_list(words_text, MAX_WORDS)
 if n_dropped:
     st.warning(_("Only the first {count} words are used; {dropped} more were left out.").format(
         count=MAX_WORDS, dropped=n_dropped))
-word_list = [view.cached_word_vector(lm.name, name, leading_space) for name in names]
+word_list = [view.cached_word_vector(lm, name, leading_space) for name in names]
 if len(word_list) < 2:
     st.info(_("✍️ Type at least two words, separated by commas (or press **Preset**)."))
 else:
@@ -237,7 +237,7 @@ else:
         _("Show {count} common tokens in the background").format(count=BACKGROUND_TOKENS), value=True,
         key="emb_background", bind="query-params",
     )
-    pieces = view.cached_common_words(lm.name, BACKGROUND_TOKENS) if background else []
+    pieces = view.cached_common_words(lm, BACKGROUND_TOKENS) if background else []
     word_map = emb.word_map(word_list, pieces, emb.embedding_matrix(lm))
     kept = float(word_map.explained_variance_ratio.sum())
     st.markdown(_(
@@ -315,8 +315,8 @@ if isinstance(located, str):
     st.info(located)
 else:
     in_a, in_b = located
-    hidden_a = state.cached_analysis(lm.name, tuple(in_a.ids)).hidden_states
-    hidden_b = state.cached_analysis(lm.name, tuple(in_b.ids)).hidden_states
+    hidden_a = state.cached_analysis(lm, tuple(in_a.ids)).hidden_states
+    hidden_b = state.cached_analysis(lm, tuple(in_b.ids)).hidden_states
     drift = emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b)
     for label, found in (("A", in_a), ("B", in_b)):
         st.html(view.sentence_html(found))
@@ -353,7 +353,7 @@ else:
           "common directions, so compare the two lines rather than reading the values alone.")
         + (" " + _("In this model layer 0 already includes a learned position vector, so the same word at "
                    "two different positions starts slightly below 1.")
-           if view.cached_position_scheme(lm.name).kind == "learned absolute" else "")
+           if view.cached_position_scheme(lm).kind == "learned absolute" else "")
     )
 
 # 7 · Position --------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ st.markdown(view.sinusoids_sentence(dims))
 if table_toggle("emb_sinusoids_table"):
     st.dataframe(view.rows_table(list(range(n_positions)), sinusoids, _("position")), hide_index=True)
 st.caption("PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d)).")
-scheme = view.cached_position_scheme(lm.name)
+scheme = view.cached_position_scheme(lm)
 st.markdown(_("**The live model:** {statement}").format(statement=view.position_statement(scheme, lm.name)))
 if scheme.learned is not None:
     show_chart(

@@ -11,13 +11,16 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from explain import hallucination as hal
+from explain import limits
 from explain.next_token import distribution_from_logits
+from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
 from ui.i18n import _, babel_locale, current_language, format_number, format_percent, ngettext
 from ui.presenter import show_chart
 from ui.walk import next_step_link
+from ui.state import BY_MODEL_NAME
 
 SEED_KEY = "hall_seed"
 PERPLEXITY_COLOUR, DISTINCT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
@@ -29,14 +32,14 @@ def shipped_results() -> tuple[list[hal.AnsweredQuestion], hal.Calibration]:
     return answered, hal.calibration(answered)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached_rerolls(model_name: str, ids: tuple[int, ...], seed: int) -> hal.Rerolls:
-    return hal.reroll(state.get_model(model_name), list(ids), seed=seed)
+@st.cache_data(max_entries=limits.REROLL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_rerolls(lm: LoadedModel, ids: tuple[int, ...], seed: int) -> hal.Rerolls:
+    return hal.reroll(lm, list(ids), seed=seed)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_sweep(model_name: str, ids: tuple[int, ...]) -> list[hal.TemperaturePoint]:
-    return hal.temperature_sweep(state.get_model(model_name), list(ids))
+@st.cache_data(max_entries=limits.TEMPERATURE_SWEEP_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_sweep(lm: LoadedModel, ids: tuple[int, ...]) -> list[hal.TemperaturePoint]:
+    return hal.temperature_sweep(lm, list(ids))
 
 
 def token_text(display: str) -> str:
@@ -78,7 +81,7 @@ def top5_table(dist) -> pd.DataFrame:
 def calibration_table(cal: hal.Calibration) -> pd.DataFrame:
     rows = []
     for signal in cal.signals:
-        name = _("agreement of 10 re-rolls") if signal.signal == "agreement" else _("probability of the first token")
+        name = _("agreement of {count} re-rolls").format(count=hal.N_REROLLS) if signal.signal == "agreement" else _("probability of the first token")
         for b in signal.bins:
             rows.append({_("signal"): name, _("signal range"): f"{format_number(b.low, 1)}–{format_number(b.high, 1)}",
                          _("questions"): b.n,
@@ -110,8 +113,8 @@ cols = st.columns(min(4, len(wrong)) or 1)
 for n, a in enumerate(wrong[:4]):
     cols[n].button(a.prompt, key=f"hall_q_{n}", on_click=state.use_prompt, args=(a.prompt,), width="stretch")
 
-continuation = state.cached_greedy_continuation(lm.name, ids, hal.MAX_NEW_TOKENS)
-dist = distribution_from_logits(lm, state.cached_analysis(lm.name, ids).last_logits, top_n=5)
+continuation = state.cached_greedy_continuation(lm, ids, hal.MAX_NEW_TOKENS)
+dist = distribution_from_logits(lm, state.cached_analysis(lm, ids).last_logits, top_n=5)
 st.markdown(_(
     "The model's greedy answer: {prompt} → **“{answer}”**. Its first token **{token}** had probability "
     "**{probability}**; the next four: {others}."
@@ -142,11 +145,11 @@ if known is not None:
 # 2 -------------------------------------------------------------------------------------------
 st.header(_("2 · Re-roll the same question"))
 st.info(_("**Myth:** “it looks the answer up.” If it did, asking again would give the same answer. "
-          "Below, the same prompt is sampled 10 times (temperature 1, each draw seeded)."))
+          "Below, the same prompt is sampled {count} times (temperature 1, each draw seeded).").format(count=hal.N_REROLLS))
 seed = st.number_input(_("Seed"), 0, 9999, hal.SEED, key=SEED_KEY, bind="query-params",
-                       help=_("Same seed, same 10 draws. Change it for 10 new ones."))
-with st.spinner(_("Asking the same question 10 times…")):
-    rolls = cached_rerolls(lm.name, ids, int(seed))
+                       help=_("Same seed, same {count} draws. Change it for {count} new ones.").format(count=hal.N_REROLLS))
+with st.spinner(_("Asking the same question {count} times…").format(count=hal.N_REROLLS)):
+    rolls = cached_rerolls(lm, ids, int(seed))
 n_answers = len(rolls.groups)
 top_answer, top_count = rolls.groups[0]
 st.markdown(
@@ -175,7 +178,7 @@ st.markdown(_(
 ))
 if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep"):
     with st.spinner(_("Sampling at four temperatures…")):
-        sweep = cached_sweep(lm.name, ids)
+        sweep = cached_sweep(lm, ids)
     low, high = sweep[0], sweep[-1]
     st.markdown(_(
         "From temperature {low_t} to {high_t}, the model's own perplexity of what it wrote went from "

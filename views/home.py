@@ -137,7 +137,7 @@ explained_on("attention", _("Attention"), "👀")
 explained_on("inside_layer", _("Inside a layer"), "🔬")
 
 st.header(_("4 · The last vector → a probability for every token"))
-logits = state.cached_analysis(lm.name, ids).last_logits
+logits = state.cached_analysis(lm, ids).last_logits
 guess = guess_before_reveal("home", ids, _("the model's five most likely next tokens"))
 if guess is not None:
     st.success(guess_verdict(lm, logits, prompt.text, guess))

@@ -51,9 +51,9 @@ def guess_the_bigger_writer(lm, ids, writes: residual.BlockWrites) -> None:
 
 def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
     st.header(_("1 · The residual stream, one layer at a time"))
-    trace = view.cached_trace(lm.name, ids)
+    trace = view.cached_trace(lm, ids)
     writes = residual.block_writes(trace)
-    readout = view.cached_readout(lm.name, ids)
+    readout = view.cached_readout(lm, ids)
     st.markdown(_(
         "Follow the vector of the last token, {last}, through all **{layers} layers**. It starts as the "
         "token's embedding; then each layer does two things: **norm → attention → add** the result back, "
@@ -213,7 +213,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
                           format_func=lambda p: f"{p}: {token_label(pieces[p])}")
     j = cols[3].selectbox(_("Key token j"), list(range(i + 1)), index=max(0, i - 1), key="layer_rope_j",
                           format_func=lambda p: f"{p}: {token_label(pieces[p])}")
-    demo = view.cached_rope(lm.name, tuple(p.id for p in pieces), layer, head, i, j)
+    demo = view.cached_rope(lm, tuple(p.id for p in pieces), layer, head, i, j)
     st.markdown(_(
         "Query of {query} (position {i}, head {head}) and key of {key} (position {j}, key/value head "
         "{kv}), layer {layer}, taken **before** rotation. RoPE cuts each vector of {dim} numbers into "
@@ -373,7 +373,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
         st.caption(_("Press the button: the model writes the tokens (the most likely one each time) and every step's attention is kept."))
         return
     with st.spinner(_("Writing…")):
-        written = view.cached_writing(lm.name, ids, int(n_new))
+        written = view.cached_writing(lm, ids, int(n_new))
     all_pieces = pieces + written.new_pieces
     step = st.select_slider(_("Step"), list(range(written.n_steps)), key="layer_write_step",
                             format_func=lambda s: f"{s + 1}: {token_label(written.new_pieces[s])}")
@@ -402,8 +402,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
 
 
 st.title(_("🔬 Inside a layer: the parts of a modern decoder"))
-lm, prompt, ids = state.page_prompt()
-analysis = state.cached_analysis(lm.name, ids)
+lm, prompt, ids, analysis = state.page_analysis()
 anatomy = model_anatomy(lm)
 st.markdown(_(
     "The other pages show what goes in and what comes out. Here one layer of {model} is opened up: a "
@@ -415,7 +414,7 @@ pieces = prompt.pieces
 trace = section_stream(lm, ids, pieces)
 section_norm(lm, trace)
 section_gqa(lm, analysis, pieces)
-section_rope(lm, analysis, pieces, cached_position_scheme(lm.name))
+section_rope(lm, analysis, pieces, cached_position_scheme(lm))
 section_ffn(lm, trace, pieces[-1])
 section_encoder(lm, analysis, prompt)
 section_writing(lm, ids, pieces, analysis)

@@ -108,8 +108,8 @@ if guess is not None:
 
 # 1 -------------------------------------------------------------------------------------------
 st.header(_("1 · Side by side: the next word"))
-st.markdown(_("Each model's **10 most likely next words** with their probabilities "
-              "(a softmax over all words of the shared vocabulary)."))
+st.markdown(_("Each model's **{count} most likely next words** with their probabilities "
+              "(a softmax over all words of the shared vocabulary).").format(count=ui.NEXT_WORDS))
 ui.described_chart(ui.mirrored_bars(lstm_next, gpt_next), "rvt_bars", ui.bars_summary(lstm_next, gpt_next),
                    ui.bars_rows(lstm_next, gpt_next), title=_("The next word: LSTM and transformer"))
 if n_unknown:
@@ -119,7 +119,7 @@ if n_unknown:
 
 lm = state.current_model()
 prompt = state.current_prompt_tokens(lm)
-big = distribution_from_logits(lm, state.cached_analysis(lm.name, tuple(prompt.ids)).last_logits,
+big = distribution_from_logits(lm, state.cached_analysis(lm, tuple(prompt.ids)).last_logits,
                                top_n=1)
 cols = st.columns(3)
 cols[0].metric(_("LSTM's top word"), f"{lstm_next.words[0]} · {format_percent(lstm_next.probs[0], 0)}")
@@ -136,7 +136,7 @@ seed = right.number_input(_("Seed"), 0, 9999, 7, key="rvt_seed", bind="query-par
 seed_used = None if mode == GREEDY else int(seed)
 for kind in ("lstm", "gpt"):
     cont = ui.cached_continuation(kind, ids, seed_used)
-    st.markdown(_("**{model}** writes 15 more words:").format(model=ui.name(kind)))
+    st.markdown(_("**{model}** writes {count} more words:").format(model=ui.name(kind), count=ui.CONTINUATION_WORDS))
     st.html(ui.continuation_html(read_as, cont, kind))
 
 # 2 -------------------------------------------------------------------------------------------

@@ -46,8 +46,8 @@ st.markdown(_(
     "survivors. A **seed** makes a draw repeatable."
 ))
 
-lm, prompt, ids = state.page_prompt()
-logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
+lm, prompt, ids, analysis = state.page_analysis()
+logits = analysis.last_logits  # (vocab,), read-only
 
 
 def show_chart(fig, key: str, title: str) -> None:
@@ -256,7 +256,7 @@ for column, (name, default) in zip(st.columns(3), ICL_DEFAULTS.items()):
         if not text.strip():
             st.info(_("Type a prompt to score."))
             continue
-        probs = cached_label_probs(lm.name, text, LABELS)
+        probs = cached_label_probs(lm, text, LABELS)
         st.metric("P(' positive')", format_percent(probs[0]))
         st.metric("P(' negative')", format_percent(probs[1]))
         share = format_percent(max(probs) / max(sum(probs), 1e-12), 0)

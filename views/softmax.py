@@ -1,5 +1,7 @@
 """Softmax — from the logits of the last layer to a probability for every token."""
 
+import math
+
 import streamlit as st
 
 from explain.next_token import distribution_from_logits
@@ -83,8 +85,8 @@ st.markdown(_(
     "answer — it outputs a whole **distribution**, and something else (the *Sampling* page) chooses."
 ))
 
-lm, prompt, ids = state.page_prompt()
-logits = state.cached_analysis(lm.name, ids).last_logits  # (vocab,), read-only
+lm, prompt, ids, analysis = state.page_analysis()
+logits = analysis.last_logits  # (vocab,), read-only
 
 st.caption(_("Your prompt (edit it in the sidebar) — the model predicts the token after the last one:"))
 st.html(token_spans(prompt.pieces))
@@ -116,8 +118,8 @@ st.markdown(_(
     "**Temperature T** divides the scores first. **T < 1** stretches the gaps, so the favourite takes "
     "even more (more predictable text); **T > 1** shrinks them, so unlikely tokens gain (more "
     "surprising text). The order of the tokens never changes. **Entropy** measures the spread in "
-    "bits: 0 means one certain token; log₂(vocabulary) ≈ 15.6 bits would be all tokens equally likely."
-))
+    "bits: 0 means one certain token; log₂({vocab}) ≈ {bits} bits would be all {vocab} tokens equally likely."
+).format(vocab=format_number(len(logits)), bits=format_number(math.log2(len(logits)), 1)))
 controls, chart = st.columns([1, 2])  # the slider beside the chart it drives (stacked just above it on a phone)
 with controls:
     temperature = st.slider(
@@ -177,7 +179,7 @@ else:
     show_word(found)
 
 st.header(_("4 · What the model thinks at each layer"))
-lens = cached_lens(lm.name, ids)
+lens = cached_lens(lm, ids)
 st.markdown(_(
     "The *logit lens*: apply the model's final norm and output head to the hidden state after **every layer**, "
     "as if the model stopped there: where does the final prediction **{token}** form? Blue line with dots: its "
@@ -191,7 +193,7 @@ st.header(_("5 · How surprised was the model by each word?"))
 if len(ids) < 2:
     st.info(_("Your prompt is a single token: write a few more words to see the model's guess at each position."))
 else:
-    preds = cached_positions(lm.name, ids)
+    preds = cached_positions(lm, ids)
     st.markdown(_(
         "The same single run predicts the next token **at every position** of your prompt. Each token "
         "below is coloured by the probability the model gave it just before seeing it (green: expected, "

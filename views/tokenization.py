@@ -49,7 +49,7 @@ st.pills(
 )
 
 lm, prompt, ids = state.page_prompt()
-spans = ui.cached_spans(lm.name, ids)
+spans = ui.cached_spans(lm, ids)
 counts = count_text(prompt.text, len(prompt.ids))
 
 # 1 · The prompt as tokens ---------------------------------------------------------------------
@@ -96,7 +96,7 @@ with st.expander(_("Why Ġ, and why does an emoji become several tokens?")):
     ).format(model=lm.name.split(" ")[0]))
 
 st.info(ui.myth_text(counts))
-st.html(ui.language_cost_table(ui.cached_language_costs(lm.name)))
+st.html(ui.language_cost_table(ui.cached_language_costs(lm)))
 st.caption(_(
     "Counted live with {model}'s own tokenizer; words are runs of text between spaces, so Chinese, "
     "written without spaces, counts as one. The same gap, measured on many tokenizers and "
@@ -106,7 +106,7 @@ st.caption(_(
 
 # 2 · Compare tokenizers -----------------------------------------------------------------------
 st.header(_("2 · Same text, different tokenizers"))
-views = ui.cached_comparison(lm.name, prompt.text)
+views = ui.cached_comparison(lm, prompt.text)
 st.markdown(_(
     "**Whitespace**, **word** and **character** splits are the naive ways. Real models use "
     "**subwords**: **BPE** — byte-level in GPT-2 and later GPT models and in Llama 3; Llama 1 and 2 "
@@ -144,7 +144,7 @@ st.subheader(_("Why English is cheap"))
 st.markdown(_("The same sentence, five ways:") + "\n" + "\n".join(
     f"- **{_(label)}**: `{text.replace(chr(10), ' ↵ ')}`" for label, text in ui.SAMPLE_TEXTS.items()
 ))
-st.html(ui.table_html(ui.sample_rows(ui.cached_sample_counts(lm.name)), _("Tokens for the same sentence, five ways")))
+st.html(ui.table_html(ui.sample_rows(ui.cached_sample_counts(lm)), _("Tokens for the same sentence, five ways")))
 st.caption(_(
     "Token counts of roughly the same sentence in different forms. Tokenizers are trained mostly on "
     "English text, so English words are whole tokens, while Chinese characters and emoji are split "
@@ -176,7 +176,7 @@ if not word.strip():
     st.info(_("Type a word above to watch BPE build it from bytes."))
 else:
     try:
-        replay = ui.cached_replay(lm.name, word)
+        replay = ui.cached_replay(lm, word)
     except bpe.NotByteLevelBpe:
         st.info(_("This model's tokenizer is not byte-level BPE, so its merges cannot be replayed here."))
     else:

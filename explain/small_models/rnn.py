@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
@@ -62,8 +61,3 @@ class LSTMLM(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
         return logits, loss, hidden, state
-
-    def step(self, idx, state=None):
-        """One word at a time, (B,) ids → logits (B, V), new state: how an RNN reads."""
-        logits, _, _, state = self.forward(idx[:, None], state=state)
-        return logits[:, -1], state
