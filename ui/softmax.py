@@ -39,6 +39,14 @@ def cached_positions(model_name: str, ids: tuple[int, ...]) -> logit_lens.Positi
     return logit_lens.position_predictions(state.get_model(model_name), list(ids), hidden)
 
 
+def warm_up(model_name: str, ids: tuple[int, ...]) -> None:
+    """What the Softmax page computes for a prompt beyond the shared analysis (its logit lens and
+    per-position predictions, about 0.5 s), put in the cache ahead (ui.startup's warm-up)."""
+    cached_lens(model_name, tuple(ids))
+    if len(ids) > 1:
+        cached_positions(model_name, tuple(ids))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_chain_logits(model_name: str, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
     """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""
