@@ -171,8 +171,7 @@ COMPARED = [SamplingSettings(strategy=GREEDY), SamplingSettings(top_k=10), Sampl
 
 @pytest.mark.parametrize(("text", "seed"), [
     ("My grandmother keeps a small garden behind her house, where she grows", 42),
-    ("The best thing about rain is", 7),
-    ("Le petit chat dort sur le canapé parce qu'il", 42),
+    ("Le petit chat dort sur le canapé parce qu'il", 7),
 ])
 def test_strategies_written_in_one_batch_equal_their_own_runs(lm, text, seed):
     """The page writes the three samplers in one batch: each writes the very texts of its own run

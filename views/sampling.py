@@ -190,10 +190,10 @@ if compare_clicked and missing:
     for done, batch in ((0, first), (len(first), rest)):
         if not batch:
             continue
-        progress_slot.progress(done / len(missing), text=ngettext(
-            "Writing {names} ({done} of {count} strategies done)…",
-            "Writing {names} together ({done} of {count} strategies done)…", len(batch)).format(
-            names=", ".join(f"**{_(name)}**" for name in batch), done=done, count=len(missing)))
+        text = (_("Writing **{name}** ({done} of {count} strategies done)…") if len(batch) == 1
+                else _("Writing {names} together ({done} of {count} strategies done)…"))
+        progress_slot.progress(done / len(missing), text=text.format(
+            name=_(batch[0]), names=", ".join(f"**{_(name)}**" for name in batch), done=done, count=len(missing)))
         for name in batch:
             slots[name].caption(_("⏳ {name}: writing…").format(name=_(name)))
         stored |= samples_together(lm.name, ids, {name: COMPARED[name] for name in batch}, 3, 15, int(seed))
