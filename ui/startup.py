@@ -120,7 +120,19 @@ def start_warm_up() -> None:
         if _warm_up_started.is_set():
             return
         _warm_up_started.set()
-    threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up_politely, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up",
+                     daemon=True).start()
+
+
+def _warm_up_politely(model_name: str, prompts: list[str]) -> None:
+    """`warm_up` in a thread the OS schedules last (nice 19, Linux: a thread is a task), so its own
+    numpy work (the logit lens: about 0.5 s of CPU per prompt) never slows a visitor's run; its
+    forwards wait for visitors' in the inference worker anyway."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux: the warm-up just runs at normal priority
+        pass
+    warm_up(model_name, prompts)
 
 
 def warm_up(model_name: str, prompts: list[str]) -> None:
