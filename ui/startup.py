@@ -94,8 +94,9 @@ def freeze_long_lived_objects() -> None:
     every object the process holds: with torch, transformers, plotly and the model loaded that is
     about 480,000 objects and took 0.3 s of every rerun (measured 2026-12-01, idle machine; half of
     a cached Softmax page's 0.69 s). Frozen objects are still freed when their last reference goes;
-    only a reference cycle among them is never collected, so this runs at two moments (the first page
-    served with the model loaded, the end of the warm-up), not after every run."""
+    only a reference cycle among them is never collected, so this runs once (the first page served
+    with the model loaded), not after every run; not at the warm-up's end either, where its 0.3 s
+    collection would hold the GIL in the middle of a visitor's run."""
     gc.collect()
     gc.freeze()
 
@@ -120,19 +121,7 @@ def start_warm_up() -> None:
         if _warm_up_started.is_set():
             return
         _warm_up_started.set()
-    threading.Thread(target=_warm_up_politely, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up",
-                     daemon=True).start()
-
-
-def _warm_up_politely(model_name: str, prompts: list[str]) -> None:
-    """`warm_up` in a thread the OS schedules last (nice 19, Linux: a thread is a task), so its own
-    numpy work (the logit lens: about 0.5 s of CPU per prompt) never slows a visitor's run; its
-    forwards wait for visitors' in the inference worker anyway."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):  # not Linux: the warm-up just runs at normal priority
-        pass
-    warm_up(model_name, prompts)
+    threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True).start()
 
 
 def warm_up(model_name: str, prompts: list[str]) -> None:
@@ -151,6 +140,5 @@ def warm_up(model_name: str, prompts: list[str]) -> None:
     except Exception:  # the warm-up is a bonus: a failure must never reach a visitor
         _log.exception("warm-up stopped")
     finally:
-        freeze_long_lived_objects()  # what the warm-up cached stays for good
         warm_up_finished.set()
     _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
