@@ -15,7 +15,7 @@ import torch
 
 from explain.engine import family_of
 from explain.engine.models import LoadedModel
-from explain.next_token import rank_of, softmax
+from explain.next_token import rank_of, softmax, top_indices
 from explain.tokens import TokenPiece, token_piece
 
 
@@ -67,7 +67,7 @@ def logit_lens(lm: LoadedModel, hidden_states: np.ndarray, position: int = -1, t
         [head_logits(lm, states[:-1], already_normed=False), head_logits(lm, states[-1:], already_normed=True)]
     )  # (n_layer + 1, vocab)
     probs = softmax(logits)
-    top = np.argsort(-probs, axis=-1, kind="stable")[:, :top_k]
+    top = top_indices(probs, top_k)
     final_id = int(top[-1, 0])
     return LogitLens(
         position=position if position >= 0 else hidden_states.shape[1] + position,

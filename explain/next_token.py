@@ -42,6 +42,21 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the k highest scores along the last axis, highest first, ties in index order:
+    exactly `np.argsort(-scores, kind="stable")[..., :k]`, without sorting the whole vocabulary
+    (31 logit-lens rows × 49,152 tokens: 0.15–0.3 s sorted, a few ms this way)."""
+    scores = np.asarray(scores)
+    k = min(k, scores.shape[-1])
+    rows = scores.reshape(-1, scores.shape[-1])
+    out = np.empty((rows.shape[0], k), dtype=np.intp)
+    for r, row in enumerate(rows):
+        kth = np.partition(row, row.size - k)[row.size - k]
+        candidates = np.flatnonzero(row >= kth)  # every tie with the k-th score, in index order
+        out[r] = candidates[np.argsort(-row[candidates], kind="stable")[:k]]
+    return out.reshape(*scores.shape[:-1], k)
+
+
 @dataclass(frozen=True)
 class NextTokenDistribution:
     pieces: list[TokenPiece]  # top-n, most likely first
@@ -60,7 +75,7 @@ def distribution_from_logits(
     """logits: (vocab,) raw scores for the next token. Pure apart from decoding token text."""
     probs = softmax(logits, temperature)
     top_n = max(1, min(top_n, probs.size))
-    order = np.argsort(-probs, kind="stable")[:top_n]
+    order = top_indices(probs, top_n)
     nonzero = probs[probs > 0]
     entropy_bits = float(-(nonzero * np.log2(nonzero)).sum())
     return NextTokenDistribution(

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explain.engine.models import LoadedModel
-from explain.next_token import rank_of, softmax
+from explain.next_token import rank_of, softmax, top_indices
 from explain.tokens import TokenPiece, token_piece
 
 GREEDY = "greedy"
@@ -134,7 +134,7 @@ def filter_view(lm: LoadedModel, logits: np.ndarray, settings: SamplingSettings,
     after = candidate_probs(logits, settings)
     kept = after > 0
     top_n = max(1, min(top_n, before.size))
-    order = np.argsort(-before, kind="stable")[:top_n]
+    order = top_indices(before, top_n)
     threshold = None
     if settings.strategy == SAMPLE and settings.min_p is not None:
         threshold = float(settings.min_p * before.max())

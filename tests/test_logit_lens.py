@@ -90,3 +90,15 @@ def test_first_layer_on_top_is_where_the_final_answer_starts_to_lead_for_good(lm
     expected = min(layer for layer in lens.layers if all(t == final for t in tops[layer:]))
     assert lens.first_layer_on_top == expected
     assert tops[-1] == final and (expected == 0 or tops[expected - 1] != final)
+
+
+def test_top_indices_equal_a_full_stable_sort_ties_included():
+    from explain.next_token import top_indices
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, size=(7, 300)).astype(np.float64)  # many ties at every rank
+    scores[3] = 1.0  # a row of one value
+    for k in (1, 3, 10, 300, 400):
+        np.testing.assert_array_equal(top_indices(scores, k), np.argsort(-scores, axis=-1, kind="stable")[:, :k])
+    vector = rng.normal(size=49_152)
+    np.testing.assert_array_equal(top_indices(vector, 20), np.argsort(-vector, kind="stable")[:20])

@@ -164,6 +164,31 @@ def test_sample_continuations_are_seeded_and_greedy_matches(lm):
     assert greedy.new_ids == [generation.greedy_ids(lm, ids, 4)[0]]
 
 
+# The Sampling page's comparison (ui/sampling.py COMPARED) and the classroom bench's prompt among them.
+COMPARED = [SamplingSettings(strategy=GREEDY), SamplingSettings(top_k=10), SamplingSettings(top_p=0.9),
+            SamplingSettings(temperature=1.6)]
+
+
+@pytest.mark.parametrize(("text", "seed"), [
+    ("My grandmother keeps a small garden behind her house, where she grows", 42),
+    ("Le petit chat dort sur le canapé parce qu'il", 7),
+])
+def test_strategies_written_in_one_batch_equal_their_own_runs(lm, text, seed):
+    """The page writes the three samplers in one batch: each writes the very texts of its own run
+    (its own seeded generator, the same draws), and the same log-probabilities to float tolerance."""
+    ids = tokens.encode(lm, text)
+    together = generation.sample_continuations_batch(lm, ids, COMPARED[1:], 3, 15, seed)
+    alone = [generation.sample_continuations(lm, ids, settings, 3, 15, seed) for settings in COMPARED[1:]]
+    for batched, own in zip(together, alone):
+        assert batched.settings == own.settings and batched.seed == own.seed
+        assert batched.new_ids == own.new_ids and batched.texts == own.texts
+        np.testing.assert_allclose(batched.mean_logprob, own.mean_logprob, atol=1e-4)
+    # With greedy in the batch too (one row): still each strategy's own run.
+    everything = generation.sample_continuations_batch(lm, ids, COMPARED, 3, 15, seed)
+    assert [s.new_ids for s in everything[1:]] == [s.new_ids for s in alone]
+    assert everything[0].new_ids == [generation.greedy_ids(lm, ids, 15)[0]]
+
+
 @pytest.mark.parametrize(
     ("text", "num_beams", "max_new_tokens"),
     [("The capital of France is", 3, 5), ("1, 2, 3,", 2, 4)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -67,3 +68,19 @@ def test_start_warm_up_runs_once_in_the_background_and_only_when_asked(lm, fresh
     assert startup.warm_up_finished.wait(300)
     ids = tuple(tokens.tokenize_prompt(lm, state.PRESETS["French"]).ids)
     assert fresh_site == [(ids, True)]
+
+
+def test_the_first_page_served_with_the_model_freezes_the_long_lived_objects(monkeypatch):
+    """Streamlit collects garbage after every run: frozen objects (the model, the libraries) are
+    no longer walked each time."""
+    monkeypatch.setattr(startup, "_heap_frozen", threading.Event())
+    monkeypatch.setattr(startup, "_warm_up_started", threading.Event())
+    monkeypatch.setenv(startup.WARMUP_ENV, "0")
+    gc.unfreeze()
+    monkeypatch.setattr(state, "_loaded_models", set())
+    startup.start_warm_up()  # no model loaded yet: a later run freezes
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(state, "_loaded_models", {models.EMBEDDED_MODEL})
+    startup.start_warm_up()
+    assert gc.get_freeze_count() > 100_000 and startup._heap_frozen.is_set()
+    assert len(gc.get_objects()) < gc.get_freeze_count()  # what a collection still walks

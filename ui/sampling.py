@@ -154,15 +154,20 @@ def samples_key(model_name: str, ids: tuple[int, ...], settings: SamplingSetting
     return ("samples", model_name, tuple(ids), settings, n_samples, max_new_tokens, int(seed))
 
 
-def samples(model_name: str, ids: tuple[int, ...], settings: SamplingSettings, n_samples: int,
-            max_new_tokens: int, seed: int) -> generation.Samples:
-    """`sample_continuations`, stored by its inputs (`results().peek(samples_key(…))` finds it)."""
-    key = samples_key(model_name, ids, settings, n_samples, max_new_tokens, seed)
-    found = results().peek(key)
-    if found is None:
-        found = generation.sample_continuations(state.get_model(model_name), list(ids), settings, n_samples,
-                                                max_new_tokens, int(seed))
-        results().put(key, found)
+def samples_together(model_name: str, ids: tuple[int, ...], strategies: dict[str, SamplingSettings], n_samples: int,
+                     max_new_tokens: int, seed: int) -> dict[str, generation.Samples]:
+    """`samples` of several strategies, the missing ones written in one batch
+    (`generation.sample_continuations_batch`), each stored under its own `samples_key`."""
+    found = {name: results().peek(samples_key(model_name, ids, s, n_samples, max_new_tokens, seed))
+             for name, s in strategies.items()}
+    missing = [name for name, value in found.items() if value is None]
+    if missing:
+        written = generation.sample_continuations_batch(
+            state.get_model(model_name), list(ids), [strategies[name] for name in missing], n_samples,
+            max_new_tokens, int(seed))
+        for name, value in zip(missing, written):
+            results().put(samples_key(model_name, ids, strategies[name], n_samples, max_new_tokens, seed), value)
+            found[name] = value
     return found
 
 

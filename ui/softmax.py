@@ -41,6 +41,14 @@ def cached_positions(lm: LoadedModel, ids: tuple[int, ...]) -> logit_lens.Positi
     return logit_lens.position_predictions(lm, list(ids), hidden)
 
 
+def warm_up(lm: LoadedModel, ids: tuple[int, ...]) -> None:
+    """What the Softmax page computes for a prompt beyond the shared analysis (its logit lens and
+    per-position predictions, about 0.5 s), put in the cache ahead (ui.startup's warm-up)."""
+    cached_lens(lm, tuple(ids))
+    if len(ids) > 1:
+        cached_positions(lm, tuple(ids))
+
+
 @st.cache_data(max_entries=limits.CHAIN_LOGITS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_chain_logits(lm: LoadedModel, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
     """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""

@@ -22,8 +22,8 @@ from ui.sampling import (
     filter_figure,
     filter_sentence,
     filter_table,
-    samples,
     samples_key,
+    samples_together,
     settings_ui,
     show_game,
     show_samples,
@@ -115,13 +115,15 @@ def generate(run: dict, n: int) -> dict:
     the tokens already shown stay in the run (the same seed continues the same draw).
     """
     first = len(run["new_ids"]) + 1
-    with working.status(ngettext("Choosing {count} token…", "Choosing {count} tokens…", n).format(count=n),
-                        expanded=False) as status:
-        for row in steps_stream(run["stepper"], ids + tuple(run["new_ids"]), settings, n, int(seed), first):
-            run = {**run, "new_ids": run["new_ids"] + [row.piece.id], "trace": run["trace"] + [row],
-                   "ended": is_end_token(lm, row.piece.id)}
-            st.session_state[RUN_KEY] = run
-            draw_strip(run)
+    label = ngettext("Choosing {count} token…", "Choosing {count} tokens…", n).format(count=n)
+    # One token takes a fraction of a second: a caption says so (st.status pauses 2 × 50 ms itself).
+    status = working.status(label, expanded=False) if n > 1 else working.caption(label)
+    for row in steps_stream(run["stepper"], ids + tuple(run["new_ids"]), settings, n, int(seed), first):
+        run = {**run, "new_ids": run["new_ids"] + [row.piece.id], "trace": run["trace"] + [row],
+               "ended": is_end_token(lm, row.piece.id)}
+        st.session_state[RUN_KEY] = run
+        draw_strip(run)
+        if n > 1:
             status.update(label=_("Chose {done} of {count}…").format(done=row.step - first + 1, count=n))
     working.empty()
     return run
@@ -171,19 +173,31 @@ game_box = st.container()
 slots = dict(zip(COMPARED, (column.empty() for column in st.columns(len(COMPARED)))))
 stored = {name: results().peek(samples_key(lm.name, ids, s, 3, 15, int(seed))) for name, s in COMPARED.items()}
 missing = [name for name, found in stored.items() if found is None]
-if compare_clicked and missing:
-    # One strategy at a time, each shown when ready (in the game: only ticked off); a rerun requested
-    # meanwhile (a new click or prompt) stops the run at the next progress update, so at most one
-    # strategy is finished in vain.
-    for done, name in enumerate(missing):
-        progress_slot.progress(done / len(missing), text=_("Writing **{name}** ({done} of {count} strategies done)…")
-                               .format(name=_(name), done=done, count=len(missing)))
-        slots[name].caption(_("⏳ {name}: writing…").format(name=_(name)))
-        stored[name] = samples(lm.name, ids, COMPARED[name], 3, 15, int(seed))
+def show_written(names: list[str]) -> None:
+    """The strategies just written, in their columns (in the game: only ticked off)."""
+    for name in names:
         if game:
             slots[name].caption(_("✓ {name}: written (hidden until you reveal)").format(name=_(name)))
         else:
             show_samples(slots[name], name, stored[name])
+
+
+if compare_clicked and missing:
+    # Greedy (one row) first, shown at once; then every sampler in one batch, which costs little more
+    # than one of them alone. A rerun requested meanwhile (a new click or prompt) stops the run at
+    # the progress update between the two.
+    first, rest = missing[:1], missing[1:]
+    for done, batch in ((0, first), (len(first), rest)):
+        if not batch:
+            continue
+        text = (_("Writing **{name}** ({done} of {count} strategies done)…") if len(batch) == 1
+                else _("Writing {names} together ({done} of {count} strategies done)…"))
+        progress_slot.progress(done / len(missing), text=text.format(
+            name=_(batch[0]), names=", ".join(f"**{_(name)}**" for name in batch), done=done, count=len(missing)))
+        for name in batch:
+            slots[name].caption(_("⏳ {name}: writing…").format(name=_(name)))
+        stored |= samples_together(lm.name, ids, {name: COMPARED[name] for name in batch}, 3, 15, int(seed))
+        show_written(batch)
     progress_slot.empty()
     missing = []
 elif missing:
