@@ -8,6 +8,7 @@ or `explain` get none of them.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import threading
@@ -20,6 +21,8 @@ WARMUP_ENV = "LLM_EXPLAINER_WARMUP"  # "0": no warm-up (the test suite's servers
 _warm_up_lock = threading.Lock()
 _warm_up_started = threading.Event()
 warm_up_finished = threading.Event()  # set when the background warm-up has ended (tests, bench)
+_stop_warm_up = threading.Event()  # set at exit: the warm-up stops before its next prompt
+WARM_UP_EXIT_WAIT_S = 30.0  # at exit, how long to wait for the warm-up's prompt in progress
 _log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
 
 
@@ -89,7 +92,10 @@ def start_warm_up() -> None:
     """Once per process, after a page has been served with the embedded model loaded: compute the
     shared analysis of every `warm_up_prompts()` ahead, in a background thread, so a class clicking
     an example or a lesson step gets a cached answer. Each forward is background work of the
-    inference worker (one at a time, after every visitor's). `LLM_EXPLAINER_WARMUP=0` turns it off."""
+    inference worker (one at a time, after every visitor's). `LLM_EXPLAINER_WARMUP=0` turns it off.
+
+    At exit (`atexit`, while threads still run) the warm-up is told to stop and is joined: a daemon
+    thread left inside torch or the tokenizer when the interpreter finalizes aborts the process."""
     from explain.engine.models import EMBEDDED_MODEL
     from ui import state
 
@@ -101,22 +107,43 @@ def start_warm_up() -> None:
         if _warm_up_started.is_set():
             return
         _warm_up_started.set()
-    threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True).start()
+    thread = threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True)
+    thread.start()
+    atexit.register(stop_warm_up, thread)
+
+
+def stop_warm_up(thread: threading.Thread, timeout: float = WARM_UP_EXIT_WAIT_S) -> bool:
+    """Ask the warm-up to stop after its prompt in progress and wait for it (at most `timeout`);
+    whether it has ended."""
+    _stop_warm_up.set()
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 def warm_up(model_name: str, prompts: list[str]) -> None:
     """Put the analysis of each prompt in the shared cache (`ui.state.cached_analysis`, tokenized
-    as a page does it), one after the other as background work; a prompt already cached costs nothing."""
+    as a page does it), one after the other as background work; a prompt already cached costs nothing.
+    Stops before the next prompt once the process is exiting (`stop_warm_up`, or the inference
+    worker has shut down)."""
+    from explain.engine.inference_queue import WorkerStopped
     from ui import state
 
-    start = time.perf_counter()
+    start, done = time.perf_counter(), 0
     _log.info("warm-up: %d prompts", len(prompts))
     try:
         for text in prompts:
+            if _stop_warm_up.is_set():
+                break
             ids = tuple(state.cached_prompt_tokens(model_name, text).ids)
             state.cached_analysis(model_name, ids, background=True)
+            done += 1
+    except WorkerStopped:
+        pass  # the process is exiting
     except Exception:  # the warm-up is a bonus: a failure must never reach a visitor
         _log.exception("warm-up stopped")
     finally:
         warm_up_finished.set()
-    _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
+    if done < len(prompts):
+        _log.info("warm-up: stopped after %d of %d prompts in %.1f s", done, len(prompts), time.perf_counter() - start)
+    else:
+        _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
