@@ -1,5 +1,6 @@
 """What the server process sets up once: `configure_server_process()`, called first thing by
-app.py, and `start_warm_up()`, called last (after the first page has been served).
+app.py, `preload_model()` right after its imports, and `start_warm_up()`, called last (after the
+first page has been served).
 
 Each setting here was measured on the site under load (README, Performance); they live in explicit
 calls rather than as side effects of importing a module, so tests and notebooks that import `ui`
@@ -21,6 +22,7 @@ WARMUP_ENV = "LLM_EXPLAINER_WARMUP"  # "0": no warm-up (the test suite's servers
 _warm_up_lock = threading.Lock()
 _warm_up_started = threading.Event()
 warm_up_finished = threading.Event()  # set when the background warm-up has ended (tests, bench)
+_preload_started = threading.Event()
 _stop_warm_up = threading.Event()  # set at exit: the warm-up stops before its next prompt
 WARM_UP_EXIT_WAIT_S = 30.0  # at exit, how long to wait for the warm-up's prompt in progress
 _log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
@@ -147,3 +149,34 @@ def warm_up(model_name: str, prompts: list[str]) -> None:
         _log.info("warm-up: stopped after %d of %d prompts in %.1f s", done, len(prompts), time.perf_counter() - start)
     else:
         _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
+
+
+
+def preload_model() -> None:
+    """Once per process, on the first page run: load the embedded model in a background thread, so
+    it loads while the first page's own imports and sidebar run (Home then waits for the same
+    `st.cache_resource` entry instead of starting the load itself). Only when this visitor uses
+    the embedded model and it is not loaded yet; joined at exit like the warm-up (a daemon thread
+    inside torch at exit aborts the process)."""
+    from explain.engine.models import EMBEDDED_MODEL
+    from ui import state
+
+    if state.selected_model_name() != EMBEDDED_MODEL or state.model_is_loaded(EMBEDDED_MODEL):
+        return
+    with _warm_up_lock:
+        if _preload_started.is_set():
+            return
+        _preload_started.set()
+    thread = threading.Thread(target=_preload, args=(state.get_model, EMBEDDED_MODEL), name="model-preload", daemon=True)
+    thread.start()
+    atexit.register(thread.join, WARM_UP_EXIT_WAIT_S)
+
+
+def _preload(get_model, name: str) -> None:
+    start = time.perf_counter()
+    try:
+        get_model(name)
+    except Exception:  # the page's own call shows the error to the visitor
+        _log.exception("model preload failed")
+        return
+    _log.info("start-up: %s loaded in the background in %.1f s", name, time.perf_counter() - start)
