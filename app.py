@@ -17,6 +17,8 @@ from ui.i18n import LANG_KEY, LANGUAGES, N_, _, current_language  # noqa: E402
 from ui.html import markdown_escape  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 
+startup.preload_model()  # the first run: the model loads in the background while this page draws
+
 # A menu item makes Streamlit show its ⋮ menu (toolbarMode "minimal" hides an empty one), and with
 # it Settings → the light / dark / system theme choice.
 ABOUT = N_("**LLM Explainer** — how a language model turns text into its next word, on a live SmolLM2-135M.")

@@ -1,5 +1,6 @@
 """What the server process sets up once: `configure_server_process()`, called first thing by
-app.py, and `start_warm_up()`, called last (after the first page has been served).
+app.py, `preload_model()` right after its imports, and `start_warm_up()`, called last (after the
+first page has been served).
 
 Each setting here was measured on the site under load (README, Performance); they live in explicit
 calls rather than as side effects of importing a module, so tests and notebooks that import `ui`
@@ -8,6 +9,7 @@ or `explain` get none of them.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import gc
 import os
@@ -22,6 +24,9 @@ _warm_up_lock = threading.Lock()
 _warm_up_started = threading.Event()
 warm_up_finished = threading.Event()  # set when the background warm-up has ended (tests, bench)
 _heap_frozen = threading.Event()
+_preload_started = threading.Event()
+_stop_warm_up = threading.Event()  # set at exit: the warm-up stops before its next prompt
+WARM_UP_EXIT_WAIT_S = 30.0  # at exit, how long to wait for the warm-up's prompt in progress
 _log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at its level
 
 
@@ -106,7 +111,10 @@ def start_warm_up() -> None:
     long-lived objects (`freeze_long_lived_objects`), then compute the shared analysis of every
     `warm_up_prompts()` ahead, in a background thread, so a class clicking an example or a lesson
     step gets a cached answer. Each forward is background work of the inference worker (one at a
-    time, after every visitor's). `LLM_EXPLAINER_WARMUP=0` turns the warm-up off (not the freeze)."""
+    time, after every visitor's). `LLM_EXPLAINER_WARMUP=0` turns the warm-up off (not the freeze).
+
+    At exit (`atexit`, while threads still run) the warm-up is told to stop and is joined: a daemon
+    thread left inside torch or the tokenizer when the interpreter finalizes aborts the process."""
     from explain.engine.models import EMBEDDED_MODEL
     from ui import state
 
@@ -121,25 +129,76 @@ def start_warm_up() -> None:
         if _warm_up_started.is_set():
             return
         _warm_up_started.set()
-    threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True).start()
+    thread = threading.Thread(target=warm_up, args=(EMBEDDED_MODEL, warm_up_prompts()), name="warm-up", daemon=True)
+    thread.start()
+    atexit.register(stop_warm_up, thread)
+
+
+def stop_warm_up(thread: threading.Thread, timeout: float = WARM_UP_EXIT_WAIT_S) -> bool:
+    """Ask the warm-up to stop after its prompt in progress and wait for it (at most `timeout`);
+    whether it has ended."""
+    _stop_warm_up.set()
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 def warm_up(model_name: str, prompts: list[str]) -> None:
     """Put the analysis of each prompt in the shared cache (`ui.state.cached_analysis`, tokenized
     as a page does it), one after the other as background work, and the Softmax page's own results
-    for it (`ui.softmax.warm_up`); a prompt already cached costs nothing."""
+    for it (`ui.softmax.warm_up`); a prompt already cached costs nothing.
+    Stops before the next prompt once the process is exiting (`stop_warm_up`, or the inference
+    worker has shut down)."""
+    from explain.engine.inference_queue import WorkerStopped
     from ui import softmax, state
 
-    start = time.perf_counter()
+    start, done = time.perf_counter(), 0
     _log.info("warm-up: %d prompts", len(prompts))
     try:
         lm = state.get_model(model_name)
         for text in prompts:
+            if _stop_warm_up.is_set():
+                break
             ids = tuple(state.cached_prompt_tokens(lm, text).ids)
             state.cached_analysis(lm, ids, background=True)
             softmax.warm_up(lm, ids)
+            done += 1
+    except WorkerStopped:
+        pass  # the process is exiting
     except Exception:  # the warm-up is a bonus: a failure must never reach a visitor
         _log.exception("warm-up stopped")
     finally:
         warm_up_finished.set()
-    _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
+    if done < len(prompts):
+        _log.info("warm-up: stopped after %d of %d prompts in %.1f s", done, len(prompts), time.perf_counter() - start)
+    else:
+        _log.info("warm-up: %d prompts in %.1f s", len(prompts), time.perf_counter() - start)
+
+
+def preload_model() -> None:
+    """Once per process, on the first page run: load the embedded model in a background thread, so
+    it loads while the first page's own imports and sidebar run (Home then waits for the same
+    `st.cache_resource` entry instead of starting the load itself). Only when this visitor uses
+    the embedded model and it is not loaded yet; joined at exit like the warm-up (a daemon thread
+    inside torch at exit aborts the process)."""
+    from explain.engine.models import EMBEDDED_MODEL
+    from ui import state
+
+    if state.selected_model_name() != EMBEDDED_MODEL or state.model_is_loaded(EMBEDDED_MODEL):
+        return
+    with _warm_up_lock:
+        if _preload_started.is_set():
+            return
+        _preload_started.set()
+    thread = threading.Thread(target=_preload, args=(state.get_model, EMBEDDED_MODEL), name="model-preload", daemon=True)
+    thread.start()
+    atexit.register(thread.join, WARM_UP_EXIT_WAIT_S)
+
+
+def _preload(get_model, name: str) -> None:
+    start = time.perf_counter()
+    try:
+        get_model(name)
+    except Exception:  # the page's own call shows the error to the visitor
+        _log.exception("model preload failed")
+        return
+    _log.info("start-up: %s loaded in the background in %.1f s", name, time.perf_counter() - start)

@@ -18,10 +18,17 @@ Prompts of different models never share a batch.
 Thread safety: callers block on a `concurrent.futures.Future`; a call made from the worker thread
 itself (e.g. from code the worker runs) runs inline instead of queueing behind itself.
 `torch.inference_mode` is thread-local, so the worker enters it in its own thread.
+
+Shutdown: the worker is a daemon thread, and a daemon thread still inside torch when the interpreter
+finalizes is killed mid-C++ (the process aborts: "terminate called without an active exception").
+So `shutdown()` — registered with `atexit` when the worker starts, and atexit runs while threads
+are still alive — lets the forward in progress finish, fails every job still waiting, and joins
+the worker (bounded wait).
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import queue
 import threading
@@ -43,14 +50,21 @@ MAX_BATCH_TOKENS = 8 * 64  # rows × padded length per forward (bounds the atten
 # forward_app_ms measured 1.12× a plain forward when every request waited 4 ms for company).
 # Requests that arrive while a forward runs are coalesced anyway, with no wait.
 WINDOW_S = 0.004  # how long the worker waits for more company when a batch already has some
-VISITOR, BACKGROUND = 0, 1  # priorities: a lower number runs first
+
+
+class WorkerStopped(RuntimeError):
+    """The job was not run: the worker has shut down (the process is exiting)."""
+
+
+STOP, VISITOR, BACKGROUND = -1, 0, 1  # priorities: a lower number runs first
+SHUTDOWN_WAIT_S = 30.0  # how long `shutdown` waits for the forward in progress (≈ 0.1-1 s idle)
 
 
 @dataclass(order=True)
 class _Job:
     priority: int
     order: int  # arrival order within a priority
-    lm: LoadedModel = field(compare=False)
+    lm: LoadedModel | None = field(compare=False)  # None: the STOP marker
     ids: list[int] = field(compare=False)
     future: Future = field(default_factory=Future, compare=False)
 
@@ -66,6 +80,7 @@ class InferenceQueue:
         self._held: _Job | None = None  # taken from the queue but not fitting the last batch
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._stopped = False
         self.batch_sizes: list[int] = []  # rows of every forward run so far (for tests and the bench)
 
     def analyze(self, lm: LoadedModel, ids: list[int], background: bool = False) -> analysis.PromptAnalysis:
@@ -79,24 +94,57 @@ class InferenceQueue:
         """Queue one prompt; the future resolves to its `PromptAnalysis` (or the forward's error).
 
         `background=True`: run it only when no visitor's request is waiting, in a forward of its own.
+        After `shutdown()` the future fails at once (`WorkerStopped`).
         """
         if not ids:
             raise ValueError("ids is empty: the model needs at least one token")
-        self._ensure_worker()
         job = _Job(BACKGROUND if background else VISITOR, next(self._arrivals), lm, list(ids))
-        self._jobs.put(job)
+        with self._start_lock:
+            if self._stopped:
+                job.future.set_exception(WorkerStopped("the inference worker has shut down"))
+                return job.future
+            self._ensure_worker()
+            self._jobs.put(job)
         return job.future
 
     def _ensure_worker(self) -> None:
+        """Start the worker if needed (called with `_start_lock` held)."""
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="inference-worker", daemon=True)
+            self._worker.start()
+            atexit.register(self.shutdown)
+
+    def shutdown(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
+        """Stop the worker after the forward in progress; jobs still waiting fail (`WorkerStopped`).
+        Idempotent. Returns whether the worker has ended within `timeout` (True if it never ran)."""
         with self._start_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="inference-worker", daemon=True)
-                self._worker.start()
+            first = not self._stopped
+            self._stopped = True
+            worker = self._worker
+        if worker is None:
+            return True
+        if first:
+            self._jobs.put(_Job(STOP, next(self._arrivals), None, []))
+        worker.join(timeout)
+        return not worker.is_alive()
+
+    def _fail_waiting(self) -> None:
+        """Fail every job not run yet with `WorkerStopped` (the worker is stopping)."""
+        waiting = [self._held] if self._held else []
+        self._held = None
+        while not self._jobs.empty():
+            waiting.append(self._jobs.get_nowait())
+        for job in waiting:
+            if job.lm is not None:
+                job.future.set_exception(WorkerStopped("the inference worker has shut down"))
 
     def _run(self) -> None:
         with torch.inference_mode():
             while True:
                 batch = self._next_batch()
+                if batch[0].priority == STOP:
+                    self._fail_waiting()
+                    return
                 self.batch_sizes.append(len(batch))
                 try:
                     results = analysis.analyze_batch(batch[0].lm, [job.ids for job in batch])
@@ -111,16 +159,16 @@ class InferenceQueue:
         first = self._held or self._jobs.get()
         self._held = None
         batch, longest = [first], len(first.ids)
-        if first.priority == BACKGROUND or self._jobs.empty():
-            return batch  # background work runs alone; a lone visitor runs at once
+        if first.priority != VISITOR or self._jobs.empty():
+            return batch  # STOP and background work run alone; a lone visitor runs at once
         deadline = time.perf_counter() + self.window_s
         while len(batch) < self.max_batch:
             try:
                 job = self._jobs.get(timeout=max(0.0, deadline - time.perf_counter()))
             except queue.Empty:
                 break
-            if job.priority == BACKGROUND:
-                self._jobs.put(job)  # back in line, behind every visitor
+            if job.priority != VISITOR:
+                self._jobs.put(job)  # back in line: STOP before, background work behind every visitor
                 break
             wider = max(longest, len(job.ids))
             if job.lm is not first.lm or wider * (len(batch) + 1) > self.max_batch_tokens:
