@@ -118,11 +118,11 @@ def test_temperature_sweep_perplexity_is_the_models_own(lm, full_logits):
 
 
 def hallucinations_page(lang: str | None = None, prompt: str = "The capital of Australia is"):
-    from pathlib import Path
-
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    from tests.pages import APP
+
+    at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["prompt"] = prompt
     if lang:
         at.query_params["lang"] = lang

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import html
 
 import numpy as np
@@ -57,7 +58,7 @@ def test_sampling_page_filters_steps_and_beams(lm):
         generation.IncrementalLogits(lm), tokens.encode(lm, PROMPT), SamplingSettings(temperature=0.7, top_k=3),
         11, seed=42, first_step=1,
     )
-    assert [lm.tokenizer.decode([i]) for i in reference_ids] == [eval(t) for t in trace["chosen token"]]
+    assert [lm.tokenizer.decode([i]) for i in reference_ids] == [ast.literal_eval(t) for t in trace["chosen token"]]
     assert set(trace["candidates"]) == {3}
     at.button(key="sampling_reset").click().run()
     assert not at.dataframe or "step" not in at.dataframe[0].value
