@@ -11,8 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Time the page alone: no background warm-up beside it (its daemon thread would also abort
-# the process at exit while it is still inside torch).
+# Time the page alone: no background warm-up competing with it for the cores.
 os.environ.setdefault("LLM_EXPLAINER_WARMUP", "0")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
