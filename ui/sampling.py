@@ -20,7 +20,7 @@ from explain import generation, limits, next_token, tokens
 from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
 from explain.engine.models import LoadedModel
-from ui import palette, state
+from ui import flight, palette, state
 from ui.html import visible_text
 from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
@@ -206,20 +206,27 @@ def steps_stream(stepper: generation.IncrementalLogits, ids: tuple[int, ...], se
 
 
 def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) -> Iterator[generation.Continuation]:
-    """The greedy continuation so far, after every new token; at once, complete, if it is stored."""
+    """The greedy continuation so far, after every new token; at once, complete, if it is stored.
+
+    Sessions asking for the same continuation while it is being written share one run of the
+    model (`ui.flight`): a class opening the same link costs one continuation, not thirty."""
     key = ("greedy", model_name, tuple(ids), max_new_tokens)
     found = results().peek(key)
     if found is not None:
         yield found
         return
-    lm = state.get_model(model_name)
-    new_ids, probs, continuation = [], [], None
-    for token_id, prob in generation.greedy_stream(lm, list(ids), max_new_tokens):
-        new_ids.append(token_id)
-        probs.append(prob)
-        continuation = generation.continuation_of(lm, list(ids), new_ids, probs)
-        yield continuation
-    results().put(key, continuation)
+
+    def write() -> Iterator[generation.Continuation]:
+        lm = state.get_model(model_name)
+        new_ids, probs, continuation = [], [], None
+        for token_id, prob in generation.greedy_stream(lm, list(ids), max_new_tokens):
+            new_ids.append(token_id)
+            probs.append(prob)
+            continuation = generation.continuation_of(lm, list(ids), new_ids, probs)
+            yield continuation
+        results().put(key, continuation)
+
+    yield from flight.shared_stream(key, write)
 
 
 @st.cache_data(max_entries=limits.LABEL_PROBS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
