@@ -374,3 +374,48 @@ def test_a_shared_link_restores_the_attention_view(site, browser):
         page.screenshot(path=str(ARTIFACTS / "attention-link-1440.png"))
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 20.5: every control beside the chart it drives
+
+
+def test_section_two_and_five_have_their_own_sliders_beside_their_charts(cat_reference):
+    _, ref = cat_reference
+    at = run_page()
+    assert not at.exception, at.exception
+    at.slider(key="attn_heat_layer").set_value(4).run()  # section 2's layer moves the whole page's layer
+    assert at.slider(key="attn_layer").value == 4
+    np.testing.assert_allclose(np.nan_to_num(array(spec(at, "attn_heatmap")["data"][0]["z"])), ref.attentions[4, 0], atol=1e-6)
+    assert (at.slider(key="attn_scores_layer").value, at.slider(key="attn_scores_head").value) == (4, 0)  # 5 follows
+    at.slider(key="attn_scores_layer").set_value(9).run()  # section 5's own: the rest of the page stays
+    at.slider(key="attn_scores_head").set_value(2).run()
+    assert not at.exception, at.exception
+    assert at.slider(key="attn_layer").value == 4 and at.slider(key="attn_head").value == 0
+    weights = np.nan_to_num(array(spec(at, "attn_scores_weights")["data"][0]["z"]))
+    np.testing.assert_allclose(weights, ref.attentions[9, 2], atol=2e-5)
+    np.testing.assert_allclose(np.nan_to_num(array(spec(at, "attn_heatmap")["data"][0]["z"])), ref.attentions[4, 0], atol=1e-6)
+    at.slider(key="attn_head").set_value(6).run()  # the top's head moves again: section 5 follows it
+    assert (at.slider(key="attn_scores_layer").value, at.slider(key="attn_scores_head").value) == (4, 6)
+
+
+def test_each_slider_sits_right_above_its_chart_on_a_phone_and_a_link_keeps_section_five(site, browser):
+    from tests.browser import ARTIFACTS, open_page
+
+    query = f"prompt={quote(CAT)}&attn_layer=3&attn_scores_layer=7&attn_scores_head=2"
+    for width, height in ((390, 12000), (1280, 9000)):
+        context, page, blocked = open_page(browser, f"{site}/attention?{query}&present={str(width > 600).lower()}",
+                                           width=width, height=height)
+        try:
+            assert page.locator('[data-testid="stException"]').count() == 0 and not blocked
+            charts = page.locator('[data-testid="stPlotlyChart"]')
+            for label, chart in (("Head", 0), ("Head (scores)", 3)):  # the heatmap; the scores before softmax
+                slider = page.locator('[data-testid="stSlider"]').filter(
+                    has=page.get_by_text(label, exact=True)).bounding_box()
+                top = charts.nth(chart).bounding_box()["y"]
+                assert 0 <= top - (slider["y"] + slider["height"]) < 120, label  # nothing between them
+            assert page.get_by_text("Before the softmax: q·k/√d, layer 7, head 2").count() == 1  # the link's
+            assert page.get_by_text("Layer 3, head 0").first.is_visible()  # the top's, in section 2
+            page.screenshot(path=str(ARTIFACTS / f"attention-controls-{width}.png"))
+        finally:
+            context.close()

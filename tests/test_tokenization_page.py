@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import quote
 
 import pytest
@@ -26,6 +27,17 @@ def html_bodies(at: AppTest) -> list[str]:
     return pages.page_html(at)
 
 
+def token_table(at: AppTest) -> str:
+    """The HTML of section 1's table of every token."""
+    return next(body for body in html_bodies(at) if 'aria-label="Table: every token' in body)
+
+
+def table_column(table: str, column: int) -> list[str]:
+    """The cells of one column of a table_html table (0: the row headers), unescaped."""
+    rows = re.findall(r"<tr>(.*?)</tr>", table)[1:]  # after the header row
+    return [html.unescape(re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)[column]) for row in rows]
+
+
 def trained_merges(at: AppTest):
     """The trainer's merge table (AppTest's dataframes carry no key: find it by its columns)."""
     return next(df.value for df in at.dataframe if "new token" in df.value.columns)
@@ -40,8 +52,8 @@ def test_each_preset_shows_its_tokens_and_counts(lm, preset):
     bodies = html_bodies(at)
     assert f">{n_tokens:,}</div>" in bodies[0]  # the Tokens card
     assert f">{len(text):,}</div>" in bodies[0]  # the Characters card
-    table = at.dataframe[0].value  # the token table
-    assert list(table["id"]) == lm.tokenizer.encode(text, add_special_tokens=False)
+    ids = table_column(token_table(at), 3)
+    assert [int(i) for i in ids] == lm.tokenizer.encode(text, add_special_tokens=False)
     assert "WordPiece" in markdown_text(at) and "Unigram (SentencePiece)" in markdown_text(at)
     assert n_tokens in plotly_array(chart(at, "compare_bars")["data"][0]["x"])  # the live model's bar
 
@@ -67,7 +79,7 @@ def test_a_5000_character_prompt_is_cut_with_a_notice():
     at = run_page(("Tokenization splits unbelievable words into pieces. 🍕 " * 100)[:5000])
     assert not at.exception
     assert any("first 256 tokens" in w.value for w in at.warning)
-    assert len(at.dataframe[0].value) == 256
+    assert len(table_column(token_table(at), 0)) == 256
 
 
 def test_script_and_img_text_stays_text():
@@ -256,7 +268,7 @@ def test_myth_card_counts_words_and_tokens_and_the_same_sentence_in_six_language
     n_tokens = len(lm.tokenizer.encode(text, add_special_tokens=False))
     myth = next(i.value for i in at.info if i.value.startswith("**Myth:**"))
     assert f"**6 words** and **{n_tokens} tokens**" in myth
-    table = next(body for body in html_bodies(at) if "<table" in body)
+    table = next(body for body in html_bodies(at) if "The same sentence in six languages" in body)
     for label, sentence in SAME_SENTENCE.items():
         assert f">{html.escape(sentence)}</td>" in table
         count = len(lm.tokenizer.encode(sentence, add_special_tokens=False))
@@ -270,6 +282,9 @@ def test_an_arabic_prompt_is_drawn_right_to_left():
     assert not at.exception
     chips = html_bodies(at)[1]
     assert chips.startswith('<div dir="rtl"') and 'dir="auto"' in chips
+    table = token_table(at)  # the token table too: every cell in its own direction (a data grid has none)
+    assert table.count('<td dir="auto"') == 5 * len(table_column(table, 0))
+    assert table_column(table, 1)[0] == "ال"  # the first token, as the tokenizer decodes it
 
 
 def test_the_page_reads_in_chinese_with_byte_chips_and_character_groups():
@@ -333,5 +348,15 @@ def test_an_arabic_prompt_reads_right_to_left_in_the_browser(site, browser, lm):
         shown = row.evaluate("""r => [...r.children].map(c => c.title.includes('together form')
                                  ? c.firstElementChild.textContent : c.firstChild.textContent).join('')""")
         assert shown.replace("·", " ") == lm.tokenizer.decode(ids)
+        # the token table: Arabic cells run right to left, and the table fits the phone (no sideways scroll)
+        page.locator('[data-testid="stMain"] [data-testid="stExpander"] summary', has_text="Table: every token").click()
+        region = page.locator('[aria-label="Table: every token with its id and bytes"][role="region"]')
+        region.wait_for()
+        cells = region.evaluate("r => [...r.querySelectorAll('tbody tr')].map(tr => [tr.cells[1].textContent, "
+                                "getComputedStyle(tr.cells[1]).direction])")
+        arabic = [direction for text, direction in cells if any("\u0600" <= char <= "\u06ff" for char in text)]
+        assert len(cells) == len(ids) and len(arabic) > 3 and set(arabic) == {"rtl"}  # byte pieces like <D8> stay ltr
+        assert region.evaluate("r => r.scrollWidth <= r.clientWidth")
+        region.screenshot(path=str(ARTIFACTS / "tokenization-arabic-table-390.png"))
     finally:
         context.close()

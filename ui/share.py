@@ -47,6 +47,7 @@ PARAM_NAMES: dict[str, str] = {
     "attn_layer": N_("layer"), "attn_head": N_("head"), "attn_view": N_("attention view"), "attn_model_layers": N_("model-view layers"),
     "attn_statistic": N_("gallery colouring"), "attn_follow": N_("followed token"), "attn_follow_head": N_("followed heads"),
     "attn_score_row": N_("worked row"), "attn_game": N_("predict, then reveal"),
+    "attn_scores_layer": N_("Layer (scores)"), "attn_scores_head": N_("Head (scores)"),  # the page's own labels
     "emb_word": N_("word"), "emb_space": N_("mid-sentence spacing"), "emb_k": N_("neighbours"), "emb_exclude_self": N_("leave out the word"),
     "emb_words": N_("word list"), "emb_background": N_("map background"), "emb_a": N_("a"), "emb_b": N_("b"), "emb_c": N_("c"),
     "emb_target": N_("expected word"), "emb_sentence_a": N_("sentence A"), "emb_sentence_b": N_("sentence B"),

@@ -181,16 +181,19 @@ def piece_chips(
     return chip_row(chips, tokens.text_direction("".join(pieces)), more_text((total or len(pieces)) - len(pieces)))
 
 
-def span_rows(spans: list[tokens.TokenSpan]) -> dict[str, list]:
+def span_rows(spans: list[tokens.TokenSpan]) -> list[dict[str, object]]:
     """The table view: one row per token."""
-    return {
-        "#": [s.index for s in spans],
-        _("reads as"): [readable_label(s.display) for s in spans],
-        _("stored as"): [s.raw for s in spans],
-        "id": [s.id for s in spans],
-        _("bytes (hex)"): [s.piece_bytes.hex(" ").upper() for s in spans],
-        _("note"): [_span_note(s) for s in spans],
-    }
+    return [
+        {"#": s.index, _("reads as"): readable_label(s.display), _("stored as"): s.raw, "id": s.id,
+         _("bytes (hex)"): s.piece_bytes.hex(" ").upper(), _("note"): _span_note(s)}
+        for s in spans
+    ]
+
+
+def token_table(spans: list[tokens.TokenSpan]) -> str:
+    """Every token of the prompt as a table that wraps on a phone; each cell runs in its own
+    direction, so an Arabic or Hebrew token reads right to left (a data grid would draw it left to right)."""
+    return table_html(span_rows(spans), _("Table: every token with its id and bytes"), as_typed=("id",))
 
 
 def _span_note(span: tokens.TokenSpan) -> str:
@@ -308,25 +311,27 @@ def myth_text(counts: tokenizer_compare.TextCounts) -> str:
     )
 
 
-def table_html(rows: list[dict[str, object]], caption: str) -> str:
-    """A small table that wraps on a phone instead of cutting cells ("15 (9 unknow"): the first
+def table_html(rows: list[dict[str, object]], caption: str, as_typed: tuple[str, ...] = ()) -> str:
+    """A small table that wraps on a phone instead of cutting cells ("15 (9 unknow") or scrolling
+    sideways (headers wrap, long text cells may break anywhere): the first
     column as row headers, whole numbers in the locale's format at the end side, every cell
-    `dir="auto"` so Arabic and Hebrew read right to left. Its scroll box is focusable, so a
-    keyboard can scroll it. All text is escaped."""
+    `dir="auto"` so Arabic and Hebrew read right to left; whole numbers of the `as_typed` columns
+    (ids) without thousands separators. Its scroll box is focusable, so a keyboard can scroll it.
+    All text is escaped."""
     columns = list(rows[0]) if rows else []
     style = ("padding:2px 8px;vertical-align:top;text-align:{align};"
              "border-bottom:1px solid color-mix(in srgb, currentColor 20%, transparent)")
 
-    def cell(value: object, header: bool) -> str:
+    def cell(value: object, header: bool, column: str) -> str:
         number = isinstance(value, int)
-        text = html.escape(format_number(value) if number else str(value))
+        text = html.escape(format_number(value) if number and column not in as_typed else str(value))
         if header:
             return f'<th scope="row" dir="auto" style="{style.format(align="start")};font-weight:600">{text}</th>'
-        return f'<td dir="auto" style="{style.format(align="end" if number else "start")}">{text}</td>'
+        wrap = "" if number else ";overflow-wrap:anywhere"  # a long token ("ĠØ§ÙĦÙĤ") may break anywhere
+        return f'<td dir="auto" style="{style.format(align="end" if number else "start")}{wrap}">{text}</td>'
 
-    head = "".join(f'<th scope="col" style="{style.format(align="start")};white-space:nowrap">{html.escape(str(c))}</th>'
-                   for c in columns)
-    body = "".join("<tr>" + "".join(cell(row[c], i == 0) for i, c in enumerate(columns)) + "</tr>" for row in rows)
+    head = "".join(f'<th scope="col" style="{style.format(align="start")}">{html.escape(str(c))}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(cell(row[c], i == 0, c) for i, c in enumerate(columns)) + "</tr>" for row in rows)
     label = html.escape(caption, quote=True)
     return (f'<div role="region" aria-label="{label}" tabindex="0" style="overflow-x:auto">'
             f'<div aria-hidden="true" style="font-size:0.85em">{html.escape(caption)}</div>'

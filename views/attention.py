@@ -25,6 +25,9 @@ FOLLOW_DEFAULT = "it"  # followed when the prompt is no preset and contains it; 
 LAYER_KEY, HEAD_KEY, GALLERY_KEY = "attn_layer", "attn_head", "attn_gallery"
 FOLLOW_KEY, ROW_KEY, TOKENS_KEY = "attn_follow", "attn_score_row", "attn_tokens_for"
 PICKED_KEY = "attn_gallery_picked"  # set by a gallery click: the whole page follows the new head
+HEAT_LAYER_KEY = "attn_heat_layer"  # section 2's copy of the layer slider at the top
+SCORES_LAYER_KEY, SCORES_HEAD_KEY = "attn_scores_layer", "attn_scores_head"  # section 5's own sliders
+SCORES_FOLLOWS_KEY = "attn_scores_follows"  # the top sliders' (layer, head) section 5 last took
 VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads, {count} layers)")}
 AVERAGE = -1  # the follow chart's "average of all heads" choice
 
@@ -41,6 +44,11 @@ def pick_from_gallery() -> None:
         st.session_state[LAYER_KEY] = int(points[0]["y"])
         st.session_state[HEAD_KEY] = int(points[0]["x"])
         st.session_state[PICKED_KEY] = True
+
+
+def use_heat_layer() -> None:
+    """Section 2's layer slider moved → the one at the top (and so the URL) takes its value."""
+    st.session_state[LAYER_KEY] = st.session_state[HEAT_LAYER_KEY]
 
 
 def sync_token_controls(ids: tuple[int, ...], defaults: dict[str, int]) -> None:
@@ -123,10 +131,8 @@ st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
 if st.session_state[LAYER_KEY] >= n_layer or st.session_state[HEAD_KEY] >= n_head:
     st.session_state[LAYER_KEY], st.session_state[HEAD_KEY] = 0, 0
-left, right = st.columns(2)
-layer = left.slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
-                    help=_("0 = the first layer, next to the embeddings."))
-head = right.slider(_("Head"), 0, n_head - 1, key=HEAD_KEY, bind="query-params")
+layer = st.columns(2)[0].slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
+                               help=_("0 = the first layer, next to the embeddings."))
 st.caption(_(
     "{model}: {layers} layers × {heads} heads = {patterns} attention patterns, all from one run of "
     "the model over your prompt — moving the layer and head sliders doesn't run it again."
@@ -184,6 +190,10 @@ st.caption(_("Drawn with bertviz (Jesse Vig), working offline: its scripts are b
 
 # 2 · Heatmap ---------------------------------------------------------------------------------
 st.header(_("2 · One head as a table of weights"))
+st.session_state[HEAT_LAYER_KEY] = layer  # a copy of the layer slider at the top, beside this chart
+left, right = st.columns(2)
+left.slider(_("Layer"), 0, n_layer - 1, key=HEAT_LAYER_KEY, on_change=use_heat_layer)
+head = right.slider(_("Head"), 0, n_head - 1, key=HEAD_KEY, bind="query-params")
 title = _("Layer {layer}, head {head}").format(layer=layer, head=head)
 show_titled_chart(view.attention_heatmap(weights[layer, head], pieces, title), "attn_heatmap", title)
 st.markdown(view.heatmap_sentence(weights[layer, head], pieces, followed, layer, head))
@@ -299,19 +309,62 @@ st.header(_("4 · Follow one token through the layers"))
 follow_one_token()
 
 
-# 5 · Scores before softmax -------------------------------------------------------------------
+# 5 · Scores before softmax: its own layer and head, beside its charts (issue 20.5) --------------
+def sync_scores_controls(layer: int, head: int) -> None:
+    """Section 5's layer and head start from the sliders at the top and follow them when they (or a
+    gallery click) move, or when another model has fewer layers or heads; moving section 5's own
+    leaves the rest of the page. A link's values are kept when the page opens."""
+    opened = SCORES_FOLLOWS_KEY not in st.session_state
+    fits = st.session_state.get(SCORES_LAYER_KEY, 0) < n_layer and st.session_state.get(SCORES_HEAD_KEY, 0) < n_head
+    if fits and st.session_state.get(SCORES_FOLLOWS_KEY) == (layer, head):
+        return
+    st.session_state[SCORES_FOLLOWS_KEY] = (layer, head)
+    for key, value in ((SCORES_LAYER_KEY, layer), (SCORES_HEAD_KEY, head)):
+        if not (opened and key in st.query_params):
+            st.session_state[key] = value
+
+
 @st.fragment
-def work_through_one_row(scores: attn.AttentionScores) -> None:
+def scores_before_softmax() -> None:
+    """The sliders sit right above the charts they drive; they rerun only this section."""
+    explanation = st.container()  # filled once the sliders' values are known
+    left, right = st.columns(2)
+    chosen_layer = left.slider(_("Layer (scores)"), 0, n_layer - 1, key=SCORES_LAYER_KEY, bind="query-params")
+    chosen_head = right.slider(_("Head (scores)"), 0, n_head - 1, key=SCORES_HEAD_KEY, bind="query-params")
+    scores = view.cached_scores(lm, ids, chosen_layer)
+    with explanation:
+        st.markdown(_(
+            "Layer **{layer}**, head **{head}** (the two sliders below: they start from the ones at the "
+            "top of the page and follow them). The queries and keys are recomputed from the vector each "
+            "token carries into this layer, through the layer's own weights ({architecture}). Each has "
+            "d = {d} numbers, so every score is q·k × 1/√{d} = q·k × {scale}. The softmax of these "
+            "scores gives exactly the attention weights (the second chart)."
+        ).format(layer=chosen_layer, head=chosen_head, architecture=scores.architecture, d=scores.head_dim,
+                 scale=format_number(scores.scale, 3)))
+        if "Llama" in scores.architecture:
+            st.markdown(_("In this model both the queries and the keys are first rotated by their position (RoPE)."))
+    # one above the other: side by side, a projector's large titles no longer fit half the width
+    show_titled_chart(view.scores_heatmap(scores, chosen_head, pieces), "attn_scores",
+                      _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=chosen_layer, head=chosen_head))
+    after = _("After the softmax: the weights")
+    show_titled_chart(view.attention_heatmap(scores.weights(chosen_head), pieces, after), "attn_scores_weights", after)
+    st.markdown(view.scores_sentence(scores, chosen_head, pieces, followed))
+    if table_toggle("attn_scores_table"):
+        st.dataframe(view.matrix_table(scores.masked(chosen_head), pieces, digits=2), hide_index=True)
     row = st.selectbox(_("Work through one row (query token)"), list(range(shown)),
                        format_func=lambda i: f"{i}: {labels[i]}", key=ROW_KEY, bind="query-params")
     st.dataframe(
-        view.scores_row_table(scores, head, row, pieces), hide_index=True, key="attn_row_table",
+        view.scores_row_table(scores, chosen_head, row, pieces), hide_index=True, key="attn_row_table",
         column_config={
             "q·k/√d": st.column_config.NumberColumn(format="%.3f"),
             "e^(score − max)": st.column_config.NumberColumn(format="%.4f"),
             _("weight"): st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0),
         },
     )
+    st.caption(_(
+        "Each weight is its e^(score − max) divided by the row's total (subtracting the row's "
+        "largest score changes nothing and avoids overflow). Future keys get −∞, so e^(−∞) = 0."
+    ))
 
 
 st.header(_("5 · Before the softmax: query · key scores"))
@@ -319,34 +372,14 @@ st.header(_("5 · Before the softmax: query · key scores"))
 st.latex(r"\text{weights}_i = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d}} \;+\; \text{mask}_{ij}\right)")
 st.latex(r"\text{mask}_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i\end{cases}")
 try:
-    scores = view.cached_scores(lm, ids, layer)
+    view.cached_scores(lm, ids, layer)
 except attn.ScoresUnavailable:
     st.info(_(
         "Scores before the softmax can't be recomputed for {architecture} (only Llama-style and GPT-2 "
         "attention are supported). The weights above come straight from the model, so they are still shown."
     ).format(architecture=type(lm.model).__name__))
 else:
-    st.markdown(_(
-        "Layer **{layer}**, head **{head}** (the sliders above). The queries and keys are recomputed "
-        "from the vector each token carries into this layer, through the layer's own weights "
-        "({architecture}). Each has d = {d} numbers, so every score is q·k × 1/√{d} = q·k × {scale}. "
-        "The softmax of these scores gives exactly the weights above."
-    ).format(layer=layer, head=head, architecture=scores.architecture, d=scores.head_dim,
-             scale=format_number(scores.scale, 3)))
-    if "Llama" in scores.architecture:
-        st.markdown(_("In this model both the queries and the keys are first rotated by their position (RoPE)."))
-    # one above the other: side by side, a projector's large titles no longer fit half the width
-    show_titled_chart(view.scores_heatmap(scores, head, pieces), "attn_scores",
-                      _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=layer, head=head))
-    after = _("After the softmax: the weights")
-    show_titled_chart(view.attention_heatmap(scores.weights(head), pieces, after), "attn_scores_weights", after)
-    st.markdown(view.scores_sentence(scores, head, pieces, followed))
-    if table_toggle("attn_scores_table"):
-        st.dataframe(view.matrix_table(scores.masked(head), pieces, digits=2), hide_index=True)
-    work_through_one_row(scores)
-    st.caption(_(
-        "Each weight is its e^(score − max) divided by the row's total (subtracting the row's "
-        "largest score changes nothing and avoids overflow). Future keys get −∞, so e^(−∞) = 0."
-    ))
+    sync_scores_controls(layer, head)
+    scores_before_softmax()
 
 next_step_link("attention")

@@ -82,7 +82,7 @@ st.caption(_(
     "characters) are framed together, with the character they form above them."
 ))
 with st.expander(_("Table: every token with its id and bytes")):
-    st.dataframe(ui.span_rows(spans), hide_index=True, key="token_table")
+    st.html(ui.token_table(spans))
 with st.expander(_("Why Ġ, and why does an emoji become several tokens?")):
     st.markdown(_(
         "{model} uses **byte-level BPE**: text is first turned into UTF-8 bytes (256 possible "
