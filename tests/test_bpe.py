@@ -248,7 +248,7 @@ def test_empty_corpus_is_refused(corpus):
 
 
 def test_no_merge_touches_an_ascii_digit_so_the_split_keeps_their_ids(lm):
-    """Why the README can say ASCII digits get the same ids with or without the digit split."""
+    """Why the README can say ASCII digits got the same ids before the digit split was restored."""
     tables = bpe.bpe_tables(lm.tokenizer)
     assert not [pair for pair in tables.ranks if any(ch.isascii() and ch.isdigit() for ch in "".join(pair))]
 
