@@ -28,3 +28,11 @@ def caption_colour(line: str) -> bool:
     """Streamlit's own `st.caption` grey (its theme's faded text, 3.9:1 on white): one site-wide
     theme setting, not a page's doing; listed apart so a page test sees everything else."""
     return line.startswith("color-contrast") and "stCaptionContainer" in line
+
+
+def violations_with_every_table_open(page) -> list[str]:
+    """Open every expander ("show as table", …) of the page, then axe's findings apart from
+    Streamlit's own caption grey (`caption_colour`)."""
+    page.evaluate(OPEN_EVERY_EXPANDER)
+    page.wait_for_timeout(1500)
+    return [line for line in axe_violations(page) if not caption_colour(line)]

@@ -111,6 +111,13 @@ def wait_until_idle(page, timeout_ms: int = 180_000) -> None:
     page.wait_for_timeout(500)  # let Plotly finish drawing
 
 
+def click_and_wait(page, button: str) -> None:
+    """Press the button named `button` and wait for the rerun it starts to end."""
+    page.get_by_role("button", name=button).click()
+    page.wait_for_timeout(1000)  # let the rerun start before waiting for it to end
+    wait_until_idle(page)
+
+
 def open_page(browser, url: str, width: int = 1440, height: int = 2400):
     """A new offline browser context at `url`, waited until idle: (context, page, blocked URLs).
 

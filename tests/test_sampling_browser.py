@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, block_the_internet, open_page, wait_until_idle
+from tests.browser import ARTIFACTS, block_the_internet, click_and_wait, open_page, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -48,16 +48,12 @@ def test_sampling_page_offline(site, browser, width, prompt):
         assert page.get_by_text("Sampling: choosing the next token").is_visible()
         assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # filters; the beam tree waits
         for clicks in (1, 2):
-            page.get_by_role("button", name="Next token ▶").click()
-            page.wait_for_timeout(1000)  # let the rerun start before waiting for it to end
-            wait_until_idle(page)
+            click_and_wait(page, "Next token ▶")
             text = page.locator('[data-testid="stHtml"]:not(:has([role="region"]))').first.inner_html()  # the strip, not a table
             assert text.count(OUTLINE) == clicks  # new tokens are outlined
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stDataFrame"]').count() == 1  # the trace table
-        page.get_by_role("button", name="Run beam search ▶").click()
-        page.wait_for_timeout(1000)
-        wait_until_idle(page)
+        click_and_wait(page, "Run beam search ▶")
         assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # filters + beam tree
         page.screenshot(path=str(ARTIFACTS / f"sampling-{width}.png"), full_page=True)
     finally:
@@ -69,9 +65,7 @@ def test_generate_ten_shows_each_token_while_it_runs(site, browser):
                                  height=2400)
     try:
         page.evaluate(RECORDER)
-        page.get_by_role("button", name="Generate 10 ⏩").click()
-        page.wait_for_timeout(1000)
-        wait_until_idle(page)
+        click_and_wait(page, "Generate 10 ⏩")
         log = page.evaluate("window.__strips")
         final = log[-1]["n"]
         assert final >= 2 and page.locator('[data-testid="stException"]').count() == 0
@@ -118,7 +112,7 @@ def test_sampling_page_has_no_axe_violations(site, browser, lang, width):
     """Issue 18: WCAG 2.1 AA on the whole page after every button (trace, comparison, beam tree) and
     with every "show as table" open, in every language. The same prompt and seed throughout, so
     only the first run writes the comparison and the beam tree; the others find them stored."""
-    from tests.accessibility import OPEN_EVERY_EXPANDER, axe_violations, caption_colour
+    from tests.accessibility import violations_with_every_table_open
 
     buttons = {"en": ("Generate 10 ⏩", "Compare strategies ▶", "Run beam search ▶"),
                "es": ("Generar 10 ⏩", "Comparar estrategias ▶", "Ejecutar búsqueda en haz ▶"),
@@ -128,15 +122,10 @@ def test_sampling_page_has_no_axe_violations(site, browser, lang, width):
                                  width=width, height=9000)
     try:
         for name in buttons:
-            page.get_by_role("button", name=name).click()
-            page.wait_for_timeout(1000)
-            wait_until_idle(page)
+            click_and_wait(page, name)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # filters + beam tree
-        page.evaluate(OPEN_EVERY_EXPANDER)
-        page.wait_for_timeout(1500)
-        found = [line for line in axe_violations(page) if not caption_colour(line)]
-        assert found == []
+        assert violations_with_every_table_open(page) == []
         if lang != "en":
             page.screenshot(path=str(ARTIFACTS / f"sampling-{lang}-{width}-run.png"))
     finally:
@@ -148,9 +137,7 @@ def test_guess_the_strategy_in_the_browser_shows_only_the_mystery_until_reveal(s
     context, page, _ = open_page(browser, f"{site}/sampling?prompt={quote('Once upon a time')}&sampling_game=true",
                                  height=4200)
     try:
-        page.get_by_role("button", name="Compare strategies ▶").click()
-        page.wait_for_timeout(1000)
-        wait_until_idle(page)
+        click_and_wait(page, "Compare strategies ▶")
         codes = page.locator('[data-testid="stMain"] [data-testid="stCode"]')
         assert codes.count() == 1  # the mystery text only
         assert page.get_by_role("button", name="Reveal the strategy").is_disabled()
