@@ -3,7 +3,11 @@ in every language, must find nothing; and the token colours stay apart for a deu
 
 One server and one browser for the whole file: each language opens every page at once, one tab
 each (the pages share the server's cached forward pass), then axe runs on each at both widths.
-Each page's violations are reported by their own test, so a failure names the page at fault.
+Each page opens with the prompt its own tests stress it with (`PROMPTS`: emoji, CJK, Arabic, a
+small-models preset); on the pages in `TABLE_PAGES` every "show as table" is then opened and axe
+runs again at both widths. These are the only axe scans of those pages: a page's own test file
+used to load it eight more times for the same check. Each page's findings are reported by their
+own test, so a failure names the page at fault.
 """
 
 from __future__ import annotations
@@ -14,15 +18,27 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from tests.accessibility import axe_violations
+from tests.accessibility import OPEN_EVERY_EXPANDER, axe_violations, violations_with_every_table_open
 from tests.browser import ARTIFACTS, block_the_internet, wait_until_idle
 from ui.i18n import LANGUAGES
+from ui.rnn_vs_transformer import PRESETS as SMALL_MODEL_PRESETS
 from ui.walk import WALK
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1440, 390)
-MAX_HEIGHT = 12_000  # tall enough for the longest page, so axe sees it all without scrolling
+MAX_HEIGHT = 24_000  # tall enough for the longest page (Inside a layer at 390 px), so axe sees it all
+# The prompt each page is checked with (the default prompt elsewhere).
+PROMPTS = {
+    "home": "I love pizza 🍕 because",
+    "tokenization": "Tokenization splits unbelievable words 🍕 今天 مرحبا",
+    "inside_layer": "The cat sat on the mat because it was warm.",
+    "rnn_vs_transformer": SMALL_MODEL_PRESETS["The shiny key"],
+    "softmax": "The capital of France is",
+}
+TABLE_PAGES = ("softmax",)  # pages scanned a second time with every "show as table" open
+# How many charts a complete page draws for its prompt (fewer means a section failed to draw).
+CHARTS = {"inside_layer": range(13, 100), "rnn_vs_transformer": range(8, 9)}
 # |ΔR| + |ΔG| + |ΔB| between next-door chips as simulated: ui.palette.TINTS keep ≥ 60 apart
 # (Machado et al.'s deuteranopia matrix), two of the older pastel chips only 15.
 MIN_CHIP_DIFFERENCE = 40
@@ -30,7 +46,8 @@ MAIN_HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHe
 
 
 def page_url(site: str, stem: str, lang: str) -> str:
-    return f"{site}/{'' if stem == WALK[0].stem else stem}?lang={lang}"
+    query = f"lang={lang}" + (f"&prompt={quote(PROMPTS[stem])}" if stem in PROMPTS else "")
+    return f"{site}/{'' if stem == WALK[0].stem else stem}?{query}"
 
 
 def full_height(page, width: int) -> None:
@@ -51,27 +68,36 @@ def problems_now(page, lang: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def violations(site, browser) -> dict[tuple[str, int, str], list[str]]:
-    """(language, width, page stem) -> problems_now, for every combination (computed once).
+def scans(site, browser) -> dict:
+    """Every page in every language, computed once:
+    (language, width, page stem) -> problems_now, (…, stem, "tables") -> the same with every table
+    open (`TABLE_PAGES` only), (language, stem, "charts") -> charts drawn, stem -> blocked URLs.
 
     One tab per page, loaded in every language in turn; each load is checked at 1440 px (sidebar
     open), then narrowed to 390 px (Streamlit folds the sidebar away, as on a phone).
     """
     contexts = {step.stem: browser.new_context(viewport={"width": WIDTHS[0], "height": 1200}) for step in WALK}
     try:
-        pages = {}
+        pages, found = {}, {}
         for stem, context in contexts.items():
-            block_the_internet(context)
+            found[stem] = block_the_internet(context)
             pages[stem] = context.new_page()
-        found = {}
         for lang in LANGUAGES:
             for stem, page in pages.items():  # all at once: the server renders them side by side
                 page.set_viewport_size({"width": WIDTHS[0], "height": 1200})
-                page.goto(page_url(site, stem, lang), wait_until="commit")
+                page.goto(page_url(site, stem, lang), wait_until="commit", timeout=180_000)
             for stem, page in pages.items():
                 for width in WIDTHS:
                     full_height(page, width)
                     found[(lang, width, stem)] = problems_now(page, lang)
+                found[(lang, stem, "charts")] = page.locator('[data-testid="stPlotlyChart"]').count()
+                if stem in TABLE_PAGES:
+                    page.evaluate(OPEN_EVERY_EXPANDER)
+                    wait_until_idle(page)
+                    for width in WIDTHS:
+                        full_height(page, width)
+                        found[(lang, width, stem, "tables")] = violations_with_every_table_open(page)
+                        page.screenshot(path=str(ARTIFACTS / f"{stem}-{lang}-{width}-tables.png"))
         return found
     finally:
         for context in contexts.values():
@@ -81,9 +107,27 @@ def violations(site, browser) -> dict[tuple[str, int, str], list[str]]:
 @pytest.mark.parametrize("stem", [step.stem for step in WALK])
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_axe_finds_no_wcag_violation(violations, lang, width, stem):
-    found = violations[(lang, width, stem)]
+def test_axe_finds_no_wcag_violation(scans, lang, width, stem):
+    found = scans[(lang, width, stem)]
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("stem", TABLE_PAGES)
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_axe_finds_no_wcag_violation_with_every_table_open(scans, lang, width, stem):
+    found = scans[(lang, width, stem, "tables")]
+    assert found == [], f"{stem} in {lang} at {width} px, every table open:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("stem", list(CHARTS))
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_chart_of_the_page_is_drawn(scans, lang, stem):
+    assert scans[(lang, stem, "charts")] in CHARTS[stem]
+
+
+def test_no_page_asks_the_internet_for_anything(scans):
+    assert {step.stem: scans[step.stem] for step in WALK} == {step.stem: [] for step in WALK}
 
 
 def test_token_colours_stay_apart_with_deuteranopia(site, browser):

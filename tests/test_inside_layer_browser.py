@@ -43,22 +43,3 @@ def test_inside_layer_page_offline(site, browser, width):
         assert not blocked, blocked
     finally:
         context.close()
-
-
-@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
-@pytest.mark.parametrize("width", [1440, 390])
-def test_inside_layer_has_no_wcag_violations(site, browser, lang, width):
-    """axe-core (WCAG 2.1 A/AA) on the whole page, drawn in each language, on a desktop and a phone."""
-    from tests.accessibility import axe_violations
-
-    context, page, blocked = open_page(browser, f"{site}/inside_layer?lang={lang}&prompt={quote(CAT)}",
-                                       width=width, height=9000 if width > 800 else 22000)
-    try:
-        assert page.locator('[data-testid="stException"]').count() == 0
-        assert page.locator('[data-testid="stPlotlyChart"]').count() >= 13
-        assert axe_violations(page) == []
-        if width == 390:
-            page.screenshot(path=str(ARTIFACTS / f"inside-layer-{lang}-390.png"), full_page=True)
-        assert not blocked, blocked
-    finally:
-        context.close()

@@ -266,28 +266,6 @@ def test_every_chart_has_a_sentence_and_a_table():
     assert len(at.table) == 8
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("lang", ["en", "es", "fr", "zh"])
-@pytest.mark.parametrize("width", [1440, 390])
-def test_page_has_no_wcag_violations(site, browser, lang, width):
-    """axe-core (WCAG 2.1 A/AA) on the whole page, drawn in each language, on a desktop and a phone."""
-    from tests.accessibility import axe_violations
-    from tests.browser import ARTIFACTS, open_page
-
-    prompt = quote(ui.PRESETS["The shiny key"])
-    context, page, blocked = open_page(browser, f"{site}/rnn_vs_transformer?lang={lang}&prompt={prompt}",
-                                       width=width, height=5000 if width > 800 else 12000)
-    try:
-        assert page.locator('[data-testid="stException"]').count() == 0
-        assert page.locator('[data-testid="stPlotlyChart"]').count() == 8
-        assert axe_violations(page) == []
-        if width == 390:
-            page.screenshot(path=str(ARTIFACTS / f"rnn_vs_transformer-{lang}-390.png"), full_page=True)
-        assert not [url for url in blocked if "/_stcore/" in url]
-    finally:
-        context.close()
-
-
 def test_the_link_restores_the_controls():
     at = AppTest.from_file(pages.APP, default_timeout=180)
     for key, value in {"prompt": "Lily had a red ball", "rvt_mode": "sampled (shared seed)", "rvt_seed": "11",
