@@ -3,13 +3,20 @@
 Why: thirty visitors typing thirty prompts on Home each want a 20-token greedy continuation. Each
 decoded in its own thread, they shared two cores thirty ways (≈ 30 × 1.4 s). A decode step is
 bandwidth-bound — it streams every weight from memory once — so one `fast_decode.decode_step` over
-30 rows costs a small multiple of a one-row step (measured: see STEP_MEASURED below), not 30×.
+30 rows costs a small multiple of a one-row step, not 30× (measured, `tools/decode_rows_bench.py`,
+2026-12-02 on the shared 2-core machine at load 7–8, SmolLM2 fp32, median of 5 interleaved rounds
+of 10 steps: 1 row 103 ms a step — the one-row decoder before the step was shared: 126 ms, equal
+within the noise — 8 rows 208 ms, 30 rows 442 ms: 0.12× thirty one-row steps).
 
 How (continuous batching): `stream(model, ids, max_new_tokens, stop_ids)` registers a row and
 returns an iterator of (token id, probability), like `generation.greedy_stream`. One *round* at a
 time runs on the process's inference worker (`InferenceQueue.call`), so a continuation never uses
 the cores while a prompt analysis does, and a crowd's analyses and continuations take turns in
 arrival order (a round is queued behind the analyses that arrived while the previous one ran).
+Why the worker and not a decode thread of its own sharing a lock with it: Python's locks are not
+first-come first-served, so a thread that releases and re-takes a lock between steps could keep
+the analyses (and with them every newcomer's top-5) waiting for a whole continuation; one queue
+orders both kinds of work, keeps background warm-up behind both, and needs no thread to manage.
 A round:
 1. drops the rows whose consumer stopped iterating (a Streamlit rerun closed the generator);
 2. prefills rows that asked to join, at most `MAX_PREFILL_ROWS` × `MAX_PREFILL_TOKENS` per round
