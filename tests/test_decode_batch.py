@@ -174,3 +174,21 @@ def test_the_batcher_is_used_only_where_it_reproduces_the_model(tiny_gpt2, tiny_
     inline = decode_batch.GreedyBatcher(worker)
     assert worker.call(lambda: inline.applies(tiny_llama.model)).result() is False
     assert worker.shutdown()
+
+
+def test_a_prompt_too_long_for_the_buffer_budget_waits_and_then_decodes_alone(tiny_llama, batcher, monkeypatch):
+    from explain.engine import fast_decode
+
+    per_position = fast_decode.KVSlots.bytes_per_position(fast_decode.LlamaWeights(tiny_llama.model))
+    monkeypatch.setattr(decode_batch, "KV_BUDGET_BYTES", decode_batch.SLOT_STEP * 20 * per_position)
+    # 5 + 10 positions at most: 8 slots of 15 fit. The first ends at its first token (tiny_llama's end
+    # token, 2), in the prefill: the rows after it must keep their own slots.
+    short = [[5, 9, 2, 7, 30], [40, 3], [8, 8, 8, 1]]
+    long = [(7 * t + 3) % 96 for t in range(30)]  # 40 positions: over the budget beside anyone
+    eos = generation._eos_ids(tiny_llama)
+    streams = [batcher.stream(tiny_llama.model, ids, 10, eos) for ids in short + [long]]
+    first = next(streams[-1])  # the long row joins only once the batch has emptied
+    assert batcher.live_rows() <= 1  # no short row is left beside it
+    got = [list(stream) for stream in streams[:-1]] + [[first, *streams[-1]]]
+    for ids, tokens_and_probs in zip(short + [long], got):
+        _assert_same(tokens_and_probs, _reference(tiny_llama, ids, 10))

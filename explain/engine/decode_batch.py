@@ -55,11 +55,13 @@ from explain.engine.two_core_matmul import two_core_matmuls
 MAX_PREFILL_ROWS = inference_queue.MAX_BATCH
 MAX_PREFILL_TOKENS = inference_queue.MAX_BATCH_TOKENS
 MAX_ROWS = 48  # live rows per step; more wait to join (a class is ≈ 30)
-# The key/value buffers of one batch: slots × longest (prompt + new tokens) × 46 KB a position for
-# SmolLM2 (30 layers × keys and values × 3 heads × 64 × 4 B). 96 MB holds 30 rows of prompts up
-# to ~50 tokens; longer prompts decode in fewer rows at a time and the others join as rows leave
-# (a batch's buffers never shrink while it runs, so one long prompt makes every slot long).
-KV_BUDGET_BYTES = 96 * 2**20
+# The key/value buffers of one batch: slots × longest (prompt + new tokens) × 45 KB a position for
+# SmolLM2 (30 layers × keys and values × 3 heads × 64 × 4 B). 128 MB holds 32 slots of prompts up
+# to ~70 tokens, or 8 slots at the prompt cap (limits.PROMPT_TOKEN_CAP + 20 new tokens); longer
+# prompts decode in fewer rows at a time and the others join as rows leave (a batch's buffers never
+# shrink while it runs, so one long prompt makes every slot long). The buffers are freed when the
+# batch empties. Thirty one-row decoders at the cap held 380 MB between them.
+KV_BUDGET_BYTES = 128 * 2**20
 SLOT_STEP = 8  # slots are allocated in multiples of this
 STEP_LOG = 4096  # how many steps' row counts `step_rows` remembers
 
@@ -222,11 +224,10 @@ class GreedyBatcher:
         else:
             batch.kv.grow(_slots(rows), capacity)
         logits = fast_decode.prefill(batch.kv, list(range(first, rows)), [r.ids for r in joiners])
-        for row, (token_id, prob) in zip(joiners, _greedy(logits)):
+        for row in joiners:
             row.length = len(row.ids)
-            batch.live.append(row)
-            if not row.deliver(token_id, prob):
-                self._leave(batch, len(batch.live) - 1)
+        batch.live.extend(joiners)  # joiner i is in slot first + i
+        self._deliver(batch, first, _greedy(logits))
 
     def _step(self, batch: _Batch) -> None:
         live = list(batch.live)
@@ -236,10 +237,15 @@ class GreedyBatcher:
         logits = fast_decode.decode_step(batch.kv, tokens, positions)
         for row in live:
             row.length += 1
-        going_on = [row.deliver(token_id, prob) for row, (token_id, prob) in zip(live, _greedy(logits))]
-        for slot in reversed(range(len(live))):
-            if not going_on[slot]:
-                self._leave(batch, slot)
+        self._deliver(batch, 0, _greedy(logits))
+
+    def _deliver(self, batch: _Batch, first: int, chosen: list[tuple[int, float]]) -> None:
+        """Hand `chosen[i]` to the row in slot first + i; the rows that are done then leave (from
+        the last slot down, so a row moved into a freed slot has been handed its token already)."""
+        going_on = [batch.live[first + i].deliver(token_id, prob) for i, (token_id, prob) in enumerate(chosen)]
+        for i in reversed(range(len(chosen))):
+            if not going_on[i]:
+                self._leave(batch, first + i)
 
     @staticmethod
     def _leave(batch: _Batch, slot: int) -> None:
