@@ -119,3 +119,26 @@ def test_top_p_keeps_the_smallest_set_reaching_p_like_transformers():
                 counts[torch.arange(4), fast_decode._sample_top_p(logits, 1.0, top_p, generator, candidates)] += 1
         assert not bool((counts.bool() & ~kept_ref).any())  # never draws a token transformers drops
         assert bool((counts.bool() == kept_ref).float().mean() > 0.9)  # and draws (nearly) all it keeps
+
+
+def test_one_batched_step_equals_each_rows_own_one_row_step(tiny_llama):
+    """Rows of different lengths in one `decode_step` (the length mask) give each row's own logits."""
+    model = tiny_llama.model
+    prompts = [[5, 9, 2, 7, 30, 11], [40, 3], [8, 8, 8, 1], [17]]
+    weights = fast_decode.LlamaWeights(model)
+    kv = fast_decode.KVSlots(weights, slots=len(prompts), capacity=12)
+    with torch.inference_mode():
+        first = fast_decode.prefill(kv, list(range(len(prompts))), prompts)
+    singles = [fast_decode.LlamaDecoder(model) for _ in prompts]
+    for decoder, ids, logits in zip(singles, prompts, first):
+        torch.testing.assert_close(logits, decoder.start(ids, 6), rtol=1e-5, atol=1e-5)
+    positions = torch.tensor([len(p) for p in prompts])
+    for step in range(5):
+        feed = torch.tensor([(3 * step + row) % 96 for row in range(len(prompts))])
+        batched = fast_decode.decode_step(kv, feed, positions + step)
+        for row, decoder in enumerate(singles):
+            torch.testing.assert_close(batched[row], decoder.step(int(feed[row])), rtol=1e-5, atol=1e-5)
+    # A slot moved into another keeps its sequence: row 3 continues from slot 0.
+    kv.move(3, 0, len(prompts[3]) + 5)
+    alone = fast_decode.decode_step(kv, torch.tensor([4]), torch.tensor([len(prompts[3]) + 5]))
+    torch.testing.assert_close(alone[0], singles[3].step(4), rtol=1e-5, atol=1e-5)

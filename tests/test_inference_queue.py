@@ -202,3 +202,34 @@ def test_background_work_waits_for_every_visitor_and_runs_alone(tiny_llama):
     assert order[2:] == [[[4, 0]], [[4, 1]], [[4, 2]]]  # then each background job in its own forward
     for future, t in zip(background, range(3)):
         _assert_equals_reference(tiny_llama, future.result(), [4, t])
+
+
+def test_calls_run_alone_on_the_worker_taking_turns_with_the_analyses(tiny_llama):
+    worker = InferenceQueue(window_s=0.05)
+    finished: list[str] = []
+    release = threading.Event()
+
+    def held_call():
+        release.wait(10)
+        return threading.current_thread().name
+
+    first = worker.call(held_call)  # the worker is busy with it while the others queue up
+    a = worker.submit(tiny_llama, [1, 2, 3])
+    second = worker.call(lambda: "second")
+    b = worker.submit(tiny_llama, [4, 5])
+    for name, future in (("first", first), ("a", a), ("second", second), ("b", b)):
+        future.add_done_callback(lambda _, name=name: finished.append(name))
+    release.set()
+    assert first.result(timeout=60) == "inference-worker" and second.result(timeout=60) == "second"
+    _assert_equals_reference(tiny_llama, b.result(timeout=60), [4, 5])
+    assert finished == ["first", "a", "second", "b"]  # arrival order: a call is never skipped
+    assert worker.batch_sizes == [1, 1]  # a and b did not share a forward across the call between them
+    failing = worker.call(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=60)
+    assert worker.call(lambda: "alive").result(timeout=60) == "alive"  # the worker lives on
+    assert worker.shutdown()
+    from explain.engine.inference_queue import WorkerStopped
+
+    with pytest.raises(WorkerStopped):
+        worker.call(lambda: None).result(timeout=1)

@@ -39,6 +39,10 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   CONTROLS (the Softmax temperature, the Attention layer and the Embeddings layer sliders);
 - forwards_per_revisit: model forward calls when every page is opened again with the same prompt
   and model (AppTest, in-process; must be 0).
+
+`--only PART` runs some parts; `--pages home,softmax` limits the crowd part to those pages (the
+visit, every crowd, the control changes) and the classroom part to the keys of those pages (Home's
+two always), e.g. `--only crowd --pages home` for different_prompts_home_* alone.
 """
 
 from __future__ import annotations
@@ -158,7 +162,7 @@ async def _start_to_predictions(env: dict) -> float:
             await browser.close()
 
 
-async def _visit_all_then_crowd() -> dict:
+async def _visit_all_then_crowd(pages: list[str]) -> dict:
     from playwright.async_api import async_playwright
 
     results: dict = {}
@@ -167,24 +171,25 @@ async def _visit_all_then_crowd() -> dict:
         process, url, _ = _start_server({})
         try:
             page = await browser.new_page()
-            for name in PAGES:
+            for name in pages:
                 await page.goto(_page_url(url, name), timeout=600_000)
                 await _wait_idle(page)
             await page.close()
-            results["rss_after_all_pages_mb"] = round(_rss_mb(process.pid))
+            if pages == PAGES:
+                results["rss_after_all_pages_mb"] = round(_rss_mb(process.pid))
 
-            crowd_page = "softmax" if "softmax" in PAGES else "home"
+            crowd_page = "softmax" if "softmax" in pages else "home"
             before = _rss_mb(process.pid)
             crowd = await _crowd(url, crowd_page, [f"Student number {i} thinks the answer is" for i in range(SESSIONS)])
             results["concurrent_page"] = crowd_page
             results.update({f"concurrent_{key}": value for key, value in crowd.items()})
             results["concurrent_rss_growth_mb"] = round(_rss_mb(process.pid) - before)
             results["concurrent_client"] = "websocket"
-            for name in PAGES:
+            for name in pages:
                 crowd = await _crowd(url, name, [SAME_LINK_PROMPT] * SESSIONS)
                 results.update({f"same_link_{name}_{key}": value for key, value in crowd.items()})
             for name in DIFFERENT_PROMPT_PAGES:
-                if name == crowd_page or name not in PAGES:
+                if name == crowd_page or name not in pages:
                     continue  # the concurrent_* keys are this run for the Softmax page
                 prompts = [f"Pupil {i} on the {name} page says the sky is" for i in range(SESSIONS)]
                 crowd = await _crowd(url, name, prompts)
@@ -193,7 +198,7 @@ async def _visit_all_then_crowd() -> dict:
                 for key in ("p50_ms", "p95_ms", "errors"):
                     results[f"different_prompts_{crowd_page}_{key}"] = results[f"concurrent_{key}"]
             for name, (control, label, values) in CONTROLS.items():
-                if name in PAGES:
+                if name in pages:
                     changes = await _control_changes(url, name, label, values)
                     results.update({f"control_change_{name}_{control}_{key}": value for key, value in changes.items()})
         finally:
@@ -232,8 +237,9 @@ async def _control_changes(url: str, page: str, label: str, values: tuple[float,
     return _summary([change.seconds for change in changes], sum(not change.ok for change in changes))
 
 
-async def _classroom() -> dict:
-    """Issue 19's keys on a fresh server, warm-up on (see the module docstring for each key)."""
+async def _classroom(pages: list[str]) -> dict:
+    """Issue 19's keys on a fresh server, warm-up on (see the module docstring for each key); of
+    the other pages' keys, only those of `pages`."""
     results: dict = {}
     with tempfile.NamedTemporaryFile("w+", prefix="llm-explainer-server-", suffix=".log") as log:
         process, url, _ = _start_server({"LLM_EXPLAINER_WARMUP": "1"}, log)
@@ -246,14 +252,19 @@ async def _classroom() -> dict:
                 visit = _checked(await home.open("", page_query(prompt=CLASSROOM_PROMPT)), "Home")
                 results["home_top5_s"] = round(visit.first_seen["plotly_chart"], 2)
                 results["home_continuation_s"] = round(visit.seconds, 2)
-            results |= await _sampling_buttons(url)
-            results["warm_up_s"] = round(await _warm_up_end(log.name, process) - served, 1)
-            async with Session(url) as softmax:
-                visit = _checked(await softmax.open("softmax", page_query(prompt=PRESETS[WARMED_PRESET])), "preset")
-                results["precomputed_preset_ms"] = round(visit.seconds * 1000)
-            async with Session(url) as softmax:
-                visit = _checked(await softmax.open("softmax", page_query(prompt=CLASSROOM_PROMPT + " roses")), "new")
-                results["new_prompt_softmax_ms"] = round(visit.seconds * 1000)
+            if "sampling" in pages:
+                results |= await _sampling_buttons(url)
+            if "softmax" in pages:
+                results["warm_up_s"] = round(await _warm_up_end(log.name, process) - served, 1)
+                async with Session(url) as softmax:
+                    visit = _checked(await softmax.open("softmax", page_query(prompt=PRESETS[WARMED_PRESET])), "preset")
+                    results["precomputed_preset_ms"] = round(visit.seconds * 1000)
+                async with Session(url) as softmax:
+                    visit = _checked(await softmax.open("softmax", page_query(prompt=CLASSROOM_PROMPT + " roses")),
+                                     "new")
+                    results["new_prompt_softmax_ms"] = round(visit.seconds * 1000)
+            if "attention" not in pages:
+                return results
             async with Session(url) as attention:
                 visit = _checked(await attention.open("attention", page_query(prompt=ATTENTION_80_PROMPT)), "Attention")
                 results["attention_80_tokens_s"] = round(visit.seconds, 2)
@@ -315,17 +326,20 @@ def forwards_per_revisit() -> int:
     lm = state.get_model(models.EMBEDDED_MODEL)
     calls = 0
     original_forward = lm.model.forward
-    original_step = fast_decode.LlamaDecoder.step  # the lean decoder's steps are forwards too
+    # The lean decoder's prompt passes and steps (one row or batched) are forwards too.
+    original_prefill, original_step = fast_decode.prefill, fast_decode.decode_step
 
     def counting_forward(*args, **kwargs):
         nonlocal calls
         calls += 1
         return original_forward(*args, **kwargs)
 
-    def counting_step(self, *args, **kwargs):
-        nonlocal calls
-        calls += 1
-        return original_step(self, *args, **kwargs)
+    def counting(original):
+        def count(*args, **kwargs):
+            nonlocal calls
+            calls += 1
+            return original(*args, **kwargs)
+        return count
 
     def visit_all() -> None:
         for name in PAGES:
@@ -335,14 +349,14 @@ def forwards_per_revisit() -> int:
             at.run()
 
     lm.model.forward = counting_forward
-    fast_decode.LlamaDecoder.step = counting_step
+    fast_decode.prefill, fast_decode.decode_step = counting(original_prefill), counting(original_step)
     try:
         visit_all()
         calls = 0
         visit_all()
     finally:
         lm.model.forward = original_forward
-        fast_decode.LlamaDecoder.step = original_step
+        fast_decode.prefill, fast_decode.decode_step = original_prefill, original_step
     return calls
 
 
@@ -350,16 +364,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["cold", "classroom", "crowd", "revisit"], action="append",
                         help="run only these parts (repeatable; default: all)")
-    parts = set(parser.parse_args(argv).only or ["cold", "classroom", "crowd", "revisit"])
+    parser.add_argument("--pages", type=lambda text: [p for p in text.split(",") if p],
+                        help="comma-separated page stems the crowd and classroom parts cover (default: every page)")
+    args = parser.parse_args(argv)
+    parts = set(args.only or ["cold", "classroom", "crowd", "revisit"])
+    pages = PAGES if args.pages is None else [p for p in PAGES if p in args.pages]
+    if args.pages is not None and len(pages) != len(args.pages):
+        parser.error(f"--pages: unknown page among {args.pages}; the pages are {PAGES}")
     results: dict = {}
     if "cold" in parts:
         results["cold_start_s"] = round(asyncio.run(_start_to_predictions({})), 2)
         with tempfile.TemporaryDirectory(prefix="llm-explainer-empty-cache-") as empty:
             results["first_start_s"] = round(asyncio.run(_start_to_predictions({"LLM_EXPLAINER_CACHE": empty})), 2)
     if "classroom" in parts:
-        results.update(asyncio.run(_classroom()))
+        results.update(asyncio.run(_classroom(pages)))
     if "crowd" in parts:
-        results.update(asyncio.run(_visit_all_then_crowd()))
+        results.update(asyncio.run(_visit_all_then_crowd(pages)))
     if "revisit" in parts:
         results["forwards_per_revisit"] = forwards_per_revisit()
     print(json.dumps(results))

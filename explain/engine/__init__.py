@@ -3,7 +3,9 @@
 - `models`: loading (the embedded GGUF, its converted cache, hub models) → `LoadedModel`;
 - `analysis`: the one shared forward per (model, prompt), through `inference_queue` (one worker
   that batches concurrent requests);
-- `fast_decode` + `two_core_matmul`: the fp32 Llama decoder behind greedy continuations;
+- `fast_decode` + `two_core_matmul`: the fp32 Llama decode step behind greedy continuations;
+- `decode_batch`: every visitor's greedy continuation running at the same time advances in one
+  batched step (continuous batching, its rounds on the inference worker);
 - `family` + one adapter per family (`llama.py`, `gpt2.py`): blocks, final norm, heads, norm
   weights, queries and keys (as projected and with positions applied), feed-forward hidden units,
   parameter groups;

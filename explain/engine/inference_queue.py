@@ -7,6 +7,11 @@ masked) and each caller gets its own slice back. A request that finds the queue 
 once; when others are already waiting (a crowd is arriving), the worker waits up to `window_s`
 for more company.
 
+Other model work runs on the same worker as calls (`call(fn)`): the greedy continuations'
+batched decode steps (`explain.engine.decode_batch`) are queued one step at a time, at a visitor's
+priority and in arrival order with the analyses, so a crowd's analyses and its continuations take
+turns on the cores instead of fighting over them. A call always runs alone.
+
 Background work (`submit(..., background=True)`: the start-up warm-up of presets and lessons) has
 the lowest priority: it runs only when no visitor's request is waiting, alone, one job at a time,
 so a visitor waits at most for the one background forward already running.
@@ -34,6 +39,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -64,9 +70,10 @@ SHUTDOWN_WAIT_S = 30.0  # how long `shutdown` waits for the forward in progress 
 class _Job:
     priority: int
     order: int  # arrival order within a priority
-    lm: LoadedModel | None = field(compare=False)  # None: the STOP marker
+    lm: LoadedModel | None = field(compare=False)  # None: the STOP marker or a call
     ids: list[int] = field(compare=False)
     future: Future = field(default_factory=Future, compare=False)
+    call: Callable[[], object] | None = field(default=None, compare=False)  # run alone, instead of an analysis
 
 
 class InferenceQueue:
@@ -107,6 +114,23 @@ class InferenceQueue:
             self._jobs.put(job)
         return job.future
 
+    def call(self, fn: Callable[[], object]) -> Future:
+        """Queue `fn()` to run alone on the worker, at a visitor's priority, in arrival order with
+        the analyses; the future resolves to its result (or error). After `shutdown()` it fails at
+        once (`WorkerStopped`)."""
+        job = _Job(VISITOR, next(self._arrivals), None, [], call=fn)
+        with self._start_lock:
+            if self._stopped:
+                job.future.set_exception(WorkerStopped("the inference worker has shut down"))
+                return job.future
+            self._ensure_worker()
+            self._jobs.put(job)
+        return job.future
+
+    def on_worker(self) -> bool:
+        """Whether the calling thread is the worker itself (which must not wait for its own jobs)."""
+        return threading.current_thread() is self._worker
+
     def _ensure_worker(self) -> None:
         """Start the worker if needed (called with `_start_lock` held)."""
         if self._worker is None:
@@ -135,7 +159,7 @@ class InferenceQueue:
         while not self._jobs.empty():
             waiting.append(self._jobs.get_nowait())
         for job in waiting:
-            if job.lm is not None:
+            if job.priority != STOP:
                 job.future.set_exception(WorkerStopped("the inference worker has shut down"))
 
     def _run(self) -> None:
@@ -145,6 +169,9 @@ class InferenceQueue:
                 if batch[0].priority == STOP:
                     self._fail_waiting()
                     return
+                if batch[0].call is not None:
+                    self._run_call(batch[0])
+                    continue
                 self.batch_sizes.append(len(batch))
                 try:
                     results = analysis.analyze_batch(batch[0].lm, [job.ids for job in batch])
@@ -155,12 +182,21 @@ class InferenceQueue:
                     for job, result in zip(batch, results):
                         job.future.set_result(result)
 
+    @staticmethod
+    def _run_call(job: _Job) -> None:
+        try:
+            result = job.call()
+        except BaseException as err:  # the caller gets the error, the worker lives on
+            job.future.set_exception(err)
+        else:
+            job.future.set_result(result)
+
     def _next_batch(self) -> list[_Job]:
         first = self._held or self._jobs.get()
         self._held = None
         batch, longest = [first], len(first.ids)
-        if first.priority != VISITOR or self._jobs.empty():
-            return batch  # STOP and background work run alone; a lone visitor runs at once
+        if first.priority != VISITOR or first.call is not None or self._jobs.empty():
+            return batch  # STOP, calls and background work run alone; a lone visitor runs at once
         deadline = time.perf_counter() + self.window_s
         while len(batch) < self.max_batch:
             try:
@@ -171,7 +207,7 @@ class InferenceQueue:
                 self._jobs.put(job)  # back in line: STOP before, background work behind every visitor
                 break
             wider = max(longest, len(job.ids))
-            if job.lm is not first.lm or wider * (len(batch) + 1) > self.max_batch_tokens:
+            if job.call is not None or job.lm is not first.lm or wider * (len(batch) + 1) > self.max_batch_tokens:
                 self._held = job  # it starts the next batch
                 break
             batch.append(job)
