@@ -169,20 +169,24 @@ def worst(lm):
 
 
 def _results_store_entries(w) -> list:
-    """The ResultStore's kinds (ui/sampling.py) at their largest settings: (key, value) pairs."""
+    """The ResultStore's kinds (ui/sampling.py) at their largest settings: (key, value) pairs. The
+    keys hold the prompt's ids (at the cap); the values only what was generated (written after a
+    short prompt, which is quicker), except the greedy continuation's, which holds the prompt's ids
+    too and is assembled for the long prompt as ui.sampling.greedy_stream does."""
     from explain import generation
     from explain.sampling import SamplingSettings
     from ui import sampling
 
-    lm, ids = w.lm, w.ids
+    lm, ids, short = w.lm, w.ids, list(w.ids[:8])
     settings = SamplingSettings(temperature=1.0, top_k=50, top_p=0.9)
-    steps = list(generation.generate_steps_stream(generation.IncrementalLogits(lm), list(ids), settings, 10, 0, 1))
-    samples = generation.sample_continuations_batch(lm, list(ids), list(sampling.COMPARED.values()), 3, 15, 0)
+    steps = list(generation.generate_steps_stream(generation.IncrementalLogits(lm), short, settings, 10, 0, 1))
+    samples = generation.sample_continuations_batch(lm, short, list(sampling.COMPARED.values()), 3, 15, 0)
+    new_ids, probs, _ = generation.greedy_ids(lm, short, 20)
     return [
         (("steps", lm.name, ids, settings, 10, 0, 1), steps),  # "Generate 10"
         *((sampling.samples_key(lm.name, ids, s, 3, 15, 0), value) for s, value in zip(sampling.COMPARED.values(), samples)),
-        (sampling.beam_key(lm.name, ids, 4, 6), generation.beam_search(lm, list(ids), 4, 6)),  # the sliders' maxima
-        (("greedy", lm.name, ids, 20), generation.greedy_continuation(lm, list(ids), 20)),  # Home's continuation
+        (sampling.beam_key(lm.name, ids, 4, 6), generation.beam_search(lm, short, 4, 6)),  # the sliders' maxima
+        (("greedy", lm.name, ids, 20), generation.continuation_of(lm, list(ids), new_ids, probs)),  # Home's
     ]
 
 
