@@ -46,7 +46,9 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   (`soak_action`; opened as a new link, so sessions also come and go), each a run that must end
   with the page rendered. soak_rss_end_mb is the last
   sample while they ran, soak_rss_max_mb the highest (sampled every second), soak_rss_per_minute_mb
-  the last sample of each minute, soak_rss_after_close_mb 5 s after every session closed;
+  the last sample of each minute, soak_rss_after_close_mb 5 s after every session closed and
+  soak_rss_after_sessions_expired_mb once Streamlit has dropped the closed sessions (after
+  server.disconnectedSessionTTL: until then it keeps up to 128 of them, for reconnecting);
   soak_errors as for the crowds (a session reconnects after one); soak_changes_by_kind counts the
   reruns that succeeded (the first "open" of each session included). Target: the end within
   ±50 MB of the start, 0 errors.
@@ -361,14 +363,27 @@ async def _soak(minutes: float) -> dict:
             await asyncio.gather(*(_soak_session(url, i, deadline, tally) for i in range(SESSIONS)))
             stop.set()
             await sampler
-            await asyncio.sleep(5)  # the sessions have closed: Streamlit drops their state
+            await asyncio.sleep(5)
             after_close = _rss_mb(process.pid)
+            after_expiry = await _rss_after_sessions_expire(url, process.pid)
         finally:
             _stop(process)
     errors = tally.pop("errors", 0)
     return {"minutes": minutes, "sessions": SESSIONS, **rss_summary(start_mb, samples),
-            "rss_after_close_mb": round(after_close), "errors": errors,
-            "changes": sum(tally.values()), "changes_by_kind": tally}
+            "rss_after_close_mb": round(after_close), "rss_after_sessions_expired_mb": round(after_expiry),
+            "errors": errors, "changes": sum(tally.values()), "changes_by_kind": tally}
+
+
+async def _rss_after_sessions_expire(url: str, pid: int) -> float:
+    """RSS once the closed sessions are gone. Streamlit keeps up to 128 disconnected sessions, each
+    with its session state, for server.disconnectedSessionTTL (120 s by default) so a dropped tab
+    can reconnect; its store drops expired ones only when touched, so one visit after the TTL does."""
+    from streamlit import config
+
+    await asyncio.sleep(config.get_option("server.disconnectedSessionTTL") + 10)
+    await open_page(url, "", page_query(prompt=SOAK_PROMPTS[0]))
+    await asyncio.sleep(5)
+    return _rss_mb(pid)
 
 
 async def _classroom() -> dict:
