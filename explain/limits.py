@@ -6,10 +6,10 @@ lesson's own input (the BPE replay's word length, the embeddings page's word lis
 that lesson's code; the batch limits of the inference worker stay in explain/engine/inference_queue.
 
 The memory budget behind the cache sizes (issue 15): ≤ 1.5 GB RSS after every page has been
-visited, and < 200 MB growth for a class of 30. The model itself is most of the 1.5 GB
-(SmolLM2-135M in fp32: 135 M parameters × 4 B ≈ 540 MB, its bf16 draft 260 MB more). Of the 200 MB,
-the analyses get 128 MB (explain/cache_budget.py measures one); every other cache keeps an entry
-count whose measured worst entry × count stays within a few MB, given beside it.
+visited, and < 200 MB growth for a class of 30 (GROWTH_ALLOWANCE_MB). The model itself is most of
+the 1.5 GB (SmolLM2-135M in fp32: 135 M parameters × 4 B ≈ 540 MB). Of the 200 MB, the analyses get
+128 MB (explain/cache_budget.py measures one); every other cache has an MB budget beside its entry
+count, which its measured worst entry × its count stays within (see "Caches" below; tested).
 """
 
 # ---------------------------------------------------------------------------------------------
@@ -36,79 +36,125 @@ MODEL_VIEW_LAYERS = 6  # layers per bertviz model view (the 2.0 MB above; all 30
 
 # ---------------------------------------------------------------------------------------------
 # Caches (per process, shared by every visitor)
+#
+# Every cache has an MB budget beside its entry count, and tests/test_cache_budget.py holds each to
+# it: it builds the cache's worst entry (a prompt at PROMPT_TOKEN_CAP, in English and in Chinese with
+# emoji; the longest word, corpus, view… a visitor can send), measures what the cache keeps (the
+# pickled bytes, for st.cache_data) and checks entries × that ≤ budget. A cache whose worst entry is
+# large is bounded by its bytes instead (`max_size=` on its decorator: Streamlit evicts the least
+# recently used entries to stay within it), so short prompts still get many entries; the test then
+# checks the decorator uses the budget and that one worst entry fits. Sizes in the comments are
+# those measured worst entries (2026-12-02). The budgets, ANALYSIS_CACHE_MB included, sum to at most
+# GROWTH_ALLOWANCE_MB (tested); the rest of it is the sessions' own state. A forward's working memory
+# is not in it: its blocks are above the 1 MB mmap threshold (ui/startup._tune_malloc), so they go
+# back to the system when freed.
 
+GROWTH_ALLOWANCE_MB = 200  # what a class of 30 may add to the server's memory (issue 15)
 ANALYSIS_CACHE_MB = 128  # the shared forwards, evicted by bytes (reasoning: explain/cache_budget.py)
+# Loaded models and what is built once per model (below: the embedding index, the position scheme,
+# the encoder's weights) are not in the allowance: they are in the ≤ 1.5 GB after every page.
 MODEL_CACHE_ENTRIES = 2  # loaded models: the embedded SmolLM2 (≈ 540 MB) and one hub model at most
-# Prompt → tokens: measured 13 KB for a prompt at the 256-token cap, so 256 entries ≤ 3.4 MB.
-PROMPT_TOKENS_CACHE_ENTRIES = 256
-# Greedy continuations: measured 2.4 KB for 100 new tokens, so 256 entries ≤ 0.7 MB.
-CONTINUATION_CACHE_ENTRIES = 256
-# ui.results (finished generations a page can peek at): measured 5.2 KB for a 100-step sampling
-# trace, 4.3 KB for ten samples of up to 100 tokens, so 256 entries ≈ 1.5 MB.
-RESULT_STORE_ENTRIES = 256
-# Tokenizer cost per language (the sidebar's language note): three sentences' counts, < 1 KB each;
+PROMPT_TOKENS_CACHE_ENTRIES = 256  # prompt → tokens, 14.3 KB at the cap: 3.6 MB
+PROMPT_TOKENS_CACHE_MB = 4
+CONTINUATION_CACHE_ENTRIES = 256  # greedy continuations (8 tokens) with their prompt's ids, 1.5 KB: 0.4 MB
+CONTINUATION_CACHE_MB = 0.5
+# ui.results (finished generations a page can peek at), key and value: 5.7 KB for the largest kind
+# (a beam search of 4 × 6, ten sampled steps, 3 × 15 samples, Home's 20-token continuation).
+RESULT_STORE_ENTRIES = 256  # 1.4 MB
+RESULT_STORE_MB = 2
+# Tokenizer cost per language (the sidebar's language note): three sentences' counts, 109 B each;
 # one entry per (model, language), so 32 covers two models in every language with room to spare.
 LANGUAGE_COST_CACHE_ENTRIES = 32
-# bertviz documents (ui/attention.py): at the view cap, measured 2.0 MB per
-# model view and 0.6 MB per head view, so 16 + 32 entries hold up to 32 + 19 MB of HTML, a quarter
-# of the 200 MB growth allowance beside the analyses' 128 MB: lower these before raising anything.
+LANGUAGE_COST_CACHE_MB = 0.01
+# bertviz documents (ui/attention.py), by bytes: at the view cap a model view is 1.7 MB and a head
+# view 0.56 MB (a 10-token prompt's are a tenth of that), and every browser in the class downloads them.
 MODEL_VIEW_CACHE_ENTRIES = 16
+MODEL_VIEW_CACHE_MB = 4
 HEAD_VIEW_CACHE_ENTRIES = 32
+HEAD_VIEW_CACHE_MB = 4
 
 # ---------------------------------------------------------------------------------------------
-# The pages' own caches (ui/<page>.py, views/hallucinations.py). Sizes below are estimated from
-# each result's shapes (float32 = 4 B; SmolLM2: 30 layers, 9 heads, d_model 576, 49,152 tokens),
-# at the prompt's token cap where the prompt's length matters; most are small enough that the
-# count only bounds the bookkeeping. The large ones are marked: lower them first.
+# The pages' own caches (ui/<page>.py, views/hallucinations.py)
 
-# Home/Sampling: the in-context-learning box's label probabilities, a few floats, < 1 KB each.
+# Home/Sampling: the in-context-learning box's two label probabilities, 34 B each.
 LABEL_PROBS_CACHE_ENTRIES = 64
+LABEL_PROBS_CACHE_MB = 0.01
 
 # Embeddings
-EMBEDDING_INDEX_CACHE_ENTRIES = 2  # the model's own matrix (a view) plus 49,152 row norms: 0.2 MB each
-WORD_VECTOR_CACHE_ENTRIES = 1_024  # 576 floats and a few pieces ≈ 3 KB each, so ≤ 3 MB
-COMMON_WORDS_CACHE_ENTRIES = 4  # the map's 300 background tokens ≈ 30 KB each
-LOCATE_WORD_CACHE_ENTRIES = 64  # one sentence's pieces and positions, < 5 KB each
-POSITION_SCHEME_CACHE_ENTRIES = 4  # rotary: a few numbers; GPT-2's learned table 1,024 × 768: 3 MB each
-SINUSOIDS_CACHE_ENTRIES = 16  # ≤ 200 positions × 576 dimensions in float64: ≤ 0.9 MB each, so ≤ 15 MB
+EMBEDDING_INDEX_CACHE_ENTRIES = 2  # per model: a view of its matrix plus 49,152 row norms (0.2 MB)
+WORD_VECTOR_CACHE_ENTRIES = 512  # 576 floats and the pieces of a 60-character word: 8.6 KB, so 4.3 MB
+WORD_VECTOR_CACHE_MB = 5
+COMMON_WORDS_CACHE_ENTRIES = 4  # the map's 300 background tokens, 14.4 KB each
+COMMON_WORDS_CACHE_MB = 0.1
+LOCATE_WORD_CACHE_ENTRIES = 64  # one 400-character sentence's pieces and positions, 5.3 KB: 0.3 MB
+LOCATE_WORD_CACHE_MB = 0.5
+POSITION_SCHEME_CACHE_ENTRIES = 4  # per model: rotary, a few numbers; GPT-2's learned table 1,024 × 768, 3 MB
+SINUSOIDS_CACHE_ENTRIES = 16  # by bytes: 200 positions × 576 dimensions in float64 are 0.9 MB
+SINUSOIDS_CACHE_MB = 2
 
 # Inside a layer
-RESIDUAL_TRACE_CACHE_ENTRIES = 32  # what each of 30 blocks writes for the last token: ≈ 0.2 MB each
-STREAM_READOUT_CACHE_ENTRIES = 32  # the top 3 tokens read at each layer, < 10 KB each
-ROPE_DEMO_CACHE_ENTRIES = 64  # 21 shifts of one query/key pair, < 20 KB each
+RESIDUAL_TRACE_CACHE_ENTRIES = 16  # what each of 30 blocks writes, with the norms at the cap: 0.31 MB, so 5 MB
+RESIDUAL_TRACE_CACHE_MB = 5.5
+STREAM_READOUT_CACHE_ENTRIES = 32  # the top 3 tokens read at each layer, 10.7 KB each
+STREAM_READOUT_CACHE_MB = 0.5
+ROPE_DEMO_CACHE_ENTRIES = 64  # 21 shifts of one query/key pair, 1.8 KB each
+ROPE_DEMO_CACHE_MB = 0.2
 ENCODER_MODEL_CACHE_ENTRIES = 1  # the encoder demo's MiniLM (≈ 90 MB of weights): one copy
-ENCODER_ATTENTION_CACHE_ENTRIES = 64  # large: 6 layers × 12 heads × 48² × 4 B = 0.66 MB each, so ≤ 42 MB
-# Large: attention while writing, 24 steps × 30 layers × 9 heads × (256 + 23) × 4 B = 7.2 MB at the
-# token cap, so 8 entries ≤ 58 MB (a short prompt's entry is a few hundred KB).
+# By bytes: 6 layers × 12 heads × 48² weights at ENCODER_TOKEN_CAP are 0.63 MB an entry.
+ENCODER_ATTENTION_CACHE_ENTRIES = 64
+ENCODER_ATTENTION_CACHE_MB = 2
+# By bytes: attention while writing, 24 steps × 30 layers × 9 heads × (256 + 23) × 4 B = 6.9 MB at
+# the token cap (a short prompt's entry is a few hundred KB), so at least one fits.
 WRITING_ATTENTION_CACHE_ENTRIES = 8
+WRITING_ATTENTION_CACHE_MB = 8
 
 # Attention (besides the bertviz documents above)
-HEAD_STATISTICS_CACHE_ENTRIES = 64  # a few numbers per head, 270 heads: < 20 KB each
-ATTENTION_SCORES_CACHE_ENTRIES = 64  # one layer's 9 heads × 48² scores × 4 B = 83 KB each, so ≤ 5.3 MB
+HEAD_STATISTICS_CACHE_ENTRIES = 64  # a few numbers per head, 270 heads: 9.5 KB each
+HEAD_STATISTICS_CACHE_MB = 1
+ATTENTION_SCORES_CACHE_ENTRIES = 32  # one layer's 9 heads × 48² scores × 4 B = 81 KB each, so 2.5 MB
+ATTENTION_SCORES_CACHE_MB = 3
 
 # Softmax
-LOGIT_LENS_CACHE_ENTRIES = 64  # the top 3 tokens at each of 31 layers, < 10 KB each
-POSITION_PREDICTIONS_CACHE_ENTRIES = 64  # a few values per prompt position: ≤ 256 × ~100 B ≈ 26 KB each
-# Large: a typed word's (k, 49,152) logits, 197 KB a token, up to WORD_TOKEN_CAP = 16 tokens
-# (3.1 MB); 16 entries ≤ 50 MB worst case, a one-token word 0.2 MB.
+LOGIT_LENS_CACHE_ENTRIES = 64  # the top 3 tokens at each of 31 layers, 5.2 KB each
+LOGIT_LENS_CACHE_MB = 0.5
+POSITION_PREDICTIONS_CACHE_ENTRIES = 64  # a few values per prompt position: 32 KB at the cap, so 2 MB
+POSITION_PREDICTIONS_CACHE_MB = 2.5
+# By bytes: a typed word's (k, 49,152) logits, 197 KB a token, up to WORD_TOKEN_CAP = 16 tokens
+# (3.0 MB); a one-token word's entry is 0.2 MB.
 CHAIN_LOGITS_CACHE_ENTRIES = 16
+CHAIN_LOGITS_CACHE_MB = 4
 
 # Tokenization
-PROMPT_SPANS_CACHE_ENTRIES = 64  # one span per token: ≤ 256 × ~200 B ≈ 50 KB each
-TOKENIZER_COMPARISON_CACHE_ENTRIES = 64  # six tokenizers' pieces of one prompt: ≤ 0.3 MB each, so ≤ 19 MB
-SAMPLE_COUNTS_CACHE_ENTRIES = 4  # one entry per model: counts of five fixed texts, < 5 KB
-SENTENCE_COSTS_CACHE_ENTRIES = 4  # one entry per model: counts of the parallel sentences, < 5 KB
-BPE_REPLAY_CACHE_ENTRIES = 128  # one word's merges, step by step: < 20 KB each
-TRAINED_BPE_CACHE_ENTRIES = 64  # a tokenizer trained on a ≤ MAX_CORPUS_CHARS corpus, its JSON < 100 KB
-TRAINED_TOKENIZE_CACHE_ENTRIES = 128  # a list of pieces of one short text, < 10 KB each
+PROMPT_SPANS_CACHE_ENTRIES = 64  # one span per token: 16 KB at the cap, so 1 MB
+PROMPT_SPANS_CACHE_MB = 1.5
+TOKENIZER_COMPARISON_CACHE_ENTRIES = 64  # the tokenizers' pieces of one prompt at the cap: 11.5 KB
+TOKENIZER_COMPARISON_CACHE_MB = 1
+SAMPLE_COUNTS_CACHE_ENTRIES = 4  # one entry per model: counts of five fixed texts, 0.8 KB
+SAMPLE_COUNTS_CACHE_MB = 0.01
+SENTENCE_COSTS_CACHE_ENTRIES = 4  # one entry per model: counts of the parallel sentences, 0.7 KB
+SENTENCE_COSTS_CACHE_MB = 0.01
+BPE_REPLAY_CACHE_ENTRIES = 128  # one 64-character word's merges, step by step: 10.8 KB each
+BPE_REPLAY_CACHE_MB = 2
+TRAINED_BPE_CACHE_ENTRIES = 64  # a tokenizer trained on a MAX_CORPUS_CHARS corpus, its JSON: 14.5 KB
+TRAINED_BPE_CACHE_MB = 1.5
+TRAINED_TOKENIZE_CACHE_ENTRIES = 128  # the pieces of a MAX_CORPUS_CHARS text: 13 KB each
+TRAINED_TOKENIZE_CACHE_MB = 2
 
-# RNN vs Transformer (the two small word models: vocabularies of a few thousand words)
-SMALL_NEXT_WORDS_CACHE_ENTRIES = 128  # a top-k table, < 5 KB each
-SMALL_CONTINUATION_CACHE_ENTRIES = 128  # 15 words (ui.rnn_vs_transformer.CONTINUATION_WORDS), < 1 KB each
-SMALL_RNN_TRACE_CACHE_ENTRIES = 64  # the LSTM's hidden state at each word of a short prompt: < 0.1 MB each
-SMALL_ATTENTION_CACHE_ENTRIES = 64  # the small transformer's attention over a short prompt: < 0.1 MB each
-SMALL_OCCLUSION_CACHE_ENTRIES = 128  # one probability per left-out word, < 5 KB each
+# RNN vs Transformer (the two small word models: vocabularies of a few thousand words, prompts of
+# at most their context)
+SMALL_NEXT_WORDS_CACHE_ENTRIES = 64  # a top-k table, 34 KB each, so 2.1 MB
+SMALL_NEXT_WORDS_CACHE_MB = 2.5
+SMALL_CONTINUATION_CACHE_ENTRIES = 128  # 15 words (ui.rnn_vs_transformer.CONTINUATION_WORDS), 121 B each
+SMALL_CONTINUATION_CACHE_MB = 0.05
+SMALL_RNN_TRACE_CACHE_ENTRIES = 64  # the LSTM's hidden state at each word: 20 KB each, so 1.3 MB
+SMALL_RNN_TRACE_CACHE_MB = 2
+SMALL_ATTENTION_CACHE_ENTRIES = 16  # the small transformer's attention over a full context: 128 KB each
+SMALL_ATTENTION_CACHE_MB = 2.5
+SMALL_OCCLUSION_CACHE_ENTRIES = 128  # one probability per left-out word, 0.7 KB each
+SMALL_OCCLUSION_CACHE_MB = 0.2
 
 # Why it makes things up
-REROLL_CACHE_ENTRIES = 64  # ten seeded re-rolls of a short answer, < 10 KB each
-TEMPERATURE_SWEEP_CACHE_ENTRIES = 16  # a handful of (temperature, probability) points, < 5 KB each
+REROLL_CACHE_ENTRIES = 64  # ten seeded re-rolls of a short answer, 1 KB each
+REROLL_CACHE_MB = 0.1
+TEMPERATURE_SWEEP_CACHE_ENTRIES = 16  # a handful of (temperature, perplexity, example) points, 0.7 KB each
+TEMPERATURE_SWEEP_CACHE_MB = 0.02

@@ -38,7 +38,20 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   each figure is the server's time from the change to the end of the rerun. Controls measured:
   CONTROLS (the Softmax temperature, the Attention layer and the Embeddings layer sliders);
 - forwards_per_revisit: model forward calls when every page is opened again with the same prompt
-  and model (AppTest, in-process; must be 0).
+  and model (AppTest, in-process; must be 0);
+- soak_* (`--only soak`, not in the default run; `--soak-minutes`, default $BENCH_SOAK_MINUTES or
+  20): after one Chromium visit of every page (soak_rss_start_mb is taken then), BENCH_SESSIONS
+  websocket sessions keep changing controls for that long, each pausing SOAK_PAUSE_S between two
+  changes: a SOAK_SLIDERS slider of its page, another page, or another example prompt
+  (`soak_action`; opened as a new link, so sessions also come and go), each a run that must end
+  with the page rendered. soak_rss_end_mb is the last
+  sample while they ran, soak_rss_max_mb the highest (sampled every second), soak_rss_per_minute_mb
+  the last sample of each minute, soak_rss_after_close_mb 5 s after every session closed and
+  soak_rss_after_sessions_expired_mb once Streamlit has dropped the closed sessions (after
+  server.disconnectedSessionTTL: until then it keeps up to 128 of them, for reconnecting);
+  soak_errors as for the crowds (a session reconnects after one); soak_changes_by_kind counts the
+  reruns that succeeded (the first "open" of each session included). Target: the end within
+  ±50 MB of the start, 0 errors.
 
 `--only PART` runs some parts; `--pages home,softmax` limits the crowd part to those pages (the
 visit, every crowd, the control changes) and the classroom part to the keys of those pages (Home's
@@ -51,6 +64,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -64,8 +78,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.streamlit_session import Session, open_page, page_query  # noqa: E402
-from ui.state import PRESETS  # noqa: E402
+from tools.streamlit_session import PageVisit, Session, open_page, page_query  # noqa: E402
+from websockets.exceptions import WebSocketException  # noqa: E402
+from ui.state import LANGUAGE_PRESETS, PRESETS  # noqa: E402
 from ui.walk import WALK  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
@@ -91,6 +106,20 @@ CONTROLS = {
     "embeddings": ("layer", "Layer", (2, 25, 10, 5, 20)),
 }
 CONTROL_CHANGES = len(next(iter(CONTROLS.values()))[2])
+# The soak: SESSIONS sessions keep changing controls for SOAK_MINUTES (flag --soak-minutes).
+SOAK_MINUTES = float(os.environ.get("BENCH_SOAK_MINUTES", "20"))
+SOAK_PAUSE_S = (0.5, 3.0)  # a session waits this long (uniform) between two changes, as a learner reads
+# page → (slider label, values it may be moved to): CONTROLS' sliders and others whose values make new
+# cache entries (a bertviz head view per layer, sinusoids per length, a RoPE demo per layer and head).
+SOAK_SLIDERS: dict[str, tuple[tuple[str, tuple[float, ...]], ...]] = {
+    "softmax": (CONTROLS["softmax"][1:], ("Tokens to show (top N)", (5, 15, 30))),
+    "attention": (CONTROLS["attention"][1:], ("Head", (0, 4, 8)), ("Layer (scores)", (1, 12, 29))),
+    "embeddings": (CONTROLS["embeddings"][1:], ("Positions", (10, 64, 120, 200))),
+    "inside_layer": (("Layer (RoPE)", (0, 6, 17, 29)), ("Query head", (0, 3, 8)), ("Layer (feed-forward)", (2, 15, 28))),
+    "sampling": (("Beam width", (2, 3, 4)), ("Steps", (2, 4, 6))),
+}
+# Every sidebar example, in every language: a class clicking examples, the prompts a lesson uses.
+SOAK_PROMPTS = list(dict.fromkeys([*PRESETS.values(), *(p for own in LANGUAGE_PRESETS.values() for p in own.values())]))
 
 
 def _start_server(env: dict, log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str, float]:
@@ -170,11 +199,7 @@ async def _visit_all_then_crowd(pages: list[str]) -> dict:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         process, url, _ = _start_server({})
         try:
-            page = await browser.new_page()
-            for name in pages:
-                await page.goto(_page_url(url, name), timeout=600_000)
-                await _wait_idle(page)
-            await page.close()
+            await _visit_every_page(browser, url, pages)
             if pages == PAGES:
                 results["rss_after_all_pages_mb"] = round(_rss_mb(process.pid))
 
@@ -207,6 +232,15 @@ async def _visit_all_then_crowd(pages: list[str]) -> dict:
     return results
 
 
+async def _visit_every_page(browser, url: str, pages: list[str] = PAGES) -> None:
+    """One Chromium visitor opens every page (of `pages`) in turn, each until its run has ended."""
+    page = await browser.new_page()
+    for name in pages:
+        await page.goto(_page_url(url, name), timeout=600_000)
+        await _wait_idle(page)
+    await page.close()
+
+
 def _summary(seconds: list[float], errors: int) -> dict:
     times = sorted(t * 1000 for t in seconds)
     return {"p50_ms": round(statistics.median(times)), "p95_ms": round(times[int(0.95 * (len(times) - 1))]),
@@ -235,6 +269,126 @@ async def _control_changes(url: str, page: str, label: str, values: tuple[float,
         if not change.ok:
             print(f"{page}: change of {label!r} failed: {change.error}", file=sys.stderr)
     return _summary([change.seconds for change in changes], sum(not change.ok for change in changes))
+
+
+def soak_action(rng: random.Random, page: str, shown: set[str]) -> tuple[str, object]:
+    """A learner's next change on `page`: ("slider", (label, value)) for one of its SOAK_SLIDERS that
+    the last run showed (`shown`: labels), half the time when there is one; else ("page", another
+    page, same prompt) or ("prompt", an example)."""
+    sliders = [(label, values) for label, values in SOAK_SLIDERS.get(page, ()) if label in shown]
+    if sliders and rng.random() < 0.5:
+        label, values = rng.choice(sliders)
+        return "slider", (label, rng.choice(values))
+    if rng.random() < 0.5:
+        return "page", rng.choice([name for name in PAGES if name != page])
+    return "prompt", rng.choice(SOAK_PROMPTS)
+
+
+def rss_summary(start_mb: float, samples: list[tuple[float, float]]) -> dict:
+    """The soak's memory keys from (seconds since the start, RSS MB) samples taken while it ran."""
+    per_minute: dict[int, float] = {}
+    for seconds, mb in samples:
+        per_minute[int(seconds // 60)] = mb  # the last sample of each minute
+    end = samples[-1][1] if samples else start_mb
+    return {"rss_start_mb": round(start_mb), "rss_end_mb": round(end),
+            "rss_max_mb": round(max([start_mb, *(mb for _, mb in samples)])),
+            "rss_drift_mb": round(end - start_mb), "rss_per_minute_mb": [round(mb) for mb in per_minute.values()]}
+
+
+async def _soak_session(url: str, index: int, deadline: float, tally: dict) -> None:
+    """One learner until `deadline`: a page with an example, then changes (`soak_action`) with
+    pauses. Another example is opened as a new link (a new session: the frontend would send the
+    prompt box's new value, which this client cannot; a deep link with `?prompt=` seeds the box
+    only in a new session). A failed change is an error; the learner then reconnects."""
+    rng = random.Random(index)
+    page, prompt, opening = rng.choice(PAGES), rng.choice(SOAK_PROMPTS), "open"
+    while time.perf_counter() < deadline:
+        what = f"{page}: {opening} {prompt!r}"
+        try:
+            async with Session(url) as session:
+                ok = _tallied(await session.open("" if page == "home" else page, page_query(prompt=prompt)),
+                              opening, what, tally)
+                while ok and time.perf_counter() < deadline:
+                    await asyncio.sleep(rng.uniform(*SOAK_PAUSE_S))
+                    kind, value = soak_action(rng, page, set(session.last.sliders))
+                    if kind == "prompt":
+                        prompt, opening = value, kind
+                        break
+                    what = f"{page}: {kind} {value!r}"
+                    if kind == "slider":
+                        visit = await session.change_widget(*value)
+                    else:
+                        page = value
+                        visit = await session.open("" if page == "home" else page, page_query(prompt=prompt))
+                    ok = _tallied(visit, kind, what, tally)
+        except (OSError, WebSocketException) as err:
+            ok = _tallied(PageVisit(page=page, error=f"connection: {err!r}"), opening, what, tally)
+        if not ok:
+            opening = "open"
+            await asyncio.sleep(SOAK_PAUSE_S[1])
+
+
+def _tallied(visit: PageVisit, kind: str, what: str, tally: dict) -> bool:
+    """Count a change (by kind) or an error (printing the first few); True if it succeeded."""
+    if visit.ok:
+        tally[kind] = tally.get(kind, 0) + 1
+        return True
+    tally["errors"] = tally.get("errors", 0) + 1
+    if tally["errors"] <= 10:
+        print(f"soak: {what}: {visit.error}", file=sys.stderr)
+    return False
+
+
+async def _sample_rss(pid: int, start: float, samples: list, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    while not stop.is_set():
+        samples.append((time.perf_counter() - start, _rss_mb(pid)))
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass
+
+
+async def _soak(minutes: float) -> dict:
+    """SESSIONS learners change controls across the pages for `minutes` on one server (after one
+    Chromium visit of every page, where the start RSS is taken); memory, changes and errors."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        process, url, _ = _start_server({})
+        try:
+            await _visit_every_page(browser, url)
+            await browser.close()
+            start_mb, start = _rss_mb(process.pid), time.perf_counter()
+            samples: list[tuple[float, float]] = []
+            tally: dict = {}
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(_sample_rss(process.pid, start, samples, stop))
+            deadline = start + 60 * minutes
+            await asyncio.gather(*(_soak_session(url, i, deadline, tally) for i in range(SESSIONS)))
+            stop.set()
+            await sampler
+            await asyncio.sleep(5)
+            after_close = _rss_mb(process.pid)
+            after_expiry = await _rss_after_sessions_expire(url, process.pid)
+        finally:
+            _stop(process)
+    errors = tally.pop("errors", 0)
+    return {"minutes": minutes, "sessions": SESSIONS, **rss_summary(start_mb, samples),
+            "rss_after_close_mb": round(after_close), "rss_after_sessions_expired_mb": round(after_expiry),
+            "errors": errors, "changes": sum(tally.values()), "changes_by_kind": tally}
+
+
+async def _rss_after_sessions_expire(url: str, pid: int) -> float:
+    """RSS once the closed sessions are gone. Streamlit keeps up to 128 disconnected sessions, each
+    with its session state, for server.disconnectedSessionTTL (120 s by default) so a dropped tab
+    can reconnect; its store drops expired ones only when touched, so one visit after the TTL does."""
+    from streamlit import config
+
+    await asyncio.sleep(config.get_option("server.disconnectedSessionTTL") + 10)
+    await open_page(url, "", page_query(prompt=SOAK_PROMPTS[0]))
+    await asyncio.sleep(5)
+    return _rss_mb(pid)
 
 
 async def _classroom(pages: list[str]) -> dict:
@@ -362,10 +516,12 @@ def forwards_per_revisit() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["cold", "classroom", "crowd", "revisit"], action="append",
-                        help="run only these parts (repeatable; default: all)")
+    parser.add_argument("--only", choices=["cold", "classroom", "crowd", "revisit", "soak"], action="append",
+                        help="run only these parts (repeatable; default: all but soak)")
     parser.add_argument("--pages", type=lambda text: [p for p in text.split(",") if p],
                         help="comma-separated page stems the crowd and classroom parts cover (default: every page)")
+    parser.add_argument("--soak-minutes", type=float, default=SOAK_MINUTES,
+                        help="how long the soak runs (default: $BENCH_SOAK_MINUTES or 20)")
     args = parser.parse_args(argv)
     parts = set(args.only or ["cold", "classroom", "crowd", "revisit"])
     pages = PAGES if args.pages is None else [p for p in PAGES if p in args.pages]
@@ -382,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         results.update(asyncio.run(_visit_all_then_crowd(pages)))
     if "revisit" in parts:
         results["forwards_per_revisit"] = forwards_per_revisit()
+    if "soak" in parts:
+        results.update({f"soak_{key}": value for key, value in asyncio.run(_soak(args.soak_minutes)).items()})
     print(json.dumps(results))
     return 0
 

@@ -73,14 +73,14 @@ def cached_scores(lm: LoadedModel, ids: tuple[int, ...], layer: int) -> attentio
     return attention.attention_scores(lm, layer_input, layer)
 
 
-@st.cache_data(max_entries=limits.HEAD_VIEW_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+@st.cache_data(max_entries=limits.HEAD_VIEW_CACHE_ENTRIES, max_size=f"{limits.HEAD_VIEW_CACHE_MB}MB", hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_head_view(
     lm: LoadedModel, ids: tuple[int, ...], labels: tuple[str, ...], layer: int, zoom: float = 1.0
 ) -> str:
     return bertviz_offline.head_view_html(view_attentions(lm, ids), list(labels), [layer], layer, zoom=zoom)
 
 
-@st.cache_data(max_entries=limits.MODEL_VIEW_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+@st.cache_data(max_entries=limits.MODEL_VIEW_CACHE_ENTRIES, max_size=f"{limits.MODEL_VIEW_CACHE_MB}MB", hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_model_view(lm: LoadedModel, ids: tuple[int, ...], labels: tuple[str, ...], layers: tuple[int, ...]) -> str:
     return bertviz_offline.model_view_html(view_attentions(lm, ids), list(labels), list(layers))
 

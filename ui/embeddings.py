@@ -73,7 +73,7 @@ def cached_position_scheme(lm: LoadedModel) -> positions.PositionScheme:
     return positions.position_scheme(lm)
 
 
-@st.cache_data(max_entries=limits.SINUSOIDS_CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=limits.SINUSOIDS_CACHE_ENTRIES, max_size=f"{limits.SINUSOIDS_CACHE_MB}MB", show_spinner=False)
 def cached_sinusoids(n_positions: int, d_model: int) -> np.ndarray:
     return positions.sinusoidal_encoding(n_positions, d_model)
 

@@ -91,12 +91,12 @@ def cached_encoder() -> encoder_decoder.LoadedEncoder:
     return encoder_decoder.load_encoder()
 
 
-@st.cache_data(max_entries=limits.ENCODER_ATTENTION_CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=limits.ENCODER_ATTENTION_CACHE_ENTRIES, max_size=f"{limits.ENCODER_ATTENTION_CACHE_MB}MB", show_spinner=False)
 def cached_encoder_attention(text: str) -> encoder_decoder.EncoderAttention:
     return encoder_decoder.encoder_attention(cached_encoder(), text)
 
 
-@st.cache_data(max_entries=limits.WRITING_ATTENTION_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+@st.cache_data(max_entries=limits.WRITING_ATTENTION_CACHE_ENTRIES, max_size=f"{limits.WRITING_ATTENTION_CACHE_MB}MB", hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_writing(lm: LoadedModel, ids: tuple[int, ...], n_new: int) -> writing_attention.WritingAttention:
     return writing_attention.attention_while_writing(lm, list(ids), n_new)
 

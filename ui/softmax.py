@@ -49,7 +49,7 @@ def warm_up(lm: LoadedModel, ids: tuple[int, ...]) -> None:
         cached_positions(lm, tuple(ids))
 
 
-@st.cache_data(max_entries=limits.CHAIN_LOGITS_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+@st.cache_data(max_entries=limits.CHAIN_LOGITS_CACHE_ENTRIES, max_size=f"{limits.CHAIN_LOGITS_CACHE_MB}MB", hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def cached_chain_logits(lm: LoadedModel, ids: tuple[int, ...], word_ids: tuple[int, ...]) -> np.ndarray:
     """(k, vocab) logits for the word's tokens; a one-token word reuses the prompt's own forward."""
     if len(word_ids) == 1:
