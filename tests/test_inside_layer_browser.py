@@ -1,5 +1,6 @@
 """The Inside-a-layer page in real headless Chromium, offline: every section draws, the write button
-records attention, a slider in one section leaves the others alone, screenshots at 1440 and 390 px."""
+records attention, a slider in one section leaves the others alone, screenshots at 1440 and 390 px;
+on a phone no axis title is cut and no table is wider than the page."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import ARTIFACTS, open_page, wait_until_idle
+from tests.accessibility import OPEN_EVERY_EXPANDER
+from tests.browser import ARTIFACTS, clipped_texts, open_page, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -60,5 +62,31 @@ def test_inside_layer_has_no_wcag_violations(site, browser, lang, width):
         if width == 390:
             page.screenshot(path=str(ARTIFACTS / f"inside-layer-{lang}-390.png"), full_page=True)
         assert not blocked, blocked
+    finally:
+        context.close()
+
+
+def test_no_axis_title_is_cut_on_a_phone(site, browser):
+    """Issue 20.2: every chart's axis titles lie inside the chart's SVG and its element at 390 px."""
+    context, page, _ = open_page(browser, f"{site}/inside_layer?prompt={quote(CAT)}", width=390, height=16000)
+    try:
+        assert page.locator('[data-testid="stPlotlyChart"] text.xtitle').count() >= 10
+        assert clipped_texts(page, '[data-testid="stPlotlyChart"] :is(text.xtitle, text.ytitle)') == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["es", "fr"])
+def test_no_table_is_wider_than_its_box_on_a_phone(site, browser, lang):
+    """Issue 20.2: st.table's cells wrap (inside a word if need be) instead of scrolling sideways."""
+    context, page, _ = open_page(browser, f"{site}/inside_layer?lang={lang}&prompt={quote(CAT)}", width=390, height=16000)
+    try:
+        page.evaluate(OPEN_EVERY_EXPANDER)
+        page.wait_for_timeout(1500)
+        widths = page.locator('[data-testid="stTable"]').evaluate_all(
+            "tables => tables.map(t => { const box = t.querySelector('table').parentElement;"
+            " return [box.scrollWidth, box.clientWidth]; })")
+        assert len(widths) >= 8
+        assert [w for w in widths if w[0] > w[1] + 1] == []
     finally:
         context.close()
