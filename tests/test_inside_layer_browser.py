@@ -90,3 +90,16 @@ def test_no_table_is_wider_than_its_box_on_a_phone(site, browser, lang):
         assert [w for w in widths if w[0] > w[1] + 1] == []
     finally:
         context.close()
+
+
+def test_the_shared_key_heads_are_readable_on_a_projector(site, browser):
+    """Issue 20.6: in presenter mode at 1280×720 the three heads' maps are stacked, so their large
+    colour-bar and axis titles are not cut."""
+    url = f"{site}/inside_layer?prompt={quote(CAT)}&present=true"
+    context, page, _ = open_page(browser, url, width=1280, height=720)
+    try:
+        maps = ", ".join(f'.st-key-layer_gqa_head_{head} :is(text.xtitle, text.ytitle, .colorbar text)' for head in range(3))
+        assert page.locator(maps).count() >= 9
+        assert clipped_texts(page, maps) == []
+    finally:
+        context.close()
