@@ -129,3 +129,22 @@ def open_page(browser, url: str, width: int = 1440, height: int = 2400):
     page.goto(url)
     wait_until_idle(page)
     return context, page, blocked
+
+
+CLIPPED_TEXTS = """selector => [...document.querySelectorAll(selector)].flatMap(text => {
+    const box = text.getBoundingClientRect();
+    if (!box.width || !text.textContent.trim()) return [];
+    for (let e = text.parentElement; e && e.getAttribute('data-testid') !== 'stMain'; e = e.parentElement) {
+        if (getComputedStyle(e).overflow === 'visible') continue;
+        const frame = e.getBoundingClientRect();
+        if (box.left < frame.left - 1 || box.right > frame.right + 1 || box.top < frame.top - 1 || box.bottom > frame.bottom + 1)
+            return [text.textContent];
+    }
+    return [];
+})"""
+
+
+def clipped_texts(page, selector: str) -> list[str]:
+    """The texts matching `selector` that some box around them (an SVG, a chart's element) cuts:
+    each must lie inside every ancestor that clips its overflow, up to the page's scroll area."""
+    return page.evaluate(CLIPPED_TEXTS, selector)

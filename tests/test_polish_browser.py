@@ -151,3 +151,21 @@ def test_presenter_mode_on_a_projector(site, browser):
         page.screenshot(path=str(ARTIFACTS / "polish-sampling-present-1280x720.png"))
     finally:
         context.close()
+
+
+TITLE_BOXES = """chart => [...chart.querySelectorAll('text.gtitle, text.gtitle-subtitle, text.xtitle, text.ytitle')]
+    .filter(t => t.getBoundingClientRect().width > 0)
+    .map(t => ({name: t.textContent, ...t.getBoundingClientRect().toJSON()}))"""
+
+
+def test_no_chart_title_sits_on_an_axis_title_on_a_phone(site, browser):
+    """Issue 20.2: the follow chart's top axis title (above upright token labels) stays clear of
+    the export title and prompt line."""
+    context, page = open_view(browser, f"{site}/attention?prompt={quote('The cat sat on the mat because it was warm.')}",
+                              390, 9500)
+    try:
+        for chart in page.locator('[data-testid="stPlotlyChart"]').all()[:3]:  # heatmap, gallery, follow
+            boxes = chart.evaluate(TITLE_BOXES)
+            assert [(a["name"], b["name"]) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlaps(a, b)] == []
+    finally:
+        context.close()

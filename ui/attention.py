@@ -225,7 +225,8 @@ def follow_figure(focus: attention.TokenFocus, pieces: list[TokenPiece], head: i
         )
     )
     fig.update_layout(
-        height=max(420, 20 * n_layer + 140), margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
+        # The top margin holds the upright token labels and the axis title under the export title.
+        height=max(420, 20 * n_layer + 200), margin=dict(l=10, r=10, t=110, b=10), showlegend=False,
         xaxis=dict(title=_("earlier token"), side="top", tickangle=-60, type="category"),
         yaxis=dict(title=_("layer"), range=[n_layer - 0.5, -0.5], dtick=2, automargin=True),
         separators=plotly_separators(),

@@ -1,9 +1,11 @@
 """Site-wide CSS, injected once per run from app.py: phones, touch screens and both themes.
 
 - Narrow screens (≤ 640 px): Plotly's mode bar, always shown on touch, moves into a strip above
-  each chart, so it never covers a title or legend; the PNG download stays one tap away.
+  each chart, so it never covers a title or legend (nor clips the axis titles at the chart's
+  foot); the PNG download stays one tap away.
 - The prompt bar at the top of the main area (`PROMPT_BAR_KEY`) shows only where Streamlit
   collapses the sidebar (≤ 768 px); on wider screens the sidebar box is in view.
+- Tables drawn with st.table wrap their cells on a phone instead of scrolling sideways.
 - Text areas with a character limit get room at the bottom for the counter ("12/4000"), which
   otherwise sits on top of the last line of a long prompt.
 - Accessibility, for every page: captions darker than Streamlit's (its 60 % grey is 3.9:1 on
@@ -35,14 +37,20 @@ _CSS = f"""
   @media (max-width: 640px) {{
     /* Inside the plot's own box: its overflow:hidden clips at the padding edge, not inside it. */
     [data-testid="stPlotlyChart"] .js-plotly-plot {{ padding-top: {MODE_BAR_STRIP_PX}px !important; }}
-    /* The chart's element keeps the figure's height, so the strip is added below it. */
-    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{ margin-bottom: {MODE_BAR_STRIP_PX}px; }}
+    /* The chart's element keeps the figure's height, so the strip is added below it; the element
+       must not clip (Streamlit's overflow:auto there cut the axis titles at the figure's foot). */
+    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{
+      margin-bottom: {MODE_BAR_STRIP_PX}px; overflow: visible;
+    }}
     [data-testid="stPlotlyChart"] .modebar-container {{ top: -{MODE_BAR_STRIP_PX}px !important; }}
     [data-testid="stPlotlyChart"] .modebar {{ opacity: 1 !important; }}
   }}
   @media (min-width: 769px) {{
     .st-key-{PROMPT_BAR_KEY} {{ display: none; }}
   }}
+  /* st.table keeps each cell's text whole (its cells wrap only between words), so a long token or
+     phrase pushed a phone's table wider than the page; now a cell may break inside a word. */
+  [data-testid="stTable"] td :is([data-testid="stMarkdownContainer"], p) {{ overflow-wrap: anywhere; }}
   [data-testid="stTextArea"] textarea {{ padding-bottom: 1.75rem !important; }}
   [data-testid="stCaptionContainer"] {{ color: inherit; opacity: {CAPTION_OPACITY}; }}
   :focus-visible {{ outline: 3px solid {FOCUS_RING} !important; outline-offset: 2px; }}

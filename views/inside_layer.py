@@ -10,6 +10,7 @@ from ui import state
 from ui.attention import VIEW_CAP, attention_heatmap, token_label
 from ui.embeddings import cached_position_scheme
 from ui.i18n import N_, _, format_number, format_percent
+from ui.presenter import presenter_mode
 from ui.reveal import ChoiceGame, choose_before_reveal
 from ui.walk import next_step_link
 
@@ -168,7 +169,8 @@ def section_gqa(lm, analysis, pieces) -> None:
         title=_("Which query heads share key/value head {kv}").format(kv=kv))
     shared = layer_parts.shared_key_heads(analysis.attentions, layout, layer, kv)
     shown = min(len(pieces), VIEW_CAP)
-    columns = st.columns(len(shared.heads))
+    # Side by side, except on a projector: there the large type needs each map at full width.
+    columns = [st.container() for _ in shared.heads] if presenter_mode() else st.columns(len(shared.heads))
     for col, head, pattern in zip(columns, shared.heads, shared.patterns):
         with col:
             title = _("Layer {layer}, query head {head}").format(layer=layer, head=head)
