@@ -173,13 +173,14 @@ async def _visit_all_then_crowd() -> dict:
             await page.close()
             results["rss_after_all_pages_mb"] = round(_rss_mb(process.pid))
 
-            crowd_page = "softmax" if "softmax" in PAGES else "home"
-            before = _rss_mb(process.pid)
-            crowd = await _crowd(url, crowd_page, [f"Student number {i} thinks the answer is" for i in range(SESSIONS)])
-            results["concurrent_page"] = crowd_page
-            results.update({f"concurrent_{key}": value for key, value in crowd.items()})
-            results["concurrent_rss_growth_mb"] = round(_rss_mb(process.pid) - before)
-            results["concurrent_client"] = "websocket"
+            crowd_page = next((name for name in ("softmax", "home") if name in PAGES), None)  # None: --pages has neither
+            if crowd_page:
+                before = _rss_mb(process.pid)
+                crowd = await _crowd(url, crowd_page, [f"Student number {i} thinks the answer is" for i in range(SESSIONS)])
+                results["concurrent_page"] = crowd_page
+                results.update({f"concurrent_{key}": value for key, value in crowd.items()})
+                results["concurrent_rss_growth_mb"] = round(_rss_mb(process.pid) - before)
+                results["concurrent_client"] = "websocket"
             for name in PAGES:
                 crowd = await _crowd(url, name, [SAME_LINK_PROMPT] * SESSIONS)
                 results.update({f"same_link_{name}_{key}": value for key, value in crowd.items()})
@@ -347,10 +348,15 @@ def forwards_per_revisit() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global PAGES  # --pages narrows the pages every part visits
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["cold", "classroom", "crowd", "revisit"], action="append",
                         help="run only these parts (repeatable; default: all)")
-    parts = set(parser.parse_args(argv).only or ["cold", "classroom", "crowd", "revisit"])
+    parser.add_argument("--pages", nargs="+", choices=PAGES, metavar="STEM",
+                        help="crowd and revisit: only these pages (stems, e.g. inside_layer softmax; default: all)")
+    args = parser.parse_args(argv)
+    parts = set(args.only or ["cold", "classroom", "crowd", "revisit"])
+    PAGES = args.pages or PAGES
     results: dict = {}
     if "cold" in parts:
         results["cold_start_s"] = round(asyncio.run(_start_to_predictions({})), 2)
