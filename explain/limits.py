@@ -38,6 +38,8 @@ MODEL_VIEW_LAYERS = 6  # layers per bertviz model view (the 2.0 MB above; all 30
 # Caches (per process, shared by every visitor)
 
 ANALYSIS_CACHE_MB = 128  # the shared forwards, evicted by bytes (reasoning: explain/cache_budget.py)
+# Finished figures and tables every session of a page shares (ui/drawn.py), by their JSON / Arrow bytes.
+DRAWN_CACHE_MB = 32
 MODEL_CACHE_ENTRIES = 2  # loaded models: the embedded SmolLM2 (≈ 540 MB) and one hub model at most
 # Prompt → tokens: measured 13 KB for a prompt at the 256-token cap, so 256 entries ≤ 3.4 MB.
 PROMPT_TOKENS_CACHE_ENTRIES = 256
