@@ -49,10 +49,28 @@ def show_exportable_chart(fig: go.Figure, key: str, *, page: str, title: str, pr
     return _plotly_chart(exportable_figure(fig, title=title, prompt=prompt, model_name=model_name), key, page, prompt)
 
 
+def show_shared_figure(build: Callable[[], go.Figure], inputs: Hashable, key: str, *, page: str, config: dict,
+                       **kwargs):
+    """`st.plotly_chart` of the finished figure `build()` returns, built once per process for
+    (page, key, `inputs`): `inputs` holds everything `build` reads that differs between sessions
+    (model, prompt ids, control values, titles; see `ui.drawn.shared`)."""
+    fig = drawn.shared(("chart", page, key, inputs), lambda: FinishedFigure(build()))
+    return st.plotly_chart(fig, width="stretch", key=key, config=config, **kwargs)
+
+
 def show_shared_chart(build: Callable[[], go.Figure], inputs: Hashable, key: str, *, page: str, title: str,
                       prompt: str, model_name: str):
     """`show_exportable_chart(build(), …)`, with the finished figure built once per process for these
-    `inputs` (everything `build` reads: model, prompt ids, control values; see `ui.drawn.shared`)."""
-    fig = drawn.shared(("chart", page, key, title, prompt, model_name, inputs),
-                       lambda: FinishedFigure(exportable_figure(build(), title=title, prompt=prompt, model_name=model_name)))
-    return _plotly_chart(fig, key, page, prompt)
+    `inputs` (see `show_shared_figure`)."""
+    return show_shared_figure(lambda: exportable_figure(build(), title=title, prompt=prompt, model_name=model_name),
+                              (title, prompt, model_name, inputs), key, page=page,
+                              config=figures.plotly_config(page, key.removesuffix("_chart"), prompt))
+
+
+def show_shared_presenter_chart(build: Callable[[], go.Figure], inputs: Hashable, key: str, **kwargs):
+    """`ui.presenter.show_chart(build(), key, …)`, with the finished figure built once per process
+    for these `inputs` (see `show_shared_figure`); `build` draws any title itself."""
+    page, config = presenter.chart_page(), presenter.chart_config(key)
+    return show_shared_figure(
+        lambda: presenter.presenter_figure(build()) if presenter.presenter_mode() else build(),
+        inputs, key, page=page, config=config, **kwargs)

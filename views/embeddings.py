@@ -10,7 +10,7 @@ from ui.embeddings import table_toggle
 from ui.html import markdown_escape
 from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.figures import with_export_title
-from ui.presenter import show_chart
+from ui.charts import show_shared_presenter_chart
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -60,9 +60,11 @@ def word_or_none(lm, word: str, leading_space: bool):
         return None
 
 
-def show_titled_chart(fig, key: str, title: str, about: str) -> None:
-    """A chart whose saved PNG says what it shows: its title, the words it is about, the model."""
-    show_chart(with_export_title(fig, title, about, lm.name), key=key)
+def show_titled_chart(build, key: str, title: str, about: str, inputs) -> None:
+    """The chart `build()` draws, whose saved PNG says what it shows: its title, the words it is about,
+    the model. Built once per process for these `inputs` (what it reads besides the model: ui.drawn)."""
+    show_shared_presenter_chart(lambda: with_export_title(build(), title, about, lm.name),
+                                (lm.name, title, about, inputs), key)
 
 
 def locate_in(lm, sentences: tuple[str, str], word: str):
@@ -134,7 +136,8 @@ else:
     cols[1].metric(_("Length (norm)"), format_number(word.norm, 2))
     cols[2].metric(_("Typical token's length"), format_number(index.median_norm, 2),
                    help=_("The median norm over the whole vocabulary."))
-    show_titled_chart(view.vector_picture(word), "emb_vector", _("The vector of one token"), word.word)
+    show_titled_chart(lambda: view.vector_picture(word), "emb_vector", _("The vector of one token"), word.word,
+                      (word_text, leading_space))
     st.markdown(view.vector_sentence(word))
     if table_toggle("emb_vector_table"):
         st.dataframe(view.vector_table(word), hide_index=True)
@@ -158,8 +161,8 @@ with st.expander(_("Your prompt as a table of vectors")):
             len(prompt.ids),
         ).format(count=len(prompt.ids), dims=index.d_model)
             + (" " + _("The first {rows} rows are drawn.").format(rows=PROMPT_ROWS) if len(prompt.ids) > PROMPT_ROWS else ""))
-        show_titled_chart(view.prompt_vectors_figure(shown, vectors), "emb_prompt_vectors",
-                          _("Your prompt as vectors"), state.current_prompt_text())
+        show_titled_chart(lambda: view.prompt_vectors_figure(shown, vectors), "emb_prompt_vectors",
+                          _("Your prompt as vectors"), state.current_prompt_text(), tuple(prompt.ids))
         st.markdown(view.prompt_vectors_sentence(shown, vectors))
         if table_toggle("emb_prompt_table"):
             labels = [f"{p.index}: {view.piece_label(p)}" for p in shown]
@@ -216,7 +219,8 @@ if len(word_list) < 2:
 else:
     split = [w for w in word_list if w.n_pieces > 1]
     matrix = emb.similarity_matrix(word_list)
-    show_titled_chart(view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text)
+    show_titled_chart(lambda: view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text,
+                      (tuple(names), leading_space))
     st.markdown(view.similarity_sentence(matrix))
     if table_toggle("emb_matrix_table"):
         st.dataframe(view.similarity_table(matrix), hide_index=True)
@@ -246,7 +250,8 @@ else:
         "between your words; **{lost} is lost**, so distances on this map are distorted. Trust the "
         "angle table above more than the map."
     ).format(dims=index.d_model, kept=format_percent(kept, 0), lost=format_percent(1 - kept, 0)))
-    show_titled_chart(view.map_figure(word_map), "emb_map", _("A map of the words (PCA)"), words_text)
+    show_titled_chart(lambda: view.map_figure(word_map), "emb_map", _("A map of the words (PCA)"), words_text,
+                      (tuple(names), leading_space, background))
     st.markdown(view.map_sentence(word_map))
     if table_toggle("emb_map_table"):
         st.dataframe(view.map_table(word_map), hide_index=True)
@@ -335,8 +340,9 @@ else:
         ).format(similarity=format_number(drift.input_similarity, 3)))
     n_layer = len(drift.similarities) - 1
     layer = st.slider(_("Layer"), 0, n_layer, n_layer // 2, key="emb_layer", bind="query-params")
-    show_titled_chart(view.drift_figure(drift, in_a.found, layer), "emb_drift",
-                      _("The same word in two sentences, layer by layer"), f"{sentence_a} | {sentence_b}")
+    show_titled_chart(lambda: view.drift_figure(drift, in_a.found, layer), "emb_drift",
+                      _("The same word in two sentences, layer by layer"), f"{sentence_a} | {sentence_b}",
+                      (sentence_a, sentence_b, shared, layer))
     st.markdown(view.drift_sentence(drift, in_a.found))
     if table_toggle("emb_drift_table"):
         st.dataframe(view.drift_table(drift), hide_index=True)
@@ -369,7 +375,8 @@ n_positions = cols[0].slider(_("Positions"), 10, 200, 64, key="emb_positions", b
 dims = cols[1].select_slider(_("Dimensions"), [32, 64, 128, 256, index.d_model], value=128, key="emb_dims",
                              bind="query-params")
 sinusoids = view.cached_sinusoids(n_positions, dims)
-show_chart(view.positions_heatmap(sinusoids, _("Sinusoidal position encodings")), key="emb_sinusoids")
+show_shared_presenter_chart(lambda: view.positions_heatmap(sinusoids, _("Sinusoidal position encodings")),
+                            (n_positions, dims), "emb_sinusoids")
 st.markdown(view.sinusoids_sentence(dims))
 if table_toggle("emb_sinusoids_table"):
     st.dataframe(view.rows_table(list(range(n_positions)), sinusoids, _("position")), hide_index=True)
@@ -377,9 +384,9 @@ st.caption("PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 100
 scheme = view.cached_position_scheme(lm)
 st.markdown(_("**The live model:** {statement}").format(statement=view.position_statement(scheme, lm.name)))
 if scheme.learned is not None:
-    show_chart(
-        view.positions_heatmap(scheme.learned[:n_positions, :dims], _("The live model's learned position vectors")),
-        key="emb_learned_positions",
+    show_shared_presenter_chart(
+        lambda: view.positions_heatmap(scheme.learned[:n_positions, :dims], _("The live model's learned position vectors")),
+        (lm.name, n_positions, dims), "emb_learned_positions",
     )
     if table_toggle("emb_learned_table"):
         st.dataframe(view.rows_table(list(range(n_positions)), scheme.learned[:n_positions, :dims], _("position")),
