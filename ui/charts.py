@@ -33,7 +33,7 @@ class FinishedFigure(go.Figure):
 
     def __init__(self, fig: go.Figure) -> None:
         super().__init__(fig)
-        self._finished_dict = super().to_dict()
+        self._finished_dict = fig.to_dict()  # from `fig` itself: the copy orders the layout's keys anew
 
     def to_dict(self) -> dict:
         return self._finished_dict
