@@ -1,4 +1,5 @@
-"""What every session draws the same way, built once per process: finished figures and table data.
+"""What every session draws the same way, built once per process: finished figures, table data, and
+the results a page computes on each run to draw them (neighbours, a PCA map, a drift curve).
 
 A class opening the teacher's link runs the same page thirty times at once. The results were
 already shared (one forward per prompt), but drawing them was not, and drawing is Python under

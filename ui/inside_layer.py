@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explain import encoder_decoder, layer_parts, limits, residual, rope, writing_attention
+from explain.anatomy import ModelAnatomy, model_anatomy
 from explain.tokens import TokenPiece
 from explain.engine.models import LoadedModel
 from ui import charts, drawn, figures, palette
@@ -82,6 +83,23 @@ def show_rows(rows: Callable[[], list[dict]], key: str, inputs: Hashable) -> Non
 
 # ---------------------------------------------------------------------------------------------
 # Cached computations (keyed by plain values)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_anatomy(lm: LoadedModel) -> ModelAnatomy:
+    """The model's parts and sizes, counted once per model (it walks every parameter); read-only."""
+    return model_anatomy(lm)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_parameter_shares(lm: LoadedModel) -> layer_parts.ParameterShares:
+    return layer_parts.parameter_shares(lm)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_layout(lm: LoadedModel) -> layer_parts.GroupedQueryLayout:
+    """The model's query and key/value heads (read-only)."""
+    return layer_parts.grouped_query_layout(lm)
 
 
 @st.cache_data(max_entries=limits.RESIDUAL_TRACE_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)

@@ -5,7 +5,7 @@ import streamlit as st
 from explain import embeddings as emb
 from explain.tokens import EmptyPrompt
 from ui import embeddings as view
-from ui import state
+from ui import drawn, state
 from ui.embeddings import table_toggle
 from ui.html import markdown_escape
 from ui.i18n import N_, _, format_number, format_percent, ngettext
@@ -183,7 +183,8 @@ if word is not None:
     leave_out_self = right.checkbox(_("Leave out the word's own token(s)"), value=False, key="emb_exclude_self",
                                     bind="query-params")
     exclude = {token_id: _("the query word itself") for token_id in word.ids} if leave_out_self else {}
-    neighbours = emb.nearest_neighbours(lm, index, word.vector, k, exclude)
+    neighbours = drawn.shared(("emb_neighbours", lm.name, word_text, leading_space, k, leave_out_self),
+                              lambda: emb.nearest_neighbours(lm, index, word.vector, k, exclude))
     st.markdown(
         _("The {k} tokens of all {vocab} whose vectors make the smallest angle with “{word}”.").format(
             k=k, vocab=format_number(index.vocab_size), word=markdown_escape(word.word))
@@ -218,7 +219,7 @@ if len(word_list) < 2:
     st.info(_("✍️ Type at least two words, separated by commas (or press **Preset**)."))
 else:
     split = [w for w in word_list if w.n_pieces > 1]
-    matrix = emb.similarity_matrix(word_list)
+    matrix = drawn.shared(("emb_matrix", lm.name, tuple(names), leading_space), lambda: emb.similarity_matrix(word_list))
     show_titled_chart(lambda: view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text,
                       (tuple(names), leading_space))
     st.markdown(view.similarity_sentence(matrix))
@@ -242,7 +243,8 @@ else:
         key="emb_background", bind="query-params",
     )
     pieces = view.cached_common_words(lm, BACKGROUND_TOKENS) if background else []
-    word_map = emb.word_map(word_list, pieces, emb.embedding_matrix(lm))
+    word_map = drawn.shared(("emb_map", lm.name, tuple(names), leading_space, background),
+                            lambda: emb.word_map(word_list, pieces, emb.embedding_matrix(lm)))
     kept = float(word_map.explained_variance_ratio.sum())
     st.markdown(_(
         "The {dims} dimensions squeezed onto the 2 directions along which your words differ most "
@@ -275,7 +277,8 @@ if a is None or b is None or c is None:
     st.info(_("✍️ Fill in a, b and c (for example king − man + woman)."))
 else:
     target = word_or_none(lm, target_text, leading_space)
-    result = emb.analogy(lm, index, a, b, c, k=10, target=target)
+    result = drawn.shared(("emb_analogy", lm.name, a_text, b_text, c_text, target_text, leading_space),
+                          lambda: emb.analogy(lm, index, a, b, c, k=10, target=target))
     st.markdown(_(
         "Take the vector of **{a}**, subtract **{b}**, add **{c}**: the tokens nearest to the result "
         "are below. Left out: the three input words and every token that is one of them in another "
@@ -322,7 +325,8 @@ else:
     in_a, in_b = located
     hidden_a = state.cached_analysis(lm, tuple(in_a.ids)).hidden_states
     hidden_b = state.cached_analysis(lm, tuple(in_b.ids)).hidden_states
-    drift = emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b)
+    drift = drawn.shared(("emb_drift", lm.name, sentence_a, sentence_b, shared),
+                         lambda: emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b))
     for label, found in (("A", in_a), ("B", in_b)):
         st.html(view.sentence_html(found))
         pieces_text = " + ".join(f"‘{markdown_escape(view.piece_label(found.pieces[i]))}’" for i in found.positions)

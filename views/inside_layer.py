@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 
 from explain import encoder_decoder, layer_parts, residual, writing_attention
-from explain.anatomy import model_anatomy
 from ui import inside_layer as view
 from ui import drawn, state
 from ui.attention import VIEW_CAP, attention_heatmap, token_label
@@ -138,7 +137,7 @@ def explain_norm(lm, step: layer_parts.NormStep, step_layer: int) -> None:
 @st.fragment
 def section_gqa(lm, analysis, pieces) -> None:
     st.header(_("3 · Grouped-query attention: query heads share keys and values"))
-    layout = layer_parts.grouped_query_layout(lm)
+    layout = view.cached_layout(lm)
     mib = 1024 * 1024
     context = lm.config.max_position_embeddings
     if layout.n_kv_head == layout.n_head:
@@ -210,7 +209,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
         return
     T = len(pieces)
     forget_stale_token_picks(tuple(p.id for p in pieces))
-    layout = layer_parts.grouped_query_layout(lm)
+    layout = view.cached_layout(lm)
     cols = st.columns(4)
     layer = cols[0].slider(_("Layer (RoPE)"), 0, layout.n_layer - 1, 6, key="layer_rope_layer", bind="query-params")
     head = cols[1].slider(_("Query head"), 0, layout.n_head - 1, 0, key="layer_rope_head", bind="query-params")
@@ -275,7 +274,7 @@ def section_ffn(lm, ids, trace: residual.ResidualTrace, last_piece) -> None:
 
 def explain_ffn(lm, units: layer_parts.FeedForwardUnits, layer: int, last_piece) -> None:
     """The feed-forward's formula, its share of the parameters and what the chart below shows."""
-    shares = layer_parts.parameter_shares(lm)
+    shares = view.cached_parameter_shares(lm)
     if units.kind == "SwiGLU":
         st.latex(r"\mathrm{FFN}(x) = W_\text{down}\,\big(\mathrm{silu}(W_\text{gate}\,x) \odot W_\text{up}\,x\big)")
         how = _("**SwiGLU**: {d} → {d_ff} twice (a *gate* and an *up* projection), the gate's silu multiplied by "
@@ -410,7 +409,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
 
 st.title(_("🔬 Inside a layer: the parts of a modern decoder"))
 lm, prompt, ids, analysis = state.page_analysis()
-anatomy = model_anatomy(lm)
+anatomy = view.cached_anatomy(lm)
 st.markdown(_(
     "The other pages show what goes in and what comes out. Here one layer of {model} is opened up: a "
     "{architecture} with {layers} identical layers, each a norm, attention, another norm and a "
