@@ -52,7 +52,8 @@ def test_one_build_per_key_language_and_presenter_mode(monkeypatch):
 
 def _drawn_elements(at) -> dict[str, list]:
     return {"charts": [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")],
-            "tables": [table.proto.arrow_data.data for table in at.get("table")]}
+            "tables": [table.proto.arrow_data.data for table in at.get("table")],
+            "dataframes": [frame.proto.arrow_data.data for frame in at.dataframe]}
 
 
 PAGE_CONTROLS = {  # page → URL-bound controls set in the second session, so its drawings differ from the first's
