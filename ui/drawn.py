@@ -18,6 +18,7 @@ are added here, because every figure and table is translated and presenter mode 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -33,11 +34,21 @@ T = TypeVar("T")
 
 
 def _bytes(value: object) -> int:
-    """An entry's size for the budget: a figure's JSON, an Arrow table's buffers, a string's length."""
+    """An entry's size for the budget, roughly: a figure's JSON, the buffers of arrays and Arrow
+    tables, and the parts of dataclasses, lists, dicts and strings (counted once, when it is kept)."""
     if isinstance(value, go.Figure):
         return len(value.to_json())
-    nbytes = getattr(value, "nbytes", None)
-    return int(nbytes) if nbytes is not None else len(str(value))
+    if hasattr(value, "nbytes"):  # numpy arrays, Arrow tables
+        return int(value.nbytes)
+    if isinstance(value, str):
+        return 50 + len(value.encode())
+    if dataclasses.is_dataclass(value):
+        return 50 + sum(_bytes(getattr(value, field.name)) for field in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return 50 + sum(_bytes(k) + _bytes(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 50 + sum(_bytes(v) for v in value)
+    return 32
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explain.next_token import distribution_from_logits
 from explain.word_probability import WORD_TOKEN_CAP, next_word_text, spaced_by_default
-from ui import state
+from ui import drawn, state
 from ui.charts import show_shared_chart
 from ui.html import markdown_escape, token_spans, visible_text
 from ui.i18n import _, format_number, format_percent
@@ -105,7 +105,7 @@ st.markdown(_(
     "stand out. The bars: the top {count} with their raw scores. The histogram: how all {vocab} scores are "
     "spread (log scale), with the top {count} in orange, right of the dashed line."
 ).format(vocab=format_number(logits.size), count=top_n))
-raw = distribution_from_logits(lm, logits, 1.0, top_n)
+raw = drawn.shared(("softmax_dist", lm.name, ids, 1.0, top_n), lambda: distribution_from_logits(lm, logits, 1.0, top_n))
 left, right = st.columns(2)
 with left:
     show_chart(lambda: logit_bars(raw), "logits", _("The top {count} logits").format(count=top_n), top_n)
@@ -113,7 +113,8 @@ with left:
 with right:
     show_chart(lambda: logit_histogram(logits, top_n), "histogram",
                _("All {vocab} logits").format(vocab=format_number(logits.size)), top_n)
-    describe_chart(histogram_sentence(logits, top_n), histogram_table(logits))
+    describe_chart(*drawn.shared(("softmax_histogram_text", lm.name, ids, top_n),
+                                 lambda: (histogram_sentence(logits, top_n), histogram_table(logits))))
 
 st.header(_("2 · Softmax, with a temperature"))
 st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
@@ -130,7 +131,8 @@ with controls:
         help=_("Divides every logit before softmax: below 1 sharpens, above 1 flattens. "
                "Section 3 uses the same temperature."),
     )
-    dist = distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n)
+    dist = drawn.shared(("softmax_dist", lm.name, ids, temperature, top_n),
+                        lambda: distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n))
     with st.container(horizontal=True):
         st.metric(_("Entropy"), _("{bits} bits").format(bits=format_number(dist.entropy_bits, 2)))
         st.metric(_("Top {count} together").format(count=top_n), format_percent(dist.top_n_mass))
@@ -157,7 +159,8 @@ after_space = right.checkbox(
     help=_("' London' (a new word after a space) and 'London' (glued to the previous text) are different tokens."),
 )
 measured = next_word_text(word_text, after_space)
-found = measured_word(lm, ids, measured, temperature) if measured else None
+found = (drawn.shared(("softmax_word", lm.name, ids, measured, temperature),
+                     lambda: measured_word(lm, ids, measured, temperature)) if measured else None)
 if found is None:
     st.info(_("Type a word above to see its probability, token by token."))
 else:
