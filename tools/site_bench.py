@@ -39,6 +39,9 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   CONTROLS (the Softmax temperature, the Attention layer and the Embeddings layer sliders);
 - forwards_per_revisit: model forward calls when every page is opened again with the same prompt
   and model (AppTest, in-process; must be 0).
+
+`--pages STEM …` (e.g. `--only crowd --pages inside_layer softmax`) visits, crowds and revisits only
+those pages; the Softmax (else Home) crowd with different prompts runs only if one of them is listed.
 """
 
 from __future__ import annotations
