@@ -6,13 +6,13 @@ The budget, in MB (issue 15: every cache gets a budget in MB, not an entry count
 - measured before this budget (README, Performance): 1,188 MB RSS after one visitor opened every
   page, without the bf16 draft (+ 260 MB of weights). That leaves the analyses the 200 MB growth
   allowance, not the 16 GB of a Space: the 1.5 GB target, not the machine, is the limit;
-- of those 200 MB, Streamlit's other caches have measured MB budgets (explain/limits.py, 65 MB in
-  all, tested to fit with this one) and the sessions need some state; the rest, 128 MB, is the
+- of those 200 MB, Streamlit's other caches have measured MB budgets (explain/limits.py, 81 MB in
+  all with the 16 MB of figures every session shares, tested to fit with this one) and the sessions need some state; the rest, 112 MB, is the
   analysis cache's. One batched forward's transients (at the inference worker's cap of 8 rows × 64
   tokens the eager attention maps alone are 30 × 9 × 8 × 64² × 4 B ≈ 35 MB, about twice that with
   the softmax's intermediates) are blocks above the 1 MB mmap threshold (ui/startup._tune_malloc),
   returned to the system when freed: they raise the peak, not the level a class leaves behind.
-128 MB holds 37 analyses of 32-token prompts (3.6 MB each for SmolLM2-135M): a class of 30 with
+112 MB holds 31 analyses of 32-token prompts (3.6 MB each for SmolLM2-135M): a class of 30 with
 one prompt each stays cached. A prompt at the 256-token cap takes 89 MB, so an entry count can't
 express this budget (16 entries at the cap would be 1.4 GB): `AnalysisCache` evicts by bytes.
 """

@@ -8,7 +8,7 @@ that lesson's code; the batch limits of the inference worker stay in explain/eng
 The memory budget behind the cache sizes (issue 15): ≤ 1.5 GB RSS after every page has been
 visited, and < 200 MB growth for a class of 30 (GROWTH_ALLOWANCE_MB). The model itself is most of
 the 1.5 GB (SmolLM2-135M in fp32: 135 M parameters × 4 B ≈ 540 MB). Of the 200 MB, the analyses get
-128 MB (explain/cache_budget.py measures one); every other cache has an MB budget beside its entry
+112 MB (explain/cache_budget.py measures one) and the figures every session shares 16 MB (ui/drawn.py); every other cache has an MB budget beside its entry
 count, which its measured worst entry × its count stays within (see "Caches" below; tested).
 """
 
@@ -19,7 +19,7 @@ PROMPT_MAX_CHARS = 4_000  # the sidebar box refuses more: ~1,000 tokens of Engli
 PROMPT_CHAR_CAP = 20_000  # a URL can carry more than the box: text beyond this is not even tokenized
 # Longer prompts are cut here (and the page says so). The shared forward at the cap keeps
 # 30 layers × 9 heads × 256² attention weights: 89 MB an analysis (cache_budget.worst_case_bytes),
-# already 70 % of the analyses' 128 MB; the attention memory grows with the square of the length.
+# already 79 % of the analyses' 112 MB; the attention memory grows with the square of the length.
 PROMPT_TOKEN_CAP = 256
 WORD_TOKEN_CAP = 16  # a typed word or phrase is scored over at most this many tokens: one forward stays quick
 ENCODER_TOKEN_CAP = 48  # the encoder demo's input (the same as VIEW_CAP: its heatmap shows every token)
@@ -50,9 +50,11 @@ MODEL_VIEW_LAYERS = 6  # layers per bertviz model view (the 2.0 MB above; all 30
 # back to the system when freed.
 
 GROWTH_ALLOWANCE_MB = 200  # what a class of 30 may add to the server's memory (issue 15)
-ANALYSIS_CACHE_MB = 128  # the shared forwards, evicted by bytes (reasoning: explain/cache_budget.py)
+ANALYSIS_CACHE_MB = 112  # the shared forwards, evicted by bytes (reasoning: explain/cache_budget.py)
 # Loaded models and what is built once per model (below: the embedding index, the position scheme,
 # the encoder's weights) are not in the allowance: they are in the ≤ 1.5 GB after every page.
+# Finished figures and tables every session of a page shares (ui/drawn.py), by their JSON / Arrow bytes.
+DRAWN_CACHE_MB = 16
 MODEL_CACHE_ENTRIES = 2  # loaded models: the embedded SmolLM2 (≈ 540 MB) and one hub model at most
 PROMPT_TOKENS_CACHE_ENTRIES = 256  # prompt → tokens, 14.3 KB at the cap: 3.6 MB
 PROMPT_TOKENS_CACHE_MB = 4

@@ -95,10 +95,14 @@ BASELINE = {
     "cached_index": "EMBEDDING_INDEX",  # one per model: a view of its matrix and its row norms
     "cached_position_scheme": "POSITION_SCHEME",  # one per model
     "cached_encoder": "ENCODER_MODEL",  # the encoder demo's MiniLM weights
+    "cached_anatomy": "MODEL",  # one per model: its parts and sizes (a few hundred numbers)
+    "cached_parameter_shares": "MODEL",  # one per model: a few numbers
+    "cached_layout": "MODEL",  # one per model: its query and key/value heads
     "small_models": None,  # no arguments: the two small word models, loaded once
     "all_lessons": None,  # no arguments: the lessons' TOML, read once
     "shipped_results": None,  # no arguments: the hallucination page's shipped answers, read once
     "_analysis_cache": None,  # the byte-bounded AnalysisCache above (ANALYSIS_CACHE_MB)
+    "_store": None,  # ui/drawn's shared figures and tables, an AnalysisCache bounded by DRAWN_CACHE_MB
     "results": None,  # no arguments: the one ResultStore, whose entries are measured below (RESULT_STORE)
 }
 LONG_TEXT = ("Tokenization splits unbelievable words into pieces, and the model reads every one of them "
@@ -134,7 +138,7 @@ def test_every_entry_count_has_an_mb_budget_and_the_budgets_fit_the_growth_allow
     counted, budgets = _limits("ENTRIES"), _limits("MB")
     missing = set(counted) - set(budgets) - set(BASELINE.values())
     assert not missing, f"entry counts without an MB budget: {sorted(missing)}"
-    assert set(budgets) == set(CASES) | {"ANALYSIS"}  # each budget is measured below
+    assert set(budgets) == set(CASES) | {"ANALYSIS", "DRAWN"}  # each measured below, or bounded by its bytes
     total = sum(budgets.values())  # the analyses' ANALYSIS_CACHE_MB included
     assert total <= limits.GROWTH_ALLOWANCE_MB, f"{total} MB of caches"
 

@@ -95,8 +95,14 @@ def N_(message: str) -> str:
     return message
 
 
+@functools.cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(BABEL_LOCALES[lang])
+
+
 def babel_locale(lang: str | None = None) -> Locale:
-    return Locale.parse(BABEL_LOCALES[lang or current_language()])
+    """`lang`'s (default: the session's) Babel locale, parsed once per language and only read."""
+    return _locale(lang or current_language())
 
 
 def _with_decimals(pattern: numbers.NumberPattern, digits: int) -> numbers.NumberPattern:
@@ -107,16 +113,23 @@ def _with_decimals(pattern: numbers.NumberPattern, digits: int) -> numbers.Numbe
     )
 
 
+@functools.cache
+def _pattern(lang: str, percent: bool, digits: int) -> numbers.NumberPattern:
+    """`_with_decimals` of `lang`'s percent or decimal pattern, made once (a page formats thousands)."""
+    formats = _locale(lang).percent_formats if percent else _locale(lang).decimal_formats
+    return _with_decimals(formats[None], digits)
+
+
 def format_percent(fraction: float, digits: int = 1) -> str:
     """A fraction as a percentage in the session's locale: 0.773 → "77.3%" (en), "77,3 %" (fr)."""
-    locale = babel_locale()
-    return _with_decimals(locale.percent_formats[None], digits).apply(fraction, locale)
+    lang = current_language()
+    return _pattern(lang, True, digits).apply(fraction, _locale(lang))
 
 
 def format_number(value: float, digits: int = 0) -> str:
     """A number with the locale's separators and exactly `digits` decimals: "50,257" / "50 257"."""
-    locale = babel_locale()
-    return _with_decimals(locale.decimal_formats[None], digits).apply(value, locale)
+    lang = current_language()
+    return _pattern(lang, False, digits).apply(value, _locale(lang))
 
 
 def plotly_separators() -> str:

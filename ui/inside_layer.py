@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from explain import encoder_decoder, layer_parts, limits, residual, rope, writing_attention
+from explain.anatomy import ModelAnatomy, model_anatomy
 from explain.tokens import TokenPiece
 from explain.engine.models import LoadedModel
-from ui import charts, figures, palette
+from ui import charts, drawn, figures, palette
 from ui.attention import axis_labels, token_label
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
@@ -46,27 +48,58 @@ def signed(value: float, digits: int = 2) -> str:
     return ("+" if value >= 0 else "") + format_number(value, digits)
 
 
-def show_titled(fig: go.Figure, key: str, title: str) -> None:
-    """A chart titled `title` with the prompt and model under it, so a saved PNG says what it shows."""
+def localised(fig: go.Figure) -> go.Figure:
+    """`fig` with the locale's decimal and group signs on its ticks and hover numbers."""
     fig.update_layout(separators=plotly_separators())
-    charts.show_exportable_chart(fig, key, page="inside_layer", title=title, prompt=current_prompt_text(),
-                                 model_name=selected_model_name())
+    return fig
 
 
-def described_chart(fig: go.Figure, key: str, summary: str, rows: list[dict], title: str,
-                    table_label: str | None = None) -> None:
-    """The chart, the computed sentence saying what it shows, and its data behind "Show as table"."""
-    show_titled(fig, key, title)
+def show_titled(build: Callable[[], go.Figure], key: str, title: str, *, inputs: Hashable) -> None:
+    """The chart `build()` draws, titled `title` with the prompt and model under it, so a saved PNG
+    says what it shows. Built once per process for these `inputs` (everything `build` reads that
+    differs between sessions: model name, prompt ids, control values; see `ui.drawn`)."""
+    charts.show_shared_chart(lambda: localised(build()), inputs, key, page="inside_layer", title=title,
+                             prompt=current_prompt_text(), model_name=selected_model_name())
+
+
+def described_chart(build: Callable[[], go.Figure], key: str, summary: str, rows: Callable[[], list[dict]], title: str,
+                    table_label: str | None = None, *, inputs: Hashable) -> None:
+    """The chart, the computed sentence saying what it shows, and its data behind "Show as table"
+    (`rows()`, read from the same `inputs` as the chart: both are built once per process)."""
+    show_titled(build, key, title, inputs=inputs)
     st.markdown(summary)
     with st.expander(table_label or _("Show as table")):
-        if len(rows) > LONG_TABLE:
-            st.dataframe(rows, hide_index=True, key=f"{key}_table")
-        else:
-            st.table(rows, hide_index=True)
+        show_rows(rows, key, inputs)
+
+
+def show_rows(rows: Callable[[], list[dict]], key: str, inputs: Hashable) -> None:
+    """The table of `rows()`, built once per process for these `inputs` (ui.drawn); a long one scrolls."""
+    table = drawn.shared_table(("inside_layer", key, inputs), rows)
+    if table.num_rows > LONG_TABLE:
+        st.dataframe(table, hide_index=True, key=f"{key}_table")
+    else:
+        st.table(table, hide_index=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Cached computations (keyed by plain values)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_anatomy(lm: LoadedModel) -> ModelAnatomy:
+    """The model's parts and sizes, counted once per model (it walks every parameter); read-only."""
+    return model_anatomy(lm)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_parameter_shares(lm: LoadedModel) -> layer_parts.ParameterShares:
+    return layer_parts.parameter_shares(lm)
+
+
+@st.cache_resource(max_entries=limits.MODEL_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
+def cached_layout(lm: LoadedModel) -> layer_parts.GroupedQueryLayout:
+    """The model's query and key/value heads (read-only)."""
+    return layer_parts.grouped_query_layout(lm)
 
 
 @st.cache_data(max_entries=limits.RESIDUAL_TRACE_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)

@@ -61,12 +61,19 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def chart_page() -> str:
+    """The page's name for a PNG's file name: the last part of its URL path ("home" on Home)."""
+    return urlparse(st.context.url or "").path.strip("/").rsplit("/", 1)[-1] or "home"
+
+
+def chart_config(key: str | None) -> dict:
+    """The Plotly config of the chart `key` on this page (see `show_chart`)."""
+    return figures.plotly_config(chart_page(), (key or "chart").removesuffix("_chart"), state.current_prompt_text())
+
+
 def show_chart(fig: go.Figure, key: str | None = None, **kwargs):
     """`st.plotly_chart` at full width, enlarged in presenter mode; the PNG download in the toolbar
     is named by page, chart and prompt ('attention-gallery-the-cat-sat….png'), not 'newplot.png'."""
     if presenter_mode():
         fig = presenter_figure(fig)
-    page = urlparse(st.context.url or "").path.strip("/").rsplit("/", 1)[-1]  # "" on Home
-    chart = (key or "chart").removesuffix("_chart")
-    config = figures.plotly_config(page or "home", chart, state.current_prompt_text())
-    return st.plotly_chart(fig, width="stretch", key=key, config=config, **kwargs)
+    return st.plotly_chart(fig, width="stretch", key=key, config=chart_config(key), **kwargs)

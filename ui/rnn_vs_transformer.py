@@ -8,6 +8,7 @@ computed sentence and table rows: its text equivalent for a screen reader (and a
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,9 +18,8 @@ from plotly.subplots import make_subplots
 from explain import limits
 from explain.small_models import compare
 from explain.small_models.vocab import join_words
-from ui import charts, palette, state
+from ui import charts, drawn, palette, state
 from ui.i18n import N_, _, format_number, format_percent, plotly_separators
-from ui.presenter import show_chart
 
 LSTM_COLOUR, GPT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
 LSTM_SYMBOL, GPT_SYMBOL = "circle", "diamond"  # markers, so the two never differ by colour alone
@@ -98,20 +98,23 @@ def cached_occlusion(kind: str, ids: tuple[int, ...]) -> compare.Occlusion:
     return compare.occlusion(small_models(), kind, list(ids))
 
 
-def described_chart(fig: go.Figure, key: str, summary: str, rows: list[dict], title: str | None = None) -> None:
-    """The chart, the sentence saying what it shows, and its data behind "Show as table".
+def described_chart(build: Callable[[], go.Figure], key: str, summary: str, rows: Callable[[], list[dict]],
+                    title: str | None = None, *, inputs: Hashable) -> None:
+    """The chart `build()` draws, the sentence saying what it shows, and its data (`rows()`) behind
+    "Show as table"; both built once per process for these `inputs` (what they read: the prompt's
+    text for the prompt's charts, the control values; see `ui.drawn`).
 
     With a `title`, the chart depends on the prompt: it is drawn titled with the prompt, so a saved
     PNG says what it shows (and is named by page, chart and prompt).
     """
     if title is None:
-        show_chart(fig, key=key)
+        charts.show_shared_presenter_chart(build, inputs, key)
     else:
-        charts.show_exportable_chart(fig, key, page="rnn_vs_transformer", title=title,
-                                     prompt=state.current_prompt_text(), model_name=_("two small models"))
+        charts.show_shared_chart(build, inputs, key, page="rnn_vs_transformer", title=title,
+                                 prompt=state.current_prompt_text(), model_name=_("two small models"))
     st.caption(summary)
     with st.expander(_("Show as table")):
-        st.table(rows, hide_index=True)
+        st.table(drawn.shared_table(("rnn_vs_transformer", key, inputs), rows), hide_index=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ switching pages with the same prompt never reruns the model.
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from explain import cache_budget, generation, language_cost, limits, snapshot, tokens
@@ -97,7 +99,11 @@ def selected_model_name() -> str:
 def current_model() -> models.LoadedModel:
     """The model chosen in the sidebar; on failure, says why and falls back to the embedded one."""
     name = selected_model_name()
-    with st.spinner(_("Loading {name}… (the very first start converts the model: about 20 s)").format(name=name)):
+    # Once loaded, no spinner: it would start a timer thread on every run of every page, and under a
+    # class's load each thread start waits for the GIL, for a message never shown.
+    loading = (contextlib.nullcontext() if model_is_loaded(name) else
+               st.spinner(_("Loading {name}… (the very first start converts the model: about 20 s)").format(name=name)))
+    with loading:
         try:
             lm = get_model(name)
         except models.ModelUnavailable as err:

@@ -11,7 +11,8 @@ from ui.bertviz_offline import OfflineAssetsMissing, with_caption
 from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
 from ui.figures import with_export_title
-from ui.presenter import iframe_zoom, show_chart
+from ui.charts import show_shared_presenter_chart
+from ui.presenter import iframe_zoom
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -32,9 +33,12 @@ VIEWS = {"head": N_("Head view (one layer)"), "model": N_("Model view (all heads
 AVERAGE = -1  # the follow chart's "average of all heads" choice
 
 
-def show_titled_chart(fig, key: str, title: str, **kwargs) -> None:
-    """A chart whose saved PNG says what it shows: its title, the prompt and the model."""
-    show_chart(with_export_title(fig, title, state.current_prompt_text(), lm.name), key=key, **kwargs)
+def show_titled_chart(build, key: str, title: str, inputs, **kwargs) -> None:
+    """The chart `build()` draws, whose saved PNG says what it shows: its title, the prompt and the
+    model. Built once per process for these `inputs` (what it reads besides the prompt: ui.drawn)."""
+    prompt_text = state.current_prompt_text()
+    show_shared_presenter_chart(lambda: with_export_title(build(), title, prompt_text, lm.name),
+                                (lm.name, ids, title, prompt_text, inputs), key, **kwargs)
 
 
 def pick_from_gallery() -> None:
@@ -195,7 +199,7 @@ left, right = st.columns(2)
 left.slider(_("Layer"), 0, n_layer - 1, key=HEAT_LAYER_KEY, on_change=use_heat_layer)
 head = right.slider(_("Head"), 0, n_head - 1, key=HEAD_KEY, bind="query-params")
 title = _("Layer {layer}, head {head}").format(layer=layer, head=head)
-show_titled_chart(view.attention_heatmap(weights[layer, head], pieces, title), "attn_heatmap", title)
+show_titled_chart(lambda: view.attention_heatmap(weights[layer, head], pieces, title), "attn_heatmap", title, (layer, head))
 st.markdown(view.heatmap_sentence(weights[layer, head], pieces, followed, layer, head))
 if table_toggle("attn_heatmap_table"):
     st.dataframe(view.matrix_table(weights[layer, head], pieces), hide_index=True)
@@ -216,9 +220,9 @@ def head_gallery(stats: attn.HeadStatistics) -> None:
         bind="query-params", format_func=view.statistic_label,
     )
     show_titled_chart(
-        view.gallery_figure(stats, statistic, (layer, head)), GALLERY_KEY,
+        lambda: view.gallery_figure(stats, statistic, (layer, head)), GALLERY_KEY,
         _("Every head, coloured by {statistic}").format(statistic=view.statistic_label(statistic)),
-        on_select=pick_from_gallery, selection_mode="points",
+        (statistic, layer, head), on_select=pick_from_gallery, selection_mode="points",
     )
     st.markdown(view.gallery_sentence(stats, statistic))
     if table_toggle("attn_gallery_table"):
@@ -277,8 +281,8 @@ def follow_one_token() -> None:
     )
     focus = attn.follow_token(weights, position)
     chosen_head = None if head_choice == AVERAGE else head_choice
-    show_titled_chart(view.follow_figure(focus, pieces, chosen_head), "attn_follow_chart",
-                      _("Where {token} looks, layer by layer").format(token=f"“{labels[position]}”"))
+    show_titled_chart(lambda: view.follow_figure(focus, pieces, chosen_head), "attn_follow_chart",
+                      _("Where {token} looks, layer by layer").format(token=f"“{labels[position]}”"), (position, chosen_head))
     if table_toggle("attn_follow_table"):
         st.dataframe(view.follow_table(focus, pieces, chosen_head), hide_index=True)
     if position == 0:
@@ -344,10 +348,12 @@ def scores_before_softmax() -> None:
         if "Llama" in scores.architecture:
             st.markdown(_("In this model both the queries and the keys are first rotated by their position (RoPE)."))
     # one above the other: side by side, a projector's large titles no longer fit half the width
-    show_titled_chart(view.scores_heatmap(scores, chosen_head, pieces), "attn_scores",
-                      _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=chosen_layer, head=chosen_head))
+    show_titled_chart(lambda: view.scores_heatmap(scores, chosen_head, pieces), "attn_scores",
+                      _("Before the softmax: q·k/√d, layer {layer}, head {head}").format(layer=chosen_layer, head=chosen_head),
+                      (chosen_layer, chosen_head))
     after = _("After the softmax: the weights")
-    show_titled_chart(view.attention_heatmap(scores.weights(chosen_head), pieces, after), "attn_scores_weights", after)
+    show_titled_chart(lambda: view.attention_heatmap(scores.weights(chosen_head), pieces, after), "attn_scores_weights", after,
+                      (chosen_layer, chosen_head))
     st.markdown(view.scores_sentence(scores, chosen_head, pieces, followed))
     if table_toggle("attn_scores_table"):
         st.dataframe(view.matrix_table(scores.masked(chosen_head), pieces, digits=2), hide_index=True)

@@ -5,12 +5,12 @@ import streamlit as st
 from explain import embeddings as emb
 from explain.tokens import EmptyPrompt
 from ui import embeddings as view
-from ui import state
+from ui import drawn, state
 from ui.embeddings import table_toggle
 from ui.html import markdown_escape
 from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.figures import with_export_title
-from ui.presenter import show_chart
+from ui.charts import show_shared_presenter_chart
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -60,9 +60,11 @@ def word_or_none(lm, word: str, leading_space: bool):
         return None
 
 
-def show_titled_chart(fig, key: str, title: str, about: str) -> None:
-    """A chart whose saved PNG says what it shows: its title, the words it is about, the model."""
-    show_chart(with_export_title(fig, title, about, lm.name), key=key)
+def show_titled_chart(build, key: str, title: str, about: str, inputs) -> None:
+    """The chart `build()` draws, whose saved PNG says what it shows: its title, the words it is about,
+    the model. Built once per process for these `inputs` (what it reads besides the model: ui.drawn)."""
+    show_shared_presenter_chart(lambda: with_export_title(build(), title, about, lm.name),
+                                (lm.name, title, about, inputs), key)
 
 
 def locate_in(lm, sentences: tuple[str, str], word: str):
@@ -134,7 +136,8 @@ else:
     cols[1].metric(_("Length (norm)"), format_number(word.norm, 2))
     cols[2].metric(_("Typical token's length"), format_number(index.median_norm, 2),
                    help=_("The median norm over the whole vocabulary."))
-    show_titled_chart(view.vector_picture(word), "emb_vector", _("The vector of one token"), word.word)
+    show_titled_chart(lambda: view.vector_picture(word), "emb_vector", _("The vector of one token"), word.word,
+                      (word_text, leading_space))
     st.markdown(view.vector_sentence(word))
     if table_toggle("emb_vector_table"):
         st.dataframe(view.vector_table(word), hide_index=True)
@@ -158,8 +161,8 @@ with st.expander(_("Your prompt as a table of vectors")):
             len(prompt.ids),
         ).format(count=len(prompt.ids), dims=index.d_model)
             + (" " + _("The first {rows} rows are drawn.").format(rows=PROMPT_ROWS) if len(prompt.ids) > PROMPT_ROWS else ""))
-        show_titled_chart(view.prompt_vectors_figure(shown, vectors), "emb_prompt_vectors",
-                          _("Your prompt as vectors"), state.current_prompt_text())
+        show_titled_chart(lambda: view.prompt_vectors_figure(shown, vectors), "emb_prompt_vectors",
+                          _("Your prompt as vectors"), state.current_prompt_text(), tuple(prompt.ids))
         st.markdown(view.prompt_vectors_sentence(shown, vectors))
         if table_toggle("emb_prompt_table"):
             labels = [f"{p.index}: {view.piece_label(p)}" for p in shown]
@@ -180,7 +183,8 @@ if word is not None:
     leave_out_self = right.checkbox(_("Leave out the word's own token(s)"), value=False, key="emb_exclude_self",
                                     bind="query-params")
     exclude = {token_id: _("the query word itself") for token_id in word.ids} if leave_out_self else {}
-    neighbours = emb.nearest_neighbours(lm, index, word.vector, k, exclude)
+    neighbours = drawn.shared(("emb_neighbours", lm.name, word_text, leading_space, k, leave_out_self),
+                              lambda: emb.nearest_neighbours(lm, index, word.vector, k, exclude))
     st.markdown(
         _("The {k} tokens of all {vocab} whose vectors make the smallest angle with “{word}”.").format(
             k=k, vocab=format_number(index.vocab_size), word=markdown_escape(word.word))
@@ -215,8 +219,9 @@ if len(word_list) < 2:
     st.info(_("✍️ Type at least two words, separated by commas (or press **Preset**)."))
 else:
     split = [w for w in word_list if w.n_pieces > 1]
-    matrix = emb.similarity_matrix(word_list)
-    show_titled_chart(view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text)
+    matrix = drawn.shared(("emb_matrix", lm.name, tuple(names), leading_space), lambda: emb.similarity_matrix(word_list))
+    show_titled_chart(lambda: view.similarity_heatmap(matrix), "emb_matrix", _("Cosine similarity of every pair"), words_text,
+                      (tuple(names), leading_space))
     st.markdown(view.similarity_sentence(matrix))
     if table_toggle("emb_matrix_table"):
         st.dataframe(view.similarity_table(matrix), hide_index=True)
@@ -238,7 +243,8 @@ else:
         key="emb_background", bind="query-params",
     )
     pieces = view.cached_common_words(lm, BACKGROUND_TOKENS) if background else []
-    word_map = emb.word_map(word_list, pieces, emb.embedding_matrix(lm))
+    word_map = drawn.shared(("emb_map", lm.name, tuple(names), leading_space, background),
+                            lambda: emb.word_map(word_list, pieces, emb.embedding_matrix(lm)))
     kept = float(word_map.explained_variance_ratio.sum())
     st.markdown(_(
         "The {dims} dimensions squeezed onto the 2 directions along which your words differ most "
@@ -246,7 +252,8 @@ else:
         "between your words; **{lost} is lost**, so distances on this map are distorted. Trust the "
         "angle table above more than the map."
     ).format(dims=index.d_model, kept=format_percent(kept, 0), lost=format_percent(1 - kept, 0)))
-    show_titled_chart(view.map_figure(word_map), "emb_map", _("A map of the words (PCA)"), words_text)
+    show_titled_chart(lambda: view.map_figure(word_map), "emb_map", _("A map of the words (PCA)"), words_text,
+                      (tuple(names), leading_space, background))
     st.markdown(view.map_sentence(word_map))
     if table_toggle("emb_map_table"):
         st.dataframe(view.map_table(word_map), hide_index=True)
@@ -270,7 +277,8 @@ if a is None or b is None or c is None:
     st.info(_("✍️ Fill in a, b and c (for example king − man + woman)."))
 else:
     target = word_or_none(lm, target_text, leading_space)
-    result = emb.analogy(lm, index, a, b, c, k=10, target=target)
+    result = drawn.shared(("emb_analogy", lm.name, a_text, b_text, c_text, target_text, leading_space),
+                          lambda: emb.analogy(lm, index, a, b, c, k=10, target=target))
     st.markdown(_(
         "Take the vector of **{a}**, subtract **{b}**, add **{c}**: the tokens nearest to the result "
         "are below. Left out: the three input words and every token that is one of them in another "
@@ -317,7 +325,8 @@ else:
     in_a, in_b = located
     hidden_a = state.cached_analysis(lm, tuple(in_a.ids)).hidden_states
     hidden_b = state.cached_analysis(lm, tuple(in_b.ids)).hidden_states
-    drift = emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b)
+    drift = drawn.shared(("emb_drift", lm.name, sentence_a, sentence_b, shared),
+                         lambda: emb.context_drift(lm, in_a, in_b, hidden_a, hidden_b))
     for label, found in (("A", in_a), ("B", in_b)):
         st.html(view.sentence_html(found))
         pieces_text = " + ".join(f"‘{markdown_escape(view.piece_label(found.pieces[i]))}’" for i in found.positions)
@@ -335,8 +344,9 @@ else:
         ).format(similarity=format_number(drift.input_similarity, 3)))
     n_layer = len(drift.similarities) - 1
     layer = st.slider(_("Layer"), 0, n_layer, n_layer // 2, key="emb_layer", bind="query-params")
-    show_titled_chart(view.drift_figure(drift, in_a.found, layer), "emb_drift",
-                      _("The same word in two sentences, layer by layer"), f"{sentence_a} | {sentence_b}")
+    show_titled_chart(lambda: view.drift_figure(drift, in_a.found, layer), "emb_drift",
+                      _("The same word in two sentences, layer by layer"), f"{sentence_a} | {sentence_b}",
+                      (sentence_a, sentence_b, shared, layer))
     st.markdown(view.drift_sentence(drift, in_a.found))
     if table_toggle("emb_drift_table"):
         st.dataframe(view.drift_table(drift), hide_index=True)
@@ -369,7 +379,8 @@ n_positions = cols[0].slider(_("Positions"), 10, 200, 64, key="emb_positions", b
 dims = cols[1].select_slider(_("Dimensions"), [32, 64, 128, 256, index.d_model], value=128, key="emb_dims",
                              bind="query-params")
 sinusoids = view.cached_sinusoids(n_positions, dims)
-show_chart(view.positions_heatmap(sinusoids, _("Sinusoidal position encodings")), key="emb_sinusoids")
+show_shared_presenter_chart(lambda: view.positions_heatmap(sinusoids, _("Sinusoidal position encodings")),
+                            (n_positions, dims), "emb_sinusoids")
 st.markdown(view.sinusoids_sentence(dims))
 if table_toggle("emb_sinusoids_table"):
     st.dataframe(view.rows_table(list(range(n_positions)), sinusoids, _("position")), hide_index=True)
@@ -377,9 +388,9 @@ st.caption("PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 100
 scheme = view.cached_position_scheme(lm)
 st.markdown(_("**The live model:** {statement}").format(statement=view.position_statement(scheme, lm.name)))
 if scheme.learned is not None:
-    show_chart(
-        view.positions_heatmap(scheme.learned[:n_positions, :dims], _("The live model's learned position vectors")),
-        key="emb_learned_positions",
+    show_shared_presenter_chart(
+        lambda: view.positions_heatmap(scheme.learned[:n_positions, :dims], _("The live model's learned position vectors")),
+        (lm.name, n_positions, dims), "emb_learned_positions",
     )
     if table_toggle("emb_learned_table"):
         st.dataframe(view.rows_table(list(range(n_positions)), scheme.learned[:n_positions, :dims], _("position")),

@@ -4,9 +4,8 @@ import numpy as np
 import streamlit as st
 
 from explain import encoder_decoder, layer_parts, residual, writing_attention
-from explain.anatomy import model_anatomy
 from ui import inside_layer as view
-from ui import state
+from ui import drawn, state
 from ui.attention import VIEW_CAP, attention_heatmap, token_label
 from ui.embeddings import cached_position_scheme
 from ui.i18n import N_, _, format_number, format_percent
@@ -63,7 +62,7 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
     ).format(last=view.quoted(pieces[-1]), layers=trace.n_layer))
     guess_the_bigger_writer(lm, ids, writes)
     top_attn, top_ffn = int(writes.attn_norm.argmax()), int(writes.ffn_norm.argmax())
-    view.described_chart(view.writes_figure(writes), "layer_writes", _(
+    view.described_chart(lambda: view.writes_figure(writes), "layer_writes", _(
         "Measured on your prompt: the stream grows from length **{start}** (the embedding) to **{end}** "
         "before the final norm. The largest attention write is in layer **{attn_layer}** (length "
         "{attn}), the largest feed-forward write in layer **{ffn_layer}** ({ffn}). Feed-forward blocks "
@@ -71,13 +70,13 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
     ).format(start=n(writes.stream_norm[0], 1), end=n(writes.stream_norm[-1], 1), attn_layer=top_attn,
              attn=n(writes.attn_norm[top_attn], 1), ffn_layer=top_ffn, ffn=n(writes.ffn_norm[top_ffn], 1),
              count=int((writes.ffn_norm > writes.attn_norm).sum()), layers=trace.n_layer),
-        view.writes_rows(writes), title=_("What each block writes into the stream"))
-    view.described_chart(view.cosine_figure(writes), "layer_cosines", _(
+        lambda: view.writes_rows(writes), title=_("What each block writes into the stream"), inputs=(lm.name, ids))
+    view.described_chart(lambda: view.cosine_figure(writes), "layer_cosines", _(
         "Cosine of each write with the stream it was added to: near 0, the block adds something new "
         "(a new direction); positive, it strengthens what is there; negative, it erases part of it. "
         "Mean over layers: attention {attn}, feed-forward {ffn}."
     ).format(attn=view.signed(writes.attn_cosine.mean()), ffn=view.signed(writes.ffn_cosine.mean())),
-        view.cosine_rows(writes), title=_("Does a write point along the stream?"))
+        lambda: view.cosine_rows(writes), title=_("Does a write point along the stream?"), inputs=(lm.name, ids))
     changes = readout.changes()
     steps = view.readout_steps(trace.n_layer)
     st.markdown(_(
@@ -87,26 +86,29 @@ def section_stream(lm, ids, pieces) -> residual.ResidualTrace:
     ).format(count=len(changes), step=steps[changes[-1]] if changes else _("the embedding"),
              token=view.quoted(readout.top_pieces[-1][0]), prob=format_percent(readout.top_probs[-1][0])))
     with st.expander(_("Table: every half-layer's top 3 guesses")):
-        st.table(view.readout_rows(readout, steps), hide_index=True)  # wraps on a phone, never cuts a column
+        st.table(drawn.shared_table(("inside_layer", "readout", lm.name, ids), lambda: view.readout_rows(readout, steps)),
+                 hide_index=True)  # wraps on a phone, never cuts a column
     st.page_link("views/softmax.py", label=_("The same idea per layer, with a chart: the logit lens on the Softmax page →"), icon="🌡️")
     return trace
 
 
 @st.fragment
-def section_norm(lm, trace: residual.ResidualTrace) -> None:
+def section_norm(lm, ids, trace: residual.ResidualTrace) -> None:
     st.header(_("2 · The norm before each block"))
     explanation = st.container()  # filled below the slider's value: the slider sits right above its charts
     step_layer = st.slider(_("Layer (norm)"), 0, trace.n_layer - 1, 0, key="layer_norm_layer", bind="query-params")
     step = layer_parts.apply_norm(layer_parts.norm_module(lm, step_layer), trace.stream_entering(step_layer))
     with explanation:
         explain_norm(lm, step, step_layer)
-    view.show_titled(view.norm_figure(step), "layer_norm_chart", _("Before and after the norm, layer {layer}").format(layer=step_layer))
+    inputs = (lm.name, ids, step_layer)
+    view.show_titled(lambda: view.norm_figure(step), "layer_norm_chart",
+                     _("Before and after the norm, layer {layer}").format(layer=step_layer), inputs=inputs)
     biggest = step.largest_after(5)
-    view.described_chart(view.gain_figure(step), "layer_gain_chart", _("Largest after the norm: {dimensions}.").format(
+    view.described_chart(lambda: view.gain_figure(step), "layer_gain_chart", _("Largest after the norm: {dimensions}.").format(
         dimensions="; ".join(_("dimension {dim}: {before} → {after} (gain {gain})").format(
             dim=k, before=n(step.before[k], 2), after=n(step.after[k], 2), gain=n(step.gain[k], 2)) for k in biggest)),
-        view.norm_rows(step), title=_("The learned gain, layer {layer}").format(layer=step_layer),
-        table_label=_("Show both charts as a table"))
+        lambda: view.norm_rows(step), title=_("The learned gain, layer {layer}").format(layer=step_layer),
+        table_label=_("Show both charts as a table"), inputs=inputs)
 
 
 def explain_norm(lm, step: layer_parts.NormStep, step_layer: int) -> None:
@@ -136,7 +138,7 @@ def explain_norm(lm, step: layer_parts.NormStep, step_layer: int) -> None:
 @st.fragment
 def section_gqa(lm, analysis, pieces) -> None:
     st.header(_("3 · Grouped-query attention: query heads share keys and values"))
-    layout = layer_parts.grouped_query_layout(lm)
+    layout = view.cached_layout(lm)
     mib = 1024 * 1024
     context = lm.config.max_position_embeddings
     if layout.n_kv_head == layout.n_head:
@@ -163,10 +165,10 @@ def section_gqa(lm, analysis, pieces) -> None:
     layer = cols[0].slider(_("Layer (grouped-query attention)"), 0, layout.n_layer - 1, 3, key="layer_gqa_layer", bind="query-params")
     kv = cols[1].radio(_("Key/value head"), list(range(layout.n_kv_head)), horizontal=True, key="layer_gqa_kv",
                        bind="query-params", format_func=lambda g: f"K/V{g}")
-    view.described_chart(view.gqa_figure(layout, kv), "layer_gqa_drawing", _(
+    view.described_chart(lambda: view.gqa_figure(layout, kv), "layer_gqa_drawing", _(
         "Key/value head {kv} is read by query heads {heads}.").format(
-        kv=kv, heads=", ".join(map(str, layout.queries_of(kv)))), view.gqa_rows(layout),
-        title=_("Which query heads share key/value head {kv}").format(kv=kv))
+        kv=kv, heads=", ".join(map(str, layout.queries_of(kv)))), lambda: view.gqa_rows(layout),
+        title=_("Which query heads share key/value head {kv}").format(kv=kv), inputs=(lm.name, kv))
     shared = layer_parts.shared_key_heads(analysis.attentions, layout, layer, kv)
     shown = min(len(pieces), VIEW_CAP)
     # Side by side, except on a projector: there the large type needs each map at full width.
@@ -174,7 +176,8 @@ def section_gqa(lm, analysis, pieces) -> None:
     for col, head, pattern in zip(columns, shared.heads, shared.patterns):
         with col:
             title = _("Layer {layer}, query head {head}").format(layer=layer, head=head)
-            view.show_titled(attention_heatmap(pattern[:shown, :shown], pieces, title), f"layer_gqa_head_{head}", title)
+            view.show_titled(lambda: attention_heatmap(pattern[:shown, :shown], pieces, title), f"layer_gqa_head_{head}",
+                             title, inputs=(lm.name, tuple(p.id for p in pieces), layer, kv, head))
     pairs = [(a, b) for a in range(len(shared.heads)) for b in range(a + 1, len(shared.heads))]
     st.markdown(_(
         "Layer {layer}: query heads {heads} all read key/value head {kv}, yet their patterns differ, "
@@ -186,7 +189,8 @@ def section_gqa(lm, analysis, pieces) -> None:
              looks="; ".join(_("head {head} → {token}").format(head=h, token=view.quoted(pieces[k]))
                              for h, k in zip(shared.heads, shared.top_key_of_last))))
     with st.expander(_("Show the three heads as a table")):
-        st.table(view.shared_heads_rows(shared, pieces[:shown]), hide_index=True)
+        st.table(drawn.shared_table(("inside_layer", "gqa_heads", lm.name, tuple(p.id for p in pieces), layer, kv),
+                                    lambda: view.shared_heads_rows(shared, pieces[:shown])), hide_index=True)
 
 
 def forget_stale_token_picks(ids) -> None:
@@ -207,7 +211,7 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
         return
     T = len(pieces)
     forget_stale_token_picks(tuple(p.id for p in pieces))
-    layout = layer_parts.grouped_query_layout(lm)
+    layout = view.cached_layout(lm)
     cols = st.columns(4)
     layer = cols[0].slider(_("Layer (RoPE)"), 0, layout.n_layer - 1, 6, key="layer_rope_layer", bind="query-params")
     head = cols[1].slider(_("Query head"), 0, layout.n_head - 1, 0, key="layer_rope_head", bind="query-params")
@@ -229,48 +233,50 @@ def section_rope(lm, analysis, pieces, scheme) -> None:
         pair=pair, radians=n(demo.radians_per_position(pair), 4), degrees=n(np.degrees(demo.radians_per_position(pair)), 2)))
     left, right = st.columns(2)
     with left:
-        view.described_chart(view.pair_figure(demo, pair, np.arange(max(i, j) + 21)), "layer_rope_pair_chart", _(
+        view.described_chart(lambda: view.pair_figure(demo, pair, np.arange(max(i, j) + 21)), "layer_rope_pair_chart", _(
             "Pair {pair} of the query (dots: the same numbers turned to each position; a solid arrow at "
             "position {i}) and of the key (a dashed arrow, at position {j}). Their angle is {angle}°: the "
             "angle they start with plus (i − j) × {degrees}°. Move both tokens along and both arrows turn "
             "together, so the angle — and this pair's part of q·k — stays."
         ).format(pair=pair, i=i, j=j, angle=view.signed(demo.pair_angle_deg(pair), 1),
                  degrees=n(np.degrees(demo.radians_per_position(pair)), 2)),
-            view.pair_rows(demo, pair, np.arange(max(i, j) + 21)), title=_("Pair {pair}, turned by position").format(pair=pair))
+            lambda: view.pair_rows(demo, pair, np.arange(max(i, j) + 21)), title=_("Pair {pair}, turned by position").format(pair=pair),
+            inputs=(lm.name, ids, layer, head, i, j, pair))
     with right:
         spread_both = float(np.ptp(demo.score_both_moved))
         spread_one = float(np.ptp(demo.score_query_moved))
-        view.described_chart(view.rope_score_figure(demo), "layer_rope_scores", _(
+        view.described_chart(lambda: view.rope_score_figure(demo), "layer_rope_scores", _(
             "**Score q·k/√d = {score}** at positions ({i}, {j}) — the score the model itself computes "
             "there. Placing the same two vectors at ({i} + s, {j} + s) for s up to {max_shift}: the score "
             "varies by only **{spread_both}** (float rounding): it depends only on the distance i − j = "
             "{distance}. Moving the query alone changes it by up to **{spread_one}**."
         ).format(score=n(demo.score_both_moved[0], 4), i=i, j=j, max_shift=demo.shifts[-1],
                  spread_both=f"{spread_both:.1e}", distance=i - j, spread_one=n(spread_one, 2)),
-            view.rope_score_rows(demo), title=_("The score when the tokens move"))
+            lambda: view.rope_score_rows(demo), title=_("The score when the tokens move"), inputs=(lm.name, ids, layer, head, i, j))
     st.markdown(_("The original transformer instead *added* sine waves to the embeddings (see the Embeddings "
                   "page), and GPT-2 adds learned position vectors: there, moving both tokens changes their score."))
     st.page_link("views/embeddings.py", label=_("Sinusoidal and learned positions on the Embeddings page →"), icon="🧭")
 
 
 @st.fragment
-def section_ffn(lm, trace: residual.ResidualTrace, last_piece) -> None:
+def section_ffn(lm, ids, trace: residual.ResidualTrace, last_piece) -> None:
     st.header(_("5 · The feed-forward network"))
     explanation = st.container()  # filled below the slider's value: the slider sits right above its chart
     layer = st.slider(_("Layer (feed-forward)"), 0, trace.n_layer - 1, trace.n_layer // 2, key="layer_ffn_layer", bind="query-params")
     units = layer_parts.feed_forward_units(lm, trace, layer, top_n=10)
     with explanation:
         explain_ffn(lm, units, layer, last_piece)
-    view.described_chart(view.units_figure(units), "layer_ffn_units", _(
+    view.described_chart(lambda: view.units_figure(units), "layer_ffn_units", _(
         "The strongest unit, {unit}, has the value {value}; {positive} of these {count} are positive."
     ).format(unit=units.units[0], value=view.signed(units.value[0], 3),
              positive=int((np.asarray(units.value) > 0).sum()), count=len(units.units)),
-        view.units_rows(units), title=_("The strongest feed-forward units, layer {layer}").format(layer=layer))
+        lambda: view.units_rows(units), title=_("The strongest feed-forward units, layer {layer}").format(layer=layer),
+        inputs=(lm.name, ids, layer))
 
 
 def explain_ffn(lm, units: layer_parts.FeedForwardUnits, layer: int, last_piece) -> None:
     """The feed-forward's formula, its share of the parameters and what the chart below shows."""
-    shares = layer_parts.parameter_shares(lm)
+    shares = view.cached_parameter_shares(lm)
     if units.kind == "SwiGLU":
         st.latex(r"\mathrm{FFN}(x) = W_\text{down}\,\big(\mathrm{silu}(W_\text{gate}\,x) \odot W_\text{up}\,x\big)")
         how = _("**SwiGLU**: {d} → {d_ff} twice (a *gate* and an *up* projection), the gate's silu multiplied by "
@@ -325,8 +331,8 @@ def section_encoder(lm, analysis, prompt) -> None:
     )
     for column, (weights, labels, key, title) in zip(st.columns(2), maps):
         with column:
-            view.described_chart(view.mean_map_figure(weights, labels, title), key, view.map_summary(weights, labels),
-                                 view.map_rows(weights, labels), title=title)
+            view.described_chart(lambda: view.mean_map_figure(weights, labels, title), key, view.map_summary(weights, labels),
+                                 lambda: view.map_rows(weights, labels), title=title, inputs=(lm.name, tuple(prompt.ids), prompt.text))
     families = (  # a list, not a table: four columns would scroll sideways on a phone
         (_("encoder-only"), _("the whole text, both ways"), _("understanding: search, embeddings, classification"),
          _("BERT, all-MiniLM-L6-v2 (the first map)")),
@@ -394,9 +400,9 @@ def section_writing(lm, ids, pieces, analysis) -> None:
              looked="; ".join(_("{token} (position {position}) {weight}").format(
                  token=view.quoted(all_pieces[k]), position=k, weight=n(row[k], 2)) for k in order),
              sinks=step_sinks, total=total)
-    view.described_chart(view.writing_figure(written, all_pieces, layer, head, step), "layer_write_map", summary,
-                         view.writing_rows(row, all_pieces, len(ids)), title=_("Attention while it writes"),
-                         table_label=_("Table: this step's attention row"))
+    view.described_chart(lambda: view.writing_figure(written, all_pieces, layer, head, step), "layer_write_map", summary,
+                         lambda: view.writing_rows(row, all_pieces, len(ids)), title=_("Attention while it writes"),
+                         table_label=_("Table: this step's attention row"), inputs=(lm.name, ids, int(n_new), layer, head, step))
     if written.stopped_at_end_token:
         st.caption(_("It stopped after {count} tokens: it chose its end-of-text token.").format(count=written.n_steps))
     st.caption(_("Each row: one token being written; the shade in each column: how much it looks at that earlier "
@@ -405,7 +411,7 @@ def section_writing(lm, ids, pieces, analysis) -> None:
 
 st.title(_("🔬 Inside a layer: the parts of a modern decoder"))
 lm, prompt, ids, analysis = state.page_analysis()
-anatomy = model_anatomy(lm)
+anatomy = view.cached_anatomy(lm)
 st.markdown(_(
     "The other pages show what goes in and what comes out. Here one layer of {model} is opened up: a "
     "{architecture} with {layers} identical layers, each a norm, attention, another norm and a "
@@ -414,10 +420,10 @@ st.markdown(_(
 ).format(model=lm.name, architecture=anatomy.architecture, layers=anatomy.n_layer))
 pieces = prompt.pieces
 trace = section_stream(lm, ids, pieces)
-section_norm(lm, trace)
+section_norm(lm, ids, trace)
 section_gqa(lm, analysis, pieces)
 section_rope(lm, analysis, pieces, cached_position_scheme(lm))
-section_ffn(lm, trace, pieces[-1])
+section_ffn(lm, ids, trace, pieces[-1])
 section_encoder(lm, analysis, prompt)
 section_writing(lm, ids, pieces, analysis)
 st.info(_(

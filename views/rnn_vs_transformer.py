@@ -110,8 +110,8 @@ if guess is not None:
 st.header(_("1 · Side by side: the next word"))
 st.markdown(_("Each model's **{count} most likely next words** with their probabilities "
               "(a softmax over all words of the shared vocabulary).").format(count=ui.NEXT_WORDS))
-ui.described_chart(ui.mirrored_bars(lstm_next, gpt_next), "rvt_bars", ui.bars_summary(lstm_next, gpt_next),
-                   ui.bars_rows(lstm_next, gpt_next), title=_("The next word: LSTM and transformer"))
+ui.described_chart(lambda: ui.mirrored_bars(lstm_next, gpt_next), "rvt_bars", ui.bars_summary(lstm_next, gpt_next),
+                   lambda: ui.bars_rows(lstm_next, gpt_next), title=_("The next word: LSTM and transformer"), inputs=(text,))
 if n_unknown:
     st.caption(_("⚠️ These predictions follow what the models actually read: “{read}” — {words} became "
                  "⟨unk⟩. Pick an example above for a prompt made only of words they know.").format(
@@ -153,8 +153,9 @@ with left:
         "after each word (red +, blue −); top: how much it changed. Everything the LSTM knows about "
         "the start of your sentence must survive in those {state} numbers."
     ).format(layers=mem.lstm_layers, hidden=mem.lstm_hidden, state=mem.lstm_state))
-    ui.described_chart(ui.hidden_strip(words.words, trace), "rvt_hidden", ui.hidden_summary(words.words, trace),
-                       ui.hidden_rows(words.words, trace), title=_("The LSTM's memory, word by word"))
+    ui.described_chart(lambda: ui.hidden_strip(words.words, trace), "rvt_hidden", ui.hidden_summary(words.words, trace),
+                       lambda: ui.hidden_rows(words.words, trace), title=_("The LSTM's memory, word by word"),
+                       inputs=(text,))
 with right:
     st.subheader(_("The transformer: one parallel pass"))
     attention = ui.cached_attention(ids)
@@ -168,9 +169,9 @@ with right:
     ).format(positions=len(ids), layers=attention.shape[0], heads=attention.shape[1],
              per_word=format_number(mem.gpt_per_word), total=format_number(mem.gpt_per_word * len(ids)),
              block=cfg["block_size"]))
-    ui.described_chart(ui.attention_from_last(words.words, attention), "rvt_attention",
-                       ui.attention_summary(words.words, attention), ui.attention_rows(words.words, attention),
-                       title=_("Where the transformer's last word looks"))
+    ui.described_chart(lambda: ui.attention_from_last(words.words, attention), "rvt_attention",
+                       ui.attention_summary(words.words, attention), lambda: ui.attention_rows(words.words, attention),
+                       title=_("Where the transformer's last word looks"), inputs=(text,))
 
 # 3 -------------------------------------------------------------------------------------------
 st.header(_("3 · What each one still remembers"))
@@ -183,9 +184,10 @@ st.markdown(_(
 ))
 if len(words.words) < 2:
     st.info(_("Write at least two words to compare how much each earlier word matters."))
-ui.described_chart(ui.occlusion_heatmap(words.words, lstm_occ, gpt_occ), "rvt_occlusion",
+ui.described_chart(lambda: ui.occlusion_heatmap(words.words, lstm_occ, gpt_occ), "rvt_occlusion",
                    ui.occlusion_summary(words.words, lstm_occ, gpt_occ),
-                   ui.occlusion_rows(words.words, lstm_occ, gpt_occ), title=_("One word removed at a time"))
+                   lambda: ui.occlusion_rows(words.words, lstm_occ, gpt_occ), title=_("One word removed at a time"),
+                   inputs=(text,))
 
 # 4 -------------------------------------------------------------------------------------------
 st.header(_("4 · The measured lesson"))
@@ -211,12 +213,12 @@ with left:
         "**Loss vs context.** The same {targets} predictions, each model given only the last k words "
         "(both start fresh every time)."
     ).format(targets=format_number(cov["targets"])))
-    ui.described_chart(ui.context_curve_chart(m), "rvt_context", _(
+    ui.described_chart(lambda: ui.context_curve_chart(m), "rvt_context", _(
         "With 1 word: LSTM {lstm_first}, transformer {gpt_first}; with {last}: LSTM {lstm_last}, "
         "transformer {gpt_last} (loss in nats per word, lower is better)."
     ).format(lstm_first=format_number(curve["lstm"]["loss"][0], 2), gpt_first=format_number(curve["gpt"]["loss"][0], 2),
              last=curve["gpt"]["context"][-1], lstm_last=format_number(curve["lstm"]["loss"][-1], 2),
-             gpt_last=format_number(curve["gpt"]["loss"][-1], 2)), ui.context_curve_rows(m))
+             gpt_last=format_number(curve["gpt"]["loss"][-1], 2)), lambda: ui.context_curve_rows(m), inputs=())
 with right:
     sample = corpus["curve_sample"]
     st.markdown(_(
@@ -224,7 +226,8 @@ with right:
         "{every} steps on a quick sample only — {windows} windows from the first {first} words (and "
         "story markers) of the held-out text; the numbers above are on all of it."
     ).format(every=cfg["eval_every"], windows=sample["windows"], first=format_number(sample["first_ids"])))
-    ui.described_chart(ui.training_curves_chart(m), "rvt_training", ui.training_summary(m), ui.training_rows(m))
+    ui.described_chart(lambda: ui.training_curves_chart(m), "rvt_training", ui.training_summary(m),
+                       lambda: ui.training_rows(m), inputs=())
 
 st.markdown(_("**A targeted probe: remembering a word from earlier in the story.**"))
 st.markdown(_(
@@ -237,7 +240,7 @@ st.markdown(_(
 group = st.radio(_("Repeated word"), list(ui.PROBE_LABELS), horizontal=True, key="rvt_probe_group",
                  bind="query-params", format_func=lambda g: _(ui.PROBE_LABELS[g]))
 probe = {k: h[k]["distance_probe"][group] for k in ("lstm", "gpt")}
-ui.described_chart(ui.distance_probe_chart(m, group), "rvt_probe", _(
+ui.described_chart(lambda: ui.distance_probe_chart(m, group), "rvt_probe", _(
     "{count} repeats of {group} ({beyond} more were further back and are left out). Top-1 right at "
     "{near} words back: transformer {gpt_near}, LSTM {lstm_near}; at {far}: transformer {gpt_far}, "
     "LSTM {lstm_far}."
@@ -246,7 +249,7 @@ ui.described_chart(ui.distance_probe_chart(m, group), "rvt_probe", _(
          near=probe["gpt"]["bucket"][0], gpt_near=ui.percent(probe["gpt"]["accuracy"][0]),
          lstm_near=ui.percent(probe["lstm"]["accuracy"][0]), far=probe["gpt"]["bucket"][-1],
          gpt_far=ui.percent(probe["gpt"]["accuracy"][-1]), lstm_far=ui.percent(probe["lstm"]["accuracy"][-1])),
-    ui.distance_probe_rows(m, group))
+    lambda: ui.distance_probe_rows(m, group), inputs=(group,))
 st.caption(_("The {group}: {words}.").format(group=_(ui.PROBE_LABELS[group]), words=", ".join(cov["probe_words"][group])))
 
 # 5 -------------------------------------------------------------------------------------------
@@ -263,11 +266,11 @@ st.markdown(_(
     "more text. This counts steps, not time: how long one step takes depends on the hardware."
 ).format(layers=n_lstm_layers, words=n_max, lstm=steps.lstm[-1], gpt_layers=models.gpt.config.n_layer,
          gpt=steps.gpt[-1]))
-ui.described_chart(ui.sequential_steps_chart(steps), "rvt_steps", _(
+ui.described_chart(lambda: ui.sequential_steps_chart(steps), "rvt_steps", _(
     "The LSTM's chain grows with the text: {lstm_short} steps for {short} word, {lstm_long} for {long} "
     "words; the transformer always needs {gpt}."
 ).format(lstm_short=steps.lstm[0], short=steps.lengths[0], lstm_long=steps.lstm[-1], long=n_max, gpt=steps.gpt[-1]),
-    ui.sequential_rows(steps))
+    lambda: ui.sequential_rows(steps), inputs=())
 with st.expander(_("How these two models were made")):
     st.markdown(_(
         "- **Training text**: `python -m tools.small_models.corpus` prompted SmolLM2 (chat template, "

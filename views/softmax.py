@@ -6,8 +6,8 @@ import streamlit as st
 
 from explain.next_token import distribution_from_logits
 from explain.word_probability import WORD_TOKEN_CAP, next_word_text, spaced_by_default
-from ui import state
-from ui.charts import show_exportable_chart
+from ui import drawn, state
+from ui.charts import show_shared_chart
 from ui.html import markdown_escape, token_spans, visible_text
 from ui.i18n import _, format_number, format_percent
 from ui.softmax import (
@@ -27,9 +27,11 @@ def quoted(text: str) -> str:
     return markdown_escape(repr(visible_text(text)))
 
 
-def show_chart(fig, key: str, title: str) -> None:
-    """A chart of this page, titled with the prompt and model (also in its PNG, named by page and chart)."""
-    show_exportable_chart(fig, key, page=PAGE, title=title, prompt=state.current_prompt_text(), model_name=lm.name)
+def show_chart(build, key: str, title: str, inputs) -> None:
+    """The chart `build()` draws, titled with the prompt and model (also in its PNG, named by page and
+    chart); built once per process for these `inputs` (what it reads besides the prompt: ui.drawn)."""
+    show_shared_chart(build, (lm.name, ids, inputs), key, page=PAGE, title=title, prompt=state.current_prompt_text(),
+                      model_name=lm.name)
 
 
 def show_word(word) -> None:
@@ -103,14 +105,16 @@ st.markdown(_(
     "stand out. The bars: the top {count} with their raw scores. The histogram: how all {vocab} scores are "
     "spread (log scale), with the top {count} in orange, right of the dashed line."
 ).format(vocab=format_number(logits.size), count=top_n))
-raw = distribution_from_logits(lm, logits, 1.0, top_n)
+raw = drawn.shared(("softmax_dist", lm.name, ids, 1.0, top_n), lambda: distribution_from_logits(lm, logits, 1.0, top_n))
 left, right = st.columns(2)
 with left:
-    show_chart(logit_bars(raw), "logits", _("The top {count} logits").format(count=top_n))
+    show_chart(lambda: logit_bars(raw), "logits", _("The top {count} logits").format(count=top_n), top_n)
     describe_chart(logit_sentence(raw), probability_table(raw))
 with right:
-    show_chart(logit_histogram(logits, top_n), "histogram", _("All {vocab} logits").format(vocab=format_number(logits.size)))
-    describe_chart(histogram_sentence(logits, top_n), histogram_table(logits))
+    show_chart(lambda: logit_histogram(logits, top_n), "histogram",
+               _("All {vocab} logits").format(vocab=format_number(logits.size)), top_n)
+    describe_chart(*drawn.shared(("softmax_histogram_text", lm.name, ids, top_n),
+                                 lambda: (histogram_sentence(logits, top_n), histogram_table(logits))))
 
 st.header(_("2 · Softmax, with a temperature"))
 st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
@@ -127,15 +131,17 @@ with controls:
         help=_("Divides every logit before softmax: below 1 sharpens, above 1 flattens. "
                "Section 3 uses the same temperature."),
     )
-    dist = distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n)
+    dist = drawn.shared(("softmax_dist", lm.name, ids, temperature, top_n),
+                        lambda: distribution_from_logits(lm, logits, temperature=temperature, top_n=top_n))
     with st.container(horizontal=True):
         st.metric(_("Entropy"), _("{bits} bits").format(bits=format_number(dist.entropy_bits, 2)))
         st.metric(_("Top {count} together").format(count=top_n), format_percent(dist.top_n_mass))
         st.metric(_("Top token {token}").format(token=repr(visible_text(dist.pieces[0].display))),
                   format_percent(dist.probs[0]))
 with chart:
-    show_chart(probability_chart(dist), "probs",
-               _("Probabilities at temperature {temperature}").format(temperature=format_number(temperature, 2)))
+    show_chart(lambda: probability_chart(dist), "probs",
+               _("Probabilities at temperature {temperature}").format(temperature=format_number(temperature, 2)),
+               (temperature, top_n))
     describe_chart(probability_sentence(dist), probability_table(dist))
 
 st.header(_("3 · Type a word"))
@@ -153,7 +159,8 @@ after_space = right.checkbox(
     help=_("' London' (a new word after a space) and 'London' (glued to the previous text) are different tokens."),
 )
 measured = next_word_text(word_text, after_space)
-found = measured_word(lm, ids, measured, temperature) if measured else None
+found = (drawn.shared(("softmax_word", lm.name, ids, measured, temperature),
+                     lambda: measured_word(lm, ids, measured, temperature)) if measured else None)
 if found is None:
     st.info(_("Type a word above to see its probability, token by token."))
 else:
@@ -186,7 +193,7 @@ st.markdown(_(
     "probability at each layer; orange diamonds: each layer's own top guess, labelled where it changes (its top 3 "
     "are in the table below the chart). At the last layer this is exactly the model's output."
 ).format(token=quoted(lens.final_token.display)))
-show_chart(lens_figure(lens), "lens", _("The logit lens: the prediction after each layer"))
+show_chart(lambda: lens_figure(lens), "lens", _("The logit lens: the prediction after each layer"), ())
 describe_chart(lens_sentence(lens), lens_table(lens))
 
 st.header(_("5 · How surprised was the model by each word?"))
