@@ -33,7 +33,7 @@ def test_export_title_carries_the_escaped_prompt_and_model_and_leaves_the_figure
     fig = figures.with_export_title(original, "Filter <b>", "<i>cat</i>\nsat " + "x" * 80, "SmolLM2")
     assert fig.layout.title.text == "Filter &lt;b&gt;"
     subtitle = fig.layout.title.subtitle.text
-    assert subtitle.startswith("“&lt;i&gt;cat&lt;/i&gt; ⏎ sat x") and subtitle.endswith("…” · SmolLM2")
+    assert subtitle.startswith("“&lt;i&gt;cat&lt;/i&gt; ⏎ sat x") and subtitle.endswith("…”<br>SmolLM2")
     assert len(subtitle) < 120
     assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX
     assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin

@@ -169,3 +169,20 @@ def test_no_chart_title_sits_on_an_axis_title_on_a_phone(site, browser):
             assert [(a["name"], b["name"]) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlaps(a, b)] == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["inside_layer", "attention", "softmax"])
+def test_each_chart_s_prompt_and_model_lines_fit_a_phone(site, browser, path):
+    """Issue 20.2/20.10: the export title's prompt line (cut at figures.EXPORT_PROMPT_CHARS) and the
+    model's name, each on its own line, fit a 390 px chart: no box around them cuts them."""
+    from tests.browser import clipped_texts
+
+    prompt = "The history of the printing press begins in the fifteenth century"  # past the cut
+    context, page = open_view(browser, f"{site}/{path}?prompt={quote(prompt)}", 390, 16000)
+    try:
+        subtitles = '[data-testid="stPlotlyChart"] text.gtitle-subtitle'
+        assert page.locator(subtitles).count() >= 4
+        assert clipped_texts(page, subtitles) == []
+        page.screenshot(path=str(ARTIFACTS / f"subtitles-{path}-390.png"), clip={"x": 0, "y": 0, "width": 390, "height": 2400})
+    finally:
+        context.close()

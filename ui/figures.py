@@ -68,7 +68,7 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
 # Exports a teacher can reuse: every chart named and captioned by page, chart, prompt and model.
 
 EXPORT_PROMPT_CHARS = 48  # the prompt line in a chart's title is cut here (the full prompt is on the page)
-EXPORT_TITLE_TOP_PX = 64  # top margin for the two-line title (legends sit below it)
+EXPORT_TITLE_TOP_PX = 80  # top margin for the title, prompt and model lines (legends sit below them)
 
 
 def export_filename(page: str, chart: str, prompt: str) -> str:
@@ -90,13 +90,13 @@ def plotly_config(page: str, chart: str, prompt: str) -> dict:
 
 
 def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) -> go.Figure:
-    """A copy of `fig` titled `title`, with the prompt and model on a second line, so a saved PNG
-    says what it shows; axis titles get the margin they need (automargin) instead of being clipped."""
+    """A copy of `fig` titled `title`, with the prompt and the model on a line each below it, so a
+    saved PNG says what it shows (one line each, so both fit a 390 px phone's chart); axis titles get the margin they need (automargin) instead of being clipped."""
     shown = prompt.replace("\n", " ⏎ ")
     if len(shown) > EXPORT_PROMPT_CHARS:
         shown = shown[: EXPORT_PROMPT_CHARS - 1] + "…"
     # Plotly reads a little HTML in titles: escape the user's text.
-    subtitle = f"“{html.escape(shown, quote=False)}” · {html.escape(model_name, quote=False)}"
+    subtitle = f"“{html.escape(shown, quote=False)}”<br>{html.escape(model_name, quote=False)}"
     fig = go.Figure(fig)
     top = EXPORT_TITLE_TOP_PX + (fig.layout.margin.t or 0)
     fig.update_layout(
