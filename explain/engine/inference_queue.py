@@ -106,19 +106,17 @@ class InferenceQueue:
         if not ids:
             raise ValueError("ids is empty: the model needs at least one token")
         job = _Job(BACKGROUND if background else VISITOR, next(self._arrivals), lm, list(ids))
-        with self._start_lock:
-            if self._stopped:
-                job.future.set_exception(WorkerStopped("the inference worker has shut down"))
-                return job.future
-            self._ensure_worker()
-            self._jobs.put(job)
-        return job.future
+        return self._enqueue(job)
 
     def call(self, fn: Callable[[], object]) -> Future:
         """Queue `fn()` to run alone on the worker, at a visitor's priority, in arrival order with
         the analyses; the future resolves to its result (or error). After `shutdown()` it fails at
         once (`WorkerStopped`)."""
         job = _Job(VISITOR, next(self._arrivals), None, [], call=fn)
+        return self._enqueue(job)
+
+    def _enqueue(self, job: _Job) -> Future:
+        """Hand `job` to the worker (started if needed), or fail it at once after `shutdown()`."""
         with self._start_lock:
             if self._stopped:
                 job.future.set_exception(WorkerStopped("the inference worker has shut down"))
