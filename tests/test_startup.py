@@ -39,3 +39,14 @@ def test_start_up_makes_openmp_threads_wait_passively_unless_told_otherwise():
     told = subprocess.run([sys.executable, "-c", _WAIT_PROBE], capture_output=True, text=True, check=True,
                           env=env | {"OMP_WAIT_POLICY": "ACTIVE"})
     assert told.stdout.strip() == "ACTIVE"
+
+
+def test_streamlit_runs_no_full_garbage_collection_after_every_script_run():
+    """With the caches full, the collection after each run cost more than the page itself when 30
+    visitors opened the same link (README, Performance); Python's own collector still runs."""
+    import tomllib
+
+    from tests.browser import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

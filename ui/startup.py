@@ -95,13 +95,14 @@ def warm_up_prompts() -> list[str]:
 def freeze_long_lived_objects() -> None:
     """Collect garbage, then move every object still alive out of the collector's sight (`gc.freeze`).
 
-    Streamlit runs a full collection after every script run (`runner.postScriptGC`), which walks
-    every object the process holds: with torch, transformers, plotly and the model loaded that is
-    about 480,000 objects and took 0.3 s of every rerun (measured 2026-12-01, idle machine; half of
-    a cached Softmax page's 0.69 s). Frozen objects are still freed when their last reference goes;
-    only a reference cycle among them is never collected, so this runs once (the first page served
-    with the model loaded), not after every run; not at the warm-up's end either, where its 0.3 s
-    collection would hold the GIL in the middle of a visitor's run."""
+    A full collection walks every object the process holds: with torch, transformers, plotly and
+    the model loaded that is about 480,000 objects, 0.3 s each time (measured 2026-12-01, idle
+    machine). Streamlit would run one after every script run (`runner.postScriptGC`, off in
+    .streamlit/config.toml: with the caches full it cost more than the page itself under a class);
+    Python's own collector still runs one now and then. Frozen objects are still freed when their
+    last reference goes; only a reference cycle among them is never collected, so this runs once
+    (the first page served with the model loaded), not after every run; not at the warm-up's end
+    either, where its 0.3 s collection would hold the GIL in the middle of a visitor's run."""
     gc.collect()
     gc.freeze()
 
