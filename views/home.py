@@ -8,7 +8,8 @@ from explain.next_token import distribution_from_logits, typed_token
 from explain.snapshot import load_snapshot
 from explain.word_probability import next_word_text, spaced_by_default
 from ui import state
-from ui.charts import show_exportable_chart
+from ui.charts import show_shared_chart
+from ui.drawn import shared_table
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import markdown_escape, path_diagram, token_spans, visible_text
 from ui.i18n import N_, _, format_number, format_percent, ngettext
@@ -149,22 +150,24 @@ st.markdown(_(
 ).format(vocab=format_number(dist.vocab_size), mass=format_percent(dist.top_n_mass, 0)))
 explained_on("softmax", _("Softmax"), "🌡️")
 left, right = st.columns([3, 2])
-with left:
+
+
+def top5_bars():
     bars = probability_bars(dist)
     bars.update_xaxes(title=_("probability"))
-    show_exportable_chart(bars, key="top5", page="home", title=_("The five most likely next tokens"),
-                          prompt=prompt.text, model_name=lm.name)
+    return bars
+
+
+def top5_rows() -> list[dict]:
+    return [{_("rank"): rank, _("token"): repr(piece.display), "id": token_id, _("probability"): format_percent(p, 2)}
+            for rank, (piece, token_id, p) in enumerate(zip(dist.pieces, dist.token_ids, dist.probs), start=1)]
+
+
+with left:  # built once for every session showing this prompt (a class opening the same link)
+    show_shared_chart(top5_bars, (lm.name, ids), key="top5", page="home",
+                      title=_("The five most likely next tokens"), prompt=prompt.text, model_name=lm.name)
 with right:
-    st.dataframe(
-        {
-            _("rank"): list(range(1, len(dist.pieces) + 1)),
-            _("token"): [repr(piece.display) for piece in dist.pieces],
-            "id": dist.token_ids,
-            _("probability"): [format_percent(p, 2) for p in dist.probs],
-        },
-        hide_index=True,
-        key="top5_table",
-    )
+    st.dataframe(shared_table(("home_top5", lm.name, ids), top5_rows), hide_index=True, key="top5_table")
 st.markdown(top5_sentence(dist))
 
 st.header(_("5 · Choose, append, repeat"))
@@ -236,18 +239,29 @@ cols = st.columns(3)
 cols[0].metric(_("Vocabulary"), format_number(anatomy.vocab_size))
 cols[1].metric(_("Context window (tokens)"), format_number(anatomy.context_length))
 cols[2].metric(_("Feed-forward width"), format_number(anatomy.d_ff))
-parts = anatomy_bars(anatomy)
-parts.update_traces(y=[_(p) for p in parts.data[0].y])
-parts.update_xaxes(title=_("parameters"))
-show_exportable_chart(parts, key="anatomy", page="home", title=_("Where the parameters are"),
-                      prompt=prompt.text, model_name=lm.name)
+
+
+def parameter_bars():
+    parts = anatomy_bars(anatomy)
+    parts.update_traces(y=[_(p) for p in parts.data[0].y])
+    parts.update_xaxes(title=_("parameters"))
+    return parts
+
+
+def anatomy_rows() -> list[dict]:
+    table = anatomy_table(anatomy, storage)
+    table["part"] = [_(p) for p in table["part"]]
+    columns = {_(column): values for column, values in table.items()}
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+
+show_shared_chart(parameter_bars, lm.name, key="anatomy", page="home", title=_("Where the parameters are"),
+                  prompt=prompt.text, model_name=lm.name)
 largest, count = max(anatomy.params_by_part.items(), key=lambda item: item[1])
 st.markdown(_("The largest part is the {part}: {count} of the {total} parameters ({share}).").format(
     part=_(largest), count=format_number(count), total=format_number(anatomy.n_params),
     share=format_percent(count / anatomy.n_params, 0)))
-table = anatomy_table(anatomy, storage)
-table["part"] = [_(p) for p in table["part"]]
-st.dataframe({_(column): values for column, values in table.items()}, hide_index=True, key="anatomy_table")
+st.dataframe(shared_table(("home_anatomy", lm.name), anatomy_rows), hide_index=True, key="anatomy_table")
 notes = []
 if anatomy.tied_embeddings:
     notes.append(_("The output head reuses the embedding matrix (tied weights), so it adds no parameters."))
