@@ -10,7 +10,7 @@ from explain.tokenizer_compare import (
 )
 from ui import state
 from ui import tokenization as ui
-from ui.charts import show_exportable_chart
+from ui.charts import show_shared_chart
 from ui.i18n import _, format_number, ngettext
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
@@ -115,8 +115,8 @@ st.markdown(_(
     "A word-level vocabulary can never hold every word; characters never run out but make sequences "
     "long. Subwords are the compromise."
 ))
-show_exportable_chart(ui.comparison_bars(views), key="compare_bars", page="tokenization",
-                      title=_("Tokens per tokenizer"), prompt=prompt.text, model_name=lm.name)
+show_shared_chart(lambda: ui.comparison_bars(views), (lm.name, prompt.text), key="compare_bars", page="tokenization",
+                  title=_("Tokens per tokenizer"), prompt=prompt.text, model_name=lm.name)
 st.markdown(ui.comparison_sentence(views))
 with st.expander(_("Show the chart as a table")):
     st.html(ui.table_html(ui.comparison_rows(views), _("Tokens per tokenizer")))
