@@ -62,11 +62,12 @@ def shared(inputs: Hashable, build: Callable[[], T]) -> T:
     return _store().get((inputs, current_language(), presenter.presenter_mode()), build)  # type: ignore[return-value]
 
 
-def arrow_table(rows: list[dict]):
-    """Table rows as the Arrow table `st.table` / `st.dataframe` would make of them (same bytes sent)."""
+def arrow_table(rows: list[dict] | dict[str, list]):
+    """Table rows (or a dict of columns) as the Arrow table `st.table` / `st.dataframe` would make of
+    them (same bytes sent)."""
     return dataframe_util.convert_pandas_df_to_arrow_table(dataframe_util.convert_anything_to_pandas_df(rows))
 
 
-def shared_table(inputs: Hashable, rows: Callable[[], list[dict]]):
+def shared_table(inputs: Hashable, rows: Callable[[], list[dict] | dict[str, list]]):
     """`arrow_table(rows())`, built once per `inputs` (see `shared`): pass it to st.table / st.dataframe."""
     return shared(("table", inputs), lambda: arrow_table(rows()))

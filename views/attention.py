@@ -8,6 +8,7 @@ from explain import limits
 from ui import attention as view
 from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
+from ui.drawn import shared_table
 from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
 from ui.figures import with_export_title
@@ -256,11 +257,11 @@ else:
     ))
     counts = {name: sum(row.count(name) for row in stats.kinds) for name in attn.KIND_RULES}
     st.dataframe(
-        {  # the count before the long rule, so a phone shows it without scrolling sideways
+        shared_table(("attn_kinds", lm.name, ids), lambda: {  # the count before the long rule: a phone shows it unscrolled
             _("kind"): [view.kind_name(name) for name in attn.KIND_RULES],
             _("heads"): [counts[name] for name in attn.KIND_RULES],
             _("rule (checked in this order)"): [view.kind_rule(name) for name in attn.KIND_RULES],
-        },
+        }),
         hide_index=True, key="attn_kinds",
     )
     st.caption(_(
@@ -360,7 +361,9 @@ def scores_before_softmax() -> None:
     row = st.selectbox(_("Work through one row (query token)"), list(range(shown)),
                        format_func=lambda i: f"{i}: {labels[i]}", key=ROW_KEY, bind="query-params")
     st.dataframe(
-        view.scores_row_table(scores, chosen_head, row, pieces), hide_index=True, key="attn_row_table",
+        shared_table(("attn_row", lm.name, ids, chosen_layer, chosen_head, row),
+                     lambda: view.scores_row_table(scores, chosen_head, row, pieces)),
+        hide_index=True, key="attn_row_table",
         column_config={
             "q·k/√d": st.column_config.NumberColumn(format="%.3f"),
             "e^(score − max)": st.column_config.NumberColumn(format="%.4f"),
