@@ -68,3 +68,17 @@ def test_a_failing_run_fails_its_leader_and_the_next_caller_runs_again():
         raise AssertionError("the failure must reach the leader")
     assert flight.in_flight() == 0
     assert list(flight.shared_stream(("test", "broken"), lambda: iter([[1]]))) == [[1]]
+
+
+def test_a_session_that_fell_behind_draws_only_the_newest_snapshot():
+    release = threading.Event()
+    release.set()
+    key = ("test", "behind")
+    leader = flight.shared_stream(key, _slow_counter([], release))
+    assert next(leader) == [0]
+    follower = flight.shared_stream(key, _slow_counter([], release))
+    assert next(leader) == [0, 1] and next(leader) == [0, 1, 2]
+    assert next(follower) == [0, 1, 2]  # not [0], then [0, 1]: three items came while it was busy
+    assert list(leader) == [[0, 1, 2, 3], [0, 1, 2, 3, 4]]
+    assert list(follower) == [[0, 1, 2, 3, 4]]
+    assert flight.in_flight() == 0

@@ -5,7 +5,8 @@ second. The finished result is stored (`ui.results`), but until the first sessio
 writing it, every other session would start its own run of the model: measured on an idle
 machine, 30 sessions on the same Home link took 36 s at p50, against 11 s on pages without a
 continuation. `shared_stream` runs the stream once, in the first session that asks (the leader);
-the others wait for its items and show them as they arrive.
+the others wait for its items and show them as they arrive (the newest only, if several came while
+a session was busy drawing: thirty sessions redrawing every token took turns on the one GIL).
 
 Items must be snapshots (each one the whole result so far), so that a session that joins late,
 or starts again, loses nothing by seeing items from the beginning. If the leader stops early (its
@@ -77,16 +78,16 @@ def _lead(key: Hashable, flight: _Flight, produce: Callable[[], Iterator[T]]) ->
 
 
 def _follow(flight: _Flight) -> Iterator:
-    """Yield the leader's items as they come; True once it finished, False if it was abandoned."""
+    """Yield the leader's newest item each time some came; True once it finished, False if it was abandoned."""
     seen = 0
     while True:
         with flight.changed:
             while len(flight.items) == seen and not (flight.finished or flight.abandoned):
                 flight.changed.wait(WAIT_STEP_S)
             new, finished, abandoned = flight.items[seen:], flight.finished, flight.abandoned
-        for item in new:
-            seen += 1
-            yield item
+        if new:  # snapshots: the newest holds every earlier one, so a session that fell behind draws it alone
+            seen += len(new)
+            yield new[-1]
         if finished and seen == len(flight.items):
             return True
         if abandoned:
