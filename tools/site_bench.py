@@ -29,7 +29,9 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   received) without 30 Chromium renderers competing for the same cores. An `exception` element, a
   failed run or the timeout is an error; the RSS growth is the server's, after minus before;
 - same_link_<page>_p50_ms / _p95_ms / _errors, for every page: BENCH_SESSIONS sessions opening the
-  same link at once (one prompt, as a class following the teacher's projected link);
+  same link at once (one prompt, as a class following the teacher's projected link), the first
+  time anyone opens it; same_link_<page>_again_*: the same crowd once more, right after, with
+  everything computed and drawn (as when the teacher's own visit came first);
 - different_prompts_<page>_p50_ms / _p95_ms / _errors, for Home, Softmax and Attention:
   BENCH_SESSIONS sessions at once, each with its own prompt (the concurrent_* keys above are the
   Softmax run of this kind, kept under their old names);
@@ -213,6 +215,8 @@ async def _visit_all_then_crowd(pages: list[str]) -> dict:
             for name in pages:
                 crowd = await _crowd(url, name, [SAME_LINK_PROMPT] * SESSIONS)
                 results.update({f"same_link_{name}_{key}": value for key, value in crowd.items()})
+                again = await _crowd(url, name, [SAME_LINK_PROMPT] * SESSIONS)
+                results.update({f"same_link_{name}_again_{key}": value for key, value in again.items()})
             for name in DIFFERENT_PROMPT_PAGES:
                 if name == crowd_page or name not in pages:
                     continue  # the concurrent_* keys are this run for the Softmax page
