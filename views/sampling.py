@@ -5,7 +5,7 @@ import streamlit as st
 from explain.generation import IncrementalLogits, is_end_token
 from explain.sampling import filter_view
 from ui import state
-from ui.charts import show_exportable_chart
+from ui.charts import show_shared_chart
 from ui.html import markdown_escape, token_spans, visible_text
 from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.results import results
@@ -50,9 +50,11 @@ lm, prompt, ids, analysis = state.page_analysis()
 logits = analysis.last_logits  # (vocab,), read-only
 
 
-def show_chart(fig, key: str, title: str) -> None:
-    """A chart of this page, titled with the prompt and model; its PNG is named by page and chart."""
-    show_exportable_chart(fig, key, page=PAGE, title=title, prompt=state.current_prompt_text(), model_name=lm.name)
+def show_chart(build, inputs, key: str, title: str) -> None:
+    """The chart `build()` draws, titled with the prompt and model (its PNG named by page and chart),
+    built once for every session showing this prompt and these `inputs` (the controls it reads)."""
+    show_shared_chart(build, (lm.name, ids, inputs), key, page=PAGE, title=title,
+                      prompt=state.current_prompt_text(), model_name=lm.name)
 
 
 st.header(_("1 · The strategies as filters"))
@@ -61,7 +63,7 @@ with controls:
     settings = settings_ui()
 view = filter_view(lm, logits, settings, top_n=20)
 with chart_column:
-    show_chart(filter_figure(view), "filter_chart", _("Filter: {settings}").format(settings=describe(settings)))
+    show_chart(lambda: filter_figure(view), settings, "filter_chart", _("Filter: {settings}").format(settings=describe(settings)))
     describe_chart(filter_sentence(view), filter_table(view))
 cols = st.columns(3)
 cols[0].metric(_("Candidates kept"), _("{kept} of {vocab}").format(kept=format_number(view.n_kept),
@@ -235,7 +237,7 @@ if beams is None and st.session_state.get(BEAM_KEY) == (lm.name, ids):
 if beams is None:
     st.caption(_("Press **Run beam search** to draw the search tree for this prompt."))
 else:
-    show_chart(beam_tree_figure(beams), "beam_tree",
+    show_chart(lambda: beam_tree_figure(beams), (width, steps), "beam_tree",
                _("Beam search, width {width}, {steps} steps").format(width=width, steps=steps))
     describe_chart(beam_sentence(beams, lm), beam_table(beams))
     st.markdown(_("Best sequence ({drawn}; score {score}):").format(
