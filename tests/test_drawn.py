@@ -20,7 +20,9 @@ def test_a_finished_figure_sends_the_same_spec_as_the_figure():
     fig.update_layout(title="t", height=300)
     finished = charts.FinishedFigure(fig)
     assert finished.to_dict() == fig.to_dict()
-    assert plotly.io.to_json(finished.to_dict(), validate=False) == plotly.io.to_json(fig.to_dict(), validate=False)
+    # what st.plotly_chart sends (the figure itself through plotly.io), and the height it sizes the chart by
+    assert plotly.io.to_json(finished, validate=False) == plotly.io.to_json(fig, validate=False)
+    assert finished.layout.height == 300
 
 
 def test_an_arrow_table_is_the_bytes_st_table_sends_for_the_rows():

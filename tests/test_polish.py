@@ -28,7 +28,7 @@ def test_export_filename_names_page_chart_and_prompt(prompt, name):
     assert "/" not in name and "." not in name
 
 
-def test_export_title_carries_the_escaped_prompt_and_model_and_leaves_the_figure_alone():
+def test_export_title_carries_the_escaped_prompt_and_model():
     original = go.Figure(go.Bar(x=[1], y=[2]), layout=dict(height=300, margin=dict(t=30)))
     fig = figures.with_export_title(original, "Filter <b>", "<i>cat</i>\nsat " + "x" * 80, "SmolLM2")
     assert fig.layout.title.text == "Filter &lt;b&gt;"
@@ -37,7 +37,7 @@ def test_export_title_carries_the_escaped_prompt_and_model_and_leaves_the_figure
     assert len(subtitle) < 120
     assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX
     assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
-    assert original.layout.title.text is None  # a copy
+    assert fig is original  # titled in place: the figure was just built for it
 
 
 def test_share_list_is_read_from_the_link_and_escaped():

@@ -1,9 +1,9 @@
 """Drawing a chart a teacher can save: titled with the prompt and model, PNG named by page and chart.
 
-`show_exportable_chart` is `ui.presenter.show_chart` plus the export title and file name from
-`ui.figures` (enlarged in presenter mode, full width, PNG download in the mode bar).
-`show_shared_chart` draws the same, but builds the finished figure once per process for every
-session that shows the same inputs (`ui.drawn`): the figure is passed as a function that builds it.
+`show_shared_chart` is `ui.presenter.show_chart` plus the export title and file name from
+`ui.figures` (enlarged in presenter mode, full width, PNG download in the mode bar), with the
+finished figure built once per process for every session that shows the same inputs (`ui.drawn`):
+the figure is passed as a function that builds it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PRESENTER_TOP_SCALE = 1.5  # presenter type is ~1.5× larger; the title and lege
 
 
 def exportable_figure(fig: go.Figure, *, title: str, prompt: str, model_name: str) -> go.Figure:
-    """A copy of `fig` titled `title` + prompt + model, enlarged in presenter mode."""
+    """`fig` (just built; changed in place) titled `title` + prompt + model, enlarged in presenter mode."""
     fig = figures.with_export_title(fig, title, prompt, model_name)
     if presenter.presenter_mode():
         fig = presenter.presenter_figure(fig)
@@ -29,24 +29,17 @@ def exportable_figure(fig: go.Figure, *, title: str, prompt: str, model_name: st
 
 class FinishedFigure(go.Figure):
     """A figure that is never changed again, so the dict `st.plotly_chart` sends (`to_dict()`, a deep
-    copy with every array base64-encoded, half the cost of drawing a cached figure) is made once."""
+    copy with every array base64-encoded, half the cost of drawing a cached figure) is made once.
+
+    Only that dict and the layout's width and height (which `st.plotly_chart` reads to size the
+    chart) are kept: copying the validated figure itself cost twice as much as building it."""
 
     def __init__(self, fig: go.Figure) -> None:
-        super().__init__(fig)
-        self._finished_dict = fig.to_dict()  # from `fig` itself: the copy orders the layout's keys anew
+        super().__init__(layout=dict(width=fig.layout.width, height=fig.layout.height))
+        self._finished_dict = fig.to_dict()
 
     def to_dict(self) -> dict:
         return self._finished_dict
-
-
-def _plotly_chart(fig: go.Figure, key: str, page: str, prompt: str):
-    config = figures.plotly_config(page, key.removesuffix("_chart"), prompt)
-    return st.plotly_chart(fig, width="stretch", key=key, config=config)
-
-
-def show_exportable_chart(fig: go.Figure, key: str, *, page: str, title: str, prompt: str, model_name: str):
-    """`st.plotly_chart` of `fig` titled `title` + prompt + model; saved as '<page>-<key>-<prompt>.png'."""
-    return _plotly_chart(exportable_figure(fig, title=title, prompt=prompt, model_name=model_name), key, page, prompt)
 
 
 def show_shared_figure(build: Callable[[], go.Figure], inputs: Hashable, key: str, *, page: str, config: dict,
@@ -60,8 +53,9 @@ def show_shared_figure(build: Callable[[], go.Figure], inputs: Hashable, key: st
 
 def show_shared_chart(build: Callable[[], go.Figure], inputs: Hashable, key: str, *, page: str, title: str,
                       prompt: str, model_name: str):
-    """`show_exportable_chart(build(), …)`, with the finished figure built once per process for these
-    `inputs` (see `show_shared_figure`)."""
+    """`st.plotly_chart` of `build()` titled `title` + prompt + model and saved as
+    '<page>-<key>-<prompt>.png', the finished figure built once per process for these `inputs`
+    (see `show_shared_figure`)."""
     return show_shared_figure(lambda: exportable_figure(build(), title=title, prompt=prompt, model_name=model_name),
                               (title, prompt, model_name, inputs), key, page=page,
                               config=figures.plotly_config(page, key.removesuffix("_chart"), prompt))
