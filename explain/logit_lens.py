@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.engine import family_of
+from explain.engine import analysis, family_of
 from explain.engine.models import LoadedModel
 from explain.next_token import rank_of, softmax, top_indices
 from explain.tokens import TokenPiece, token_piece
@@ -28,13 +28,16 @@ def head_logits(lm: LoadedModel, hidden_states: np.ndarray, already_normed: bool
     """Output-head logits for (..., d) hidden states → (..., vocab) float32.
 
     transformers returns the last entry of `hidden_states` with the final norm already applied
-    (Llama and GPT-2), so only earlier layers are normed here.
+    (Llama and GPT-2), so only earlier layers are normed here. Runs on the inference worker.
     """
-    with torch.inference_mode():
-        states = torch.from_numpy(np.ascontiguousarray(hidden_states))
-        if not already_normed:
-            states = final_norm(lm.model)(states)
-        return lm.model.get_output_embeddings()(states).float().numpy()
+    def project() -> np.ndarray:
+        with torch.inference_mode():
+            states = torch.from_numpy(np.ascontiguousarray(hidden_states))
+            if not already_normed:
+                states = final_norm(lm.model)(states)
+            return lm.model.get_output_embeddings()(states).float().numpy()
+
+    return analysis.on_the_worker(project)  # one product on the cores at a time, as the forwards
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -102,3 +104,18 @@ def test_top_indices_equal_a_full_stable_sort_ties_included():
         np.testing.assert_array_equal(top_indices(scores, k), np.argsort(-scores, axis=-1, kind="stable")[:, :k])
     vector = rng.normal(size=49_152)
     np.testing.assert_array_equal(top_indices(vector, 20), np.argsort(-vector, kind="stable")[:20])
+
+
+def test_the_output_head_runs_on_the_inference_worker_not_in_the_callers_thread(lm, france, monkeypatch):
+    """Thirty sessions projecting hidden states in their own threads would share two cores at once."""
+    _, result = france
+    head, threads = lm.model.get_output_embeddings(), []
+
+    def recording_head(states):
+        threads.append(threading.current_thread().name)
+        return head(states)
+
+    monkeypatch.setattr(lm.model, "get_output_embeddings", lambda: recording_head)
+    lens = logit_lens.logit_lens(lm, result.hidden_states, top_k=3)
+    assert threads and set(threads) == {"inference-worker"}
+    assert lens.final_token.text == " Paris"
