@@ -37,25 +37,15 @@ _log = get_logger(__name__)  # Streamlit's logger: shown in the server's log at 
 # Side by side in one run: 1 thread 6.8 s, 2 threads PASSIVE 5.3 s. Threads that spin waiting for a
 # core that another job holds collapse; passive ones sleep. Not measured on an idle machine.
 OMP_WAIT_POLICY = "PASSIVE"
-# MKL's own memory manager keeps the buffers a matrix product allocates, per thread, and never gives
-# them back when the thread ends. Streamlit runs every script run in a new thread, and pages call
-# torch from it (logit lens, beam search, RoPE, the small models…), so a class left buffers of dead
-# threads behind. Measured 2026-12-02 (/tmp throwaway, the site's malloc settings, 5 waves of 30
-# short-lived threads each doing the output head's and a split layer's products): +35 to +104 MB
-# kept with MKL's manager, +6 to +14 MB with MKL_DISABLE_FAST_MM=1 (plain malloc, whose blocks above
-# the 1 MB mmap threshold go back to the system when freed). Read once, when MKL first allocates.
-MKL_DISABLE_FAST_MM = "1"
 
 
 def configure_server_process() -> None:
-    """Tune malloc, OpenMP's wait policy and MKL's memory manager (unless set), torch's thread
-    count, and preload pandas, once per process. Call it before anything imports torch, or the
-    wait policy and MKL's setting have no effect."""
+    """Tune malloc, OpenMP's wait policy (unless set) and torch's thread count, and preload pandas,
+    once per process. Call it before anything imports torch, or the wait policy has no effect."""
     if _done.is_set():
         return
     _tune_malloc()
     os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
-    os.environ.setdefault("MKL_DISABLE_FAST_MM", MKL_DISABLE_FAST_MM)
     from explain.engine import models
 
     models.set_torch_threads()
