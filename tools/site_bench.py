@@ -46,8 +46,8 @@ These need a real `streamlit run` server, Chromium, a websocket client and AppTe
   (`soak_action`; opened as a new link, so sessions also come and go), each a run that must end
   with the page rendered. soak_rss_end_mb is the last
   sample while they ran, soak_rss_max_mb the highest (sampled every second), soak_rss_per_minute_mb
-  the last sample of each minute, soak_rss_warm_mb the first sample 2 min in (SOAK_WARM_S: the
-  caches are full by then) and soak_rss_drift_from_warm_mb the end minus it, beside soak_rss_drift_mb
+  the last sample of each minute, soak_rss_warm_mb the first sample 2 min in (SOAK_WARM_S: by
+  then the class has filled most caches) and soak_rss_drift_from_warm_mb the end minus it, beside soak_rss_drift_mb
   (the end minus the start), soak_rss_after_close_mb 5 s after every session closed and
   soak_rss_after_sessions_expired_mb once Streamlit has dropped the closed sessions (after
   server.disconnectedSessionTTL: until then it keeps up to 128 of them, for reconnecting);
@@ -111,8 +111,9 @@ CONTROL_CHANGES = len(next(iter(CONTROLS.values()))[2])
 # The soak: SESSIONS sessions keep changing controls for SOAK_MINUTES (flag --soak-minutes).
 SOAK_MINUTES = float(os.environ.get("BENCH_SOAK_MINUTES", "20"))
 SOAK_PAUSE_S = (0.5, 3.0)
-# The soak's second baseline (soak_rss_warm_mb): by then the class has filled the caches, each bounded
-# by its MB budget (explain/limits.py), so a drift after it is growth, not warm-up.
+# The soak's second baseline (soak_rss_warm_mb): in the runs so far the rise came in the first one or two
+# minutes, while the class fills the caches (each bounded by its budget, explain/limits.py); the drift
+# after it is reported beside the drift from the start, not instead of it.
 SOAK_WARM_S = 120  # a session waits this long (uniform) between two changes, as a learner reads
 # page → (slider label, values it may be moved to): CONTROLS' sliders and others whose values make new
 # cache entries (a bertviz head view per layer, sinusoids per length, a RoPE demo per layer and head).
