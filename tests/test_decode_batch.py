@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -128,6 +129,29 @@ def test_a_consumer_that_stops_early_frees_its_row_at_the_next_step(lm, batcher)
     gc.collect()
     again = list(batcher.stream(lm.model, stayer_ids, 5, eos))
     assert len(again) == 5 and len(batcher.step_rows) - steps_before < 20
+
+
+def test_the_key_value_buffers_are_freed_once_the_last_row_has_left(tiny_llama, batcher, monkeypatch):
+    """Nothing of a finished batch stays alive while the worker waits for its next job: a batch's
+    buffers are up to KV_BUDGET_BYTES (the soak found the last ones kept for as long as the site
+    stayed idle)."""
+    from explain.engine import fast_decode
+
+    made = []
+
+    class Recorded(fast_decode.KVSlots):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(fast_decode, "KVSlots", Recorded)
+    streams = [batcher.stream(tiny_llama.model, ids, 10, set()) for ids in ([5, 9, 7], [40, 3])]
+    assert all(len(list(stream)) == 10 for stream in streams) and _settled(batcher)
+    assert made  # (the batch's buffers, and any `grow` made)
+    deadline = time.perf_counter() + 10
+    while any(ref() is not None for ref in made) and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    assert all(ref() is None for ref in made), "the idle worker still holds a finished batch's buffers"
 
 
 def test_many_threads_at_once_share_steps_and_leave_no_thread_behind(lm):

@@ -162,23 +162,32 @@ class InferenceQueue:
 
     def _run(self) -> None:
         with torch.inference_mode():
-            while True:
-                batch = self._next_batch()
-                if batch[0].priority == STOP:
-                    self._fail_waiting()
-                    return
-                if batch[0].call is not None:
-                    self._run_call(batch[0])
-                    continue
-                self.batch_sizes.append(len(batch))
-                try:
-                    results = analysis.analyze_batch(batch[0].lm, [job.ids for job in batch])
-                except BaseException as err:  # every waiting caller gets the error, the worker lives on
-                    for job in batch:
-                        job.future.set_exception(err)
-                else:
-                    for job, result in zip(batch, results):
-                        job.future.set_result(result)
+            while self._serve(self._next_batch()):
+                pass
+
+    def _serve(self, batch: list[_Job]) -> bool:
+        """Run one batch of analyses or one call; False once the STOP marker comes.
+
+        A separate frame on purpose: when it returns, nothing of the finished jobs stays referenced
+        while the worker waits for the next one. Held in a loop variable instead, the last job kept
+        its call alive — a decode round's closure, and with it that batch's key/value buffers (up
+        to decode_batch.KV_BUDGET_BYTES) — for as long as the site stayed idle."""
+        if batch[0].priority == STOP:
+            self._fail_waiting()
+            return False
+        if batch[0].call is not None:
+            self._run_call(batch[0])
+            return True
+        self.batch_sizes.append(len(batch))
+        try:
+            results = analysis.analyze_batch(batch[0].lm, [job.ids for job in batch])
+        except BaseException as err:  # every waiting caller gets the error, the worker lives on
+            for job in batch:
+                job.future.set_exception(err)
+        else:
+            for job, result in zip(batch, results):
+                job.future.set_result(result)
+        return True
 
     @staticmethod
     def _run_call(job: _Job) -> None:
