@@ -10,7 +10,7 @@ from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
 from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
-from ui.figures import with_export_title
+from ui.figures import export_filename, with_export_title
 from ui.charts import show_shared_presenter_chart
 from ui.presenter import iframe_zoom
 from ui.reveal import guess_before_reveal
@@ -122,6 +122,12 @@ position_default = shown - 1 if position_default is None else position_default
 sync_token_controls(ids, {FOLLOW_KEY: position_default, ROW_KEY: position_default})
 followed = st.session_state.get(FOLLOW_KEY, position_default)
 followed = followed if isinstance(followed, int) and 0 <= followed < shown else position_default
+if preset and position_default >= 2:  # beside the preset buttons: what this model does on it (issue 20.1)
+    wins = attn.follow_token(view.view_attentions(lm, ids), position_default).layer_counts({0, position_default})
+    top, count = next(iter(wins.items()))
+    st.caption(_("On this example, {token} attends most to {top}: in {count} of {total} layers (heads averaged, "
+                 "the first token left out). Section 4 follows {token}.").format(
+        token=view.quoted(labels[position_default]), top=view.quoted(labels[top]), count=count, total=n_layer))
 
 # Predict, then reveal: the whole page shows the answer, so it waits for the guess -------------
 if st.session_state.get("attn_game") or st.query_params.get("attn_game") == "true":
@@ -161,7 +167,7 @@ try:
             st.dataframe(view.head_view_table(weights[layer], pieces), hide_index=True)
         caption = _("Attention head view, layer {layer} · {model} · prompt: {prompt}").format(
             layer=layer, model=lm.name, prompt=state.current_prompt_text())
-        download_name = f"attention-head-view-layer-{layer}.html"
+        download_name = export_filename("attention", f"head-view-layer-{layer}", state.current_prompt_text())
     else:
         per_view = limits.MODEL_VIEW_LAYERS
         starts = list(range(0, n_layer, per_view))
@@ -183,10 +189,10 @@ try:
                 st.dataframe(view.kinds_grid(stats, layers), hide_index=True)
         caption = _("Attention model view, layers {first}–{last} · {model} · prompt: {prompt}").format(
             first=layers[0], last=layers[-1], model=lm.name, prompt=state.current_prompt_text())
-        download_name = f"attention-model-view-layers-{layers[0]}-{layers[-1]}.html"
+        download_name = export_filename("attention", f"model-view-layers-{layers[0]}-{layers[-1]}", state.current_prompt_text())
     st.download_button(
         _("⬇️ Save this view as a web page (works offline)"), with_caption(document, caption),
-        file_name=download_name, mime="text/html", key="attn_download", on_click="ignore",
+        file_name=f"{download_name}.html", mime="text/html", key="attn_download", on_click="ignore",
     )
 except OfflineAssetsMissing as err:
     st.error(str(err))
