@@ -431,6 +431,10 @@ def test_each_slider_sits_right_above_its_chart_on_a_phone_and_a_link_keeps_sect
                     has=page.get_by_text(label, exact=True)).bounding_box()
                 top = charts.nth(chart).bounding_box()["y"]
                 assert 0 <= top - (slider["y"] + slider["height"]) < 120, label  # nothing between them
+            layer = page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text("Layer", exact=True)).first
+            below = layer.bounding_box()["y"] + layer.bounding_box()["height"]
+            view = page.locator("iframe").first.bounding_box()["y"]  # the bertviz view the top slider draws
+            assert 0 <= view - below < 300  # only the view's one-paragraph legend between them
             assert page.get_by_text("Before the softmax: q·k/√d, layer 7, head 2").count() == 1  # the link's
             assert page.get_by_text("Layer 3, head 0").first.is_visible()  # the top's, in section 2
             page.screenshot(path=str(ARTIFACTS / f"attention-controls-{width}.png"))

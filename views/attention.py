@@ -141,8 +141,6 @@ st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
 if st.session_state[LAYER_KEY] >= n_layer or st.session_state[HEAD_KEY] >= n_head:
     st.session_state[LAYER_KEY], st.session_state[HEAD_KEY] = 0, 0
-layer = st.columns(2)[0].slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
-                               help=_("0 = the first layer, next to the embeddings."))
 st.caption(_(
     "{model}: {layers} layers × {heads} heads = {patterns} attention patterns, all from one run of "
     "the model over your prompt — moving the layer and head sliders doesn't run it again."
@@ -152,6 +150,9 @@ st.caption(_(
 st.header(_("1 · Lines from each token to the tokens it attends to"))
 mode = st.radio(_("View"), list(VIEWS), horizontal=True, key="attn_view", bind="query-params",
                 format_func=lambda v: _(VIEWS[v]).format(count=limits.MODEL_VIEW_LAYERS))
+# the page's layer, right above the view it draws (issue 20.5); sections 2 and 5 have their own beside theirs
+layer = st.columns(2)[0].slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
+                               help=_("0 = the first layer, next to the embeddings."))
 weights = view.view_attentions(lm, ids)
 try:
     if mode == "head":
