@@ -112,6 +112,21 @@ def test_moving_layer_and_head_never_reruns_the_model(cat_page, cat_reference):
     assert forwards.calls == 0  # no control needed a forward
 
 
+def test_beside_the_presets_the_page_says_what_this_model_attends_to(cat_page, cat_reference, lm):
+    """Issue 20.1: on a preset, the followed word's most attended earlier token, computed (not the
+    "cat" or "mat" a reader expects)."""
+    from ui.html import visible_text
+
+    ids, ref = cat_reference
+    rows = ref.attentions[:, :, 7, :8].mean(axis=1)  # (layer, key): "it" (token 7), heads averaged
+    rows[:, [0, 7]] = -1  # the sink and itself left out
+    wins = np.bincount(rows.argmax(axis=1), minlength=8)
+    top = int(wins.argmax())  # ties: the earlier token, as the page breaks them
+    caption = next(c.value for c in cat_page.caption if c.value.startswith("On this example"))
+    token = visible_text(tokens.token_piece(lm, ids[top], top).display)
+    assert f"“·it” attends most to “{token}”: in {wins[top]} of {len(rows)} layers" in caption
+
+
 def test_preset_button_and_follow_head(cat_page, lm):
     at = cat_page
     at.selectbox(key="attn_follow").set_value(4).run()
@@ -240,6 +255,8 @@ def test_preset_button_moves_the_followed_token_into_the_new_prompt(site, browse
         wait_until_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert follow.input_value() == "7: ·it"
+        said = re.search(r"attends most to (“.+?”): in (\d+) of (\d+) layers", page.get_by_text("On this example").inner_text())
+        assert page.get_by_text(f"{said[1]} in {said[2]} of {said[3]} layers").count() == 1  # as section 4 measures
         assert page.get_by_role("combobox", name="Work through one row (query token)").input_value() == "7: ·it"
         chart = page.locator('[data-testid="stPlotlyChart"]').nth(2)  # heatmap, gallery, follow
         assert "7 ·it" in chart.locator(".xtick").all_text_contents()  # the chart follows "it" too
@@ -414,6 +431,10 @@ def test_each_slider_sits_right_above_its_chart_on_a_phone_and_a_link_keeps_sect
                     has=page.get_by_text(label, exact=True)).bounding_box()
                 top = charts.nth(chart).bounding_box()["y"]
                 assert 0 <= top - (slider["y"] + slider["height"]) < 120, label  # nothing between them
+            layer = page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text("Layer", exact=True)).first
+            below = layer.bounding_box()["y"] + layer.bounding_box()["height"]
+            view = page.locator("iframe").first.bounding_box()["y"]  # the bertviz view the top slider draws
+            assert 0 <= view - below < 300  # only the view's one-paragraph legend between them
             assert page.get_by_text("Before the softmax: q·k/√d, layer 7, head 2").count() == 1  # the link's
             assert page.get_by_text("Layer 3, head 0").first.is_visible()  # the top's, in section 2
             page.screenshot(path=str(ARTIFACTS / f"attention-controls-{width}.png"))

@@ -151,6 +151,15 @@ def test_page_states_the_top5_chart_as_a_sentence_and_a_table(lm):
     assert list(table["token"]) == [visible_text(p.display) for p in dist.pieces]
     assert "wrong ❌" in text  # the model's Sydney, checked against the shipped answer
     assert "stay in English" not in text
+    # Issue 20.10: the saved PNG says what it shows (title, prompt, model) and is named by page, chart, prompt.
+    from tests.pages import chart, chart_config
+
+    title = chart(at, "top5_chart")["layout"]["title"]
+    assert title["text"] == "The five most likely next tokens"
+    assert "The capital of Australia is" in title["subtitle"]["text"] and lm.name in title["subtitle"]["text"]
+    assert chart_config(at, "top5_chart")["toImageButtonOptions"]["filename"] == \
+        "hallucinations-top5-the-capital-of-australia-is"
+    assert "random and unfiltered" in text  # issue 20.8: the re-rolls are sampled
 
 
 def test_page_in_spanish_keeps_the_questions_in_english_and_says_so(lm):

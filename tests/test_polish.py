@@ -1,14 +1,20 @@
-"""Classroom polish without a browser: export names and titles, the share list, the prompt bar, the
-Sampling page's charts (titled with the prompt, PNGs named by page/chart/prompt, beam markers)."""
+"""Classroom polish without a browser: export names and titles, the share list (and a name for every
+URL-bound control), the prompt bar, the Sampling page's charts (titled with the prompt, PNGs named
+by page/chart/prompt, beam markers), and the link to the next step at the end of every page."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explain import lessons
 from tests.pages import chart, chart_config, chart_keys, run_page
 from ui import figures, share
+from ui.walk import WALK
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,128 @@ def test_sampling_controls_come_back_from_the_link(lm):
     assert at.radio(key="sampling_strategy").value == "Top-k"
     assert at.slider(key="sampling_top_k").value == 3
     assert any(m.label == "Candidates kept" and m.value == "3 of 49,152" for m in at.metric)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 20.7: the share popover names every control a link can carry. A URL-bound widget's key
+# is its parameter in the link; the keys are read from the code (constants, module names,
+# function arguments at their call sites, and f-strings over them), so a new bound control
+# without a name in ui.share.PARAM_NAMES fails here instead of showing its raw key.
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+
+
+def _literal(node: ast.AST) -> str | None:
+    """A string constant, or the English text of N_("…")."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "N_" and node.args:
+        return _literal(node.args[0])
+    return None
+
+
+class BoundKeys:
+    """Every `key=` of a call with `bind="query-params"` in the site's sources, resolved to strings."""
+
+    def __init__(self, sources: list[Path]) -> None:
+        self.trees = [ast.parse(path.read_text()) for path in sources]
+        self.parents = {child: node for tree in self.trees for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        self.constants: dict[str, str] = {}
+        self.dicts: dict[str, ast.Dict] = {}
+        for tree in self.trees:
+            for node in tree.body:
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        names = target.elts if isinstance(target, ast.Tuple) else [target]
+                        values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+                        for name, value in zip(names, values) if len(names) == len(values) else ():
+                            if isinstance(name, ast.Name) and _literal(value) is not None:
+                                self.constants[name.id] = _literal(value)
+                            elif isinstance(name, ast.Name) and isinstance(value, ast.Dict):
+                                self.dicts[name.id] = value
+        self.calls = [node for tree in self.trees for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+    def enclosing(self, node: ast.AST, kinds) -> ast.AST | None:
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, kinds):
+                return node
+        return None
+
+    def values(self, expr: ast.AST, depth: int = 0) -> set[str]:
+        """Every string `expr` can be (an empty set: not resolved)."""
+        if _literal(expr) is not None:
+            return {_literal(expr)}
+        if isinstance(expr, ast.JoinedStr):
+            out = {""}
+            for part in expr.values:
+                options = {_literal(part)} if _literal(part) is not None else self.values(part.value, depth)
+                out = {a + b for a in out for b in options}
+            return out
+        name = expr.id if isinstance(expr, ast.Name) else expr.attr if isinstance(expr, ast.Attribute) else None
+        if name in self.constants:
+            return {self.constants[name]}
+        if isinstance(expr, ast.Name) and depth < 3:
+            return self.from_call_sites(expr, depth) or self.from_loop(expr)
+        return set()
+
+    def from_call_sites(self, name: ast.Name, depth: int) -> set[str]:
+        """A function parameter: the values its callers pass."""
+        function = self.enclosing(name, (ast.FunctionDef,))
+        params = [a.arg for a in function.args.args] if function else []
+        if name.id not in params:
+            return set()
+        index, out = params.index(name.id), set()
+        for call in self.calls:
+            if getattr(call.func, "id", getattr(call.func, "attr", None)) != function.name:
+                continue
+            given = call.args[index] if index < len(call.args) else next(
+                (k.value for k in call.keywords if k.arg == name.id), None)
+            if given is not None:
+                out |= self.values(given, depth + 1)
+        return out
+
+    def from_loop(self, name: ast.Name) -> set[str]:
+        """A loop variable over a module-level dict (`for name, … in X.items()`, or zipped with it): its keys."""
+        loop = self.enclosing(name, (ast.For,))
+        if loop is None:
+            return set()
+        for node in ast.walk(loop.iter):
+            base = node.func.value if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "items" else None
+            if isinstance(base, ast.Name) and base.id in self.dicts:
+                return {_literal(k) for k in self.dicts[base.id].keys if _literal(k) is not None}
+        return set()
+
+    def bound(self) -> tuple[set[str], list[str]]:
+        """(every bound key, the source of each key expression that could not be resolved)."""
+        keys, unresolved = set(), []
+        for call in self.calls:
+            if not any(k.arg == "bind" and _literal(k.value) == "query-params" for k in call.keywords):
+                continue
+            key = next((k.value for k in call.keywords if k.arg == "key"), None)
+            found = self.values(key) if key is not None else set()
+            keys |= found
+            if not found:
+                unresolved.append(ast.unparse(key) if key is not None else ast.unparse(call))
+        return keys, unresolved
+
+
+def test_the_share_popover_names_every_control_a_link_can_carry():
+    from ui.i18n import LANG_KEY
+
+    keys, unresolved = BoundKeys(SOURCES).bound()
+    assert unresolved == []
+    assert {"prompt", "model", LANG_KEY, "attn_follow", "icl_Few-shot", "emb_vector_table", "tok_game", "hall_seed"} <= keys
+    assert sorted(keys - set(share.PARAM_NAMES)) == []
+    assert {lessons.LESSON_KEY, lessons.STEP_KEY} <= set(share.PARAM_NAMES)  # the lesson panel writes these itself
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 20.12: every page of the walk ends with the link to the next step.
+
+
+@pytest.mark.parametrize("stem", [step.stem for step in WALK])
+def test_every_page_ends_with_the_link_to_the_next_step(stem):
+    last = ast.parse((ROOT / "views" / f"{stem}.py").read_text()).body[-1]
+    assert ast.unparse(last) == f"next_step_link({stem!r})"

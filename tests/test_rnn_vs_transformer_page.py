@@ -45,6 +45,8 @@ def test_default_story_prompt_shows_both_models_and_the_big_one():
     for key in ("rvt_bars", "rvt_hidden", "rvt_attention", "rvt_occlusion", "rvt_context", "rvt_training",
                 "rvt_probe", "rvt_steps"):
         assert chart(at, key)["data"], key
+        title = chart(at, key)["layout"]["title"]  # issue 20.10: a saved PNG says what it shows
+        assert title["text"] and title["subtitle"]["text"].endswith(("two small models", "held-out stories")), key
     p = models.metrics["parameters"]
     assert f"{p['lstm']:,} parameters" in text_of(at) and f"{p['gpt']:,} parameters" in text_of(at)
 

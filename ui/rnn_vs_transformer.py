@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from explain import limits
 from explain.small_models import compare
 from explain.small_models.vocab import join_words
-from ui import charts, drawn, palette, state
+from ui import charts, drawn, figures, palette, state
 from ui.i18n import N_, _, format_number, format_percent, plotly_separators
 
 LSTM_COLOUR, GPT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
@@ -99,22 +99,30 @@ def cached_occlusion(kind: str, ids: tuple[int, ...]) -> compare.Occlusion:
 
 
 def described_chart(build: Callable[[], go.Figure], key: str, summary: str, rows: Callable[[], list[dict]],
-                    title: str | None = None, *, inputs: Hashable) -> None:
+                    title: str, note: str | None = None, *, inputs: Hashable) -> None:
     """The chart `build()` draws, the sentence saying what it shows, and its data (`rows()`) behind
     "Show as table"; both built once per process for these `inputs` (what they read: the prompt's
     text for the prompt's charts, the control values; see `ui.drawn`).
 
-    With a `title`, the chart depends on the prompt: it is drawn titled with the prompt, so a saved
-    PNG says what it shows (and is named by page, chart and prompt).
+    The chart is titled `title`, so a saved PNG says what it shows (named by page, chart and prompt):
+    under the title, the prompt and the models; or, for a chart measured offline that does not
+    depend on the prompt, `note` (what it was measured on).
     """
-    if title is None:
-        charts.show_shared_presenter_chart(build, inputs, key)
-    else:
+    if note is None:
         charts.show_shared_chart(build, inputs, key, page="rnn_vs_transformer", title=title,
                                  prompt=state.current_prompt_text(), model_name=_("two small models"))
+    else:
+        charts.show_shared_presenter_chart(lambda: noted(build(), title, note), (title, note, inputs), key)
     st.caption(summary)
     with st.expander(_("Show as table")):
         st.table(drawn.shared_table(("rnn_vs_transformer", key, inputs), rows), hide_index=True)
+
+
+def noted(fig: go.Figure, title: str, note: str) -> go.Figure:
+    """`fig` titled like every exported chart, with `note` (not a prompt) on the line below the title."""
+    fig = figures.with_export_title(fig, title, "", "")
+    fig.update_layout(title_subtitle_text=html.escape(note, quote=False))
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------

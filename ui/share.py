@@ -67,6 +67,9 @@ PARAM_NAMES: dict[str, str] = {
     "layer_rope_pair": N_("Pair of numbers to watch (p and p + d/2)"),
     "layer_ffn_layer": N_("Layer (feed-forward)"),
     "layer_write_n": N_("Tokens to write"),
+    "hall_seed": N_("seed"),
+    "hall_sweep": N_("Run the measurement (≈ 10–30 s)"),  # the Hallucinations page's own label
+    "lesson": N_("Lesson"), "step": N_("Lesson step"),  # the lesson panel's (explain.lessons.LESSON_KEY, STEP_KEY)
 }
 PARAM_NAMES.update(dict.fromkeys((  # the Attention and Embeddings pages' "show as table" switches
     "attn_follow_table", "attn_gallery_table", "attn_head_view_table", "attn_heatmap_table", "attn_model_view_table",

@@ -314,8 +314,9 @@ def lens_figure(lens: logit_lens.LogitLens) -> go.Figure:
         go.Scatter(
             x=lens.layers, y=[probs[0] for probs in lens.top_probs], mode="markers+text",
             # Label a layer only where its top guess changes, so the labels stay readable; quoted,
-            # so a space or a one-character token still shows as a label.
-            text=[repr(visible_text(t)[:10]) if i == 0 or t != top1[i - 1] else "" for i, t in enumerate(top1)],
+            # so a space or a one-character token still shows as a label; escaped (Plotly reads <b>, <br>).
+            text=[html.escape(repr(visible_text(t)[:10]), quote=False) if i == 0 or t != top1[i - 1] else ""
+                  for i, t in enumerate(top1)],
             textposition="top center", textfont=dict(size=12),
             marker=dict(color=ORANGE, size=8, symbol="diamond"), name=_("the layer's top guess"), hoverinfo="skip",
         )

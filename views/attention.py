@@ -11,7 +11,7 @@ from ui.bertviz_offline import OfflineAssetsMissing, with_caption
 from ui.drawn import shared_table
 from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
-from ui.figures import with_export_title
+from ui.figures import export_filename, with_export_title
 from ui.charts import show_shared_presenter_chart
 from ui.presenter import iframe_zoom
 from ui.reveal import guess_before_reveal
@@ -123,6 +123,12 @@ position_default = shown - 1 if position_default is None else position_default
 sync_token_controls(ids, {FOLLOW_KEY: position_default, ROW_KEY: position_default})
 followed = st.session_state.get(FOLLOW_KEY, position_default)
 followed = followed if isinstance(followed, int) and 0 <= followed < shown else position_default
+if preset and position_default >= 2:  # beside the preset buttons: what this model does on it (issue 20.1)
+    wins = attn.follow_token(view.view_attentions(lm, ids), position_default).layer_counts({0, position_default})
+    top, count = next(iter(wins.items()))
+    st.caption(_("On this example, {token} attends most to {top}: in {count} of {total} layers (heads averaged, "
+                 "the first token left out). Section 4 follows {token}.").format(
+        token=view.quoted(labels[position_default]), top=view.quoted(labels[top]), count=count, total=n_layer))
 
 # Predict, then reveal: the whole page shows the answer, so it waits for the guess -------------
 if st.session_state.get("attn_game") or st.query_params.get("attn_game") == "true":
@@ -136,8 +142,6 @@ st.session_state.setdefault(LAYER_KEY, n_layer // 2)
 st.session_state.setdefault(HEAD_KEY, 0)
 if st.session_state[LAYER_KEY] >= n_layer or st.session_state[HEAD_KEY] >= n_head:
     st.session_state[LAYER_KEY], st.session_state[HEAD_KEY] = 0, 0
-layer = st.columns(2)[0].slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
-                               help=_("0 = the first layer, next to the embeddings."))
 st.caption(_(
     "{model}: {layers} layers × {heads} heads = {patterns} attention patterns, all from one run of "
     "the model over your prompt — moving the layer and head sliders doesn't run it again."
@@ -147,6 +151,9 @@ st.caption(_(
 st.header(_("1 · Lines from each token to the tokens it attends to"))
 mode = st.radio(_("View"), list(VIEWS), horizontal=True, key="attn_view", bind="query-params",
                 format_func=lambda v: _(VIEWS[v]).format(count=limits.MODEL_VIEW_LAYERS))
+# the page's layer, right above the view it draws (issue 20.5); sections 2 and 5 have their own beside theirs
+layer = st.columns(2)[0].slider(_("Layer"), 0, n_layer - 1, key=LAYER_KEY, bind="query-params",
+                               help=_("0 = the first layer, next to the embeddings."))
 weights = view.view_attentions(lm, ids)
 try:
     if mode == "head":
@@ -162,7 +169,7 @@ try:
             st.dataframe(view.head_view_table(weights[layer], pieces), hide_index=True)
         caption = _("Attention head view, layer {layer} · {model} · prompt: {prompt}").format(
             layer=layer, model=lm.name, prompt=state.current_prompt_text())
-        download_name = f"attention-head-view-layer-{layer}.html"
+        download_name = export_filename("attention", f"head-view-layer-{layer}", state.current_prompt_text())
     else:
         per_view = limits.MODEL_VIEW_LAYERS
         starts = list(range(0, n_layer, per_view))
@@ -184,10 +191,10 @@ try:
                 st.dataframe(view.kinds_grid(stats, layers), hide_index=True)
         caption = _("Attention model view, layers {first}–{last} · {model} · prompt: {prompt}").format(
             first=layers[0], last=layers[-1], model=lm.name, prompt=state.current_prompt_text())
-        download_name = f"attention-model-view-layers-{layers[0]}-{layers[-1]}.html"
+        download_name = export_filename("attention", f"model-view-layers-{layers[0]}-{layers[-1]}", state.current_prompt_text())
     st.download_button(
         _("⬇️ Save this view as a web page (works offline)"), with_caption(document, caption),
-        file_name=download_name, mime="text/html", key="attn_download", on_click="ignore",
+        file_name=f"{download_name}.html", mime="text/html", key="attn_download", on_click="ignore",
     )
 except OfflineAssetsMissing as err:
     st.error(str(err))

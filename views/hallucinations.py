@@ -17,12 +17,16 @@ from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
-from ui.i18n import _, babel_locale, current_language, format_number, format_percent, ngettext
-from ui.presenter import show_chart
+from ui.i18n import N_, _, babel_locale, current_language, format_number, format_percent, ngettext
+from ui.charts import show_exportable_chart
 from ui.walk import next_step_link
 from ui.state import BY_MODEL_NAME
 
 SEED_KEY = "hall_seed"
+PAGE = "hallucinations"
+# The Sampling page's own warning, shown here too: this page samples (issue 20.8).
+RANDOM_TEXT = N_("Sampled text is random and unfiltered: at a high temperature it can be nonsense, and now "
+                 "and then a crude word.")
 PERPLEXITY_COLOUR, DISTINCT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
 
 
@@ -99,6 +103,14 @@ st.markdown(_(
 ))
 
 lm, prompt, ids = state.page_prompt()
+
+
+def show_chart(fig: go.Figure, key: str, title: str) -> None:
+    """A chart of this page, titled with the prompt and model (also in its saved PNG, named by page,
+    chart and prompt: issue 20.10)."""
+    show_exportable_chart(fig, key, page=PAGE, title=title, prompt=state.current_prompt_text(), model_name=lm.name)
+
+
 answered, cal = shipped_results()
 
 # 1 -------------------------------------------------------------------------------------------
@@ -130,7 +142,7 @@ st.caption(_("The chart below: the five most likely first tokens. The top one, {
              "the next four share {rest}.").format(token=token_text(dist.pieces[0].display),
                                                    probability=format_percent(dist.probs[0]),
                                                    rest=format_percent(sum(dist.probs[1:]))))
-show_chart(top5_figure(dist), key="hall_top5")
+show_chart(top5_figure(dist), "top5_chart", _("The five most likely next tokens"))
 with st.expander(_("Show as table")):
     st.dataframe(top5_table(dist), hide_index=True, key="hall_top5_table")
 known = next((a for a in answered if a.prompt == state.current_prompt_text().strip()), None)
@@ -146,6 +158,7 @@ if known is not None:
 st.header(_("2 · Re-roll the same question"))
 st.info(_("**Myth:** “it looks the answer up.” If it did, asking again would give the same answer. "
           "Below, the same prompt is sampled {count} times (temperature 1, each draw seeded).").format(count=hal.N_REROLLS))
+st.caption(_(RANDOM_TEXT))
 seed = st.number_input(_("Seed"), 0, 9999, hal.SEED, key=SEED_KEY, bind="query-params",
                        help=_("Same seed, same {count} draws. Change it for {count} new ones.").format(count=hal.N_REROLLS))
 with st.spinner(_("Asking the same question {count} times…").format(count=hal.N_REROLLS)):
@@ -176,7 +189,7 @@ st.markdown(_(
     "incoherence (Peeperkorn et al., ICCC 2024). Measure it here on your prompt: 8 continuations of "
     "24 tokens at each temperature."
 ))
-if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep"):
+if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep", bind="query-params"):
     with st.spinner(_("Sampling at four temperatures…")):
         sweep = cached_sweep(lm, ids)
     low, high = sweep[0], sweep[-1]
@@ -187,7 +200,7 @@ if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep"):
     ).format(low_t=format_number(low.temperature, 1), high_t=format_number(high.temperature, 1),
              low_p=format_number(low.perplexity, 1), high_p=format_number(high.perplexity, 1),
              low_d=format_number(low.distinct_2, 2), high_d=format_number(high.distinct_2, 2)))
-    show_chart(sweep_figure(sweep), key="hall_sweep_chart")
+    show_chart(sweep_figure(sweep), "sweep_chart", _("Perplexity and variety at four temperatures"))
     st.caption(_("The two charts show the same measurements as the table below: perplexity (left, circles) "
                  "and distinct-2 (right, squares) for each temperature."))
     st.dataframe(pd.DataFrame([{_("temperature"): p.temperature, _("perplexity"): round(p.perplexity, 1),

@@ -206,6 +206,7 @@ st.markdown(_(
          lstm_acc=format_percent(h["lstm"]["heldout_accuracy"]),
          gpt_loss=format_number(h["gpt"]["heldout_loss"], 3), gpt_ppl=format_number(h["gpt"]["heldout_perplexity"], 1),
          gpt_acc=format_percent(h["gpt"]["heldout_accuracy"])))
+measured_on = _("two small models, measured on {count} held-out stories").format(count=format_number(cov["stories"]))
 left, right = st.columns(2)
 with left:
     curve = {k: h[k]["context_curve"] for k in ("lstm", "gpt")}
@@ -218,7 +219,8 @@ with left:
         "transformer {gpt_last} (loss in nats per word, lower is better)."
     ).format(lstm_first=format_number(curve["lstm"]["loss"][0], 2), gpt_first=format_number(curve["gpt"]["loss"][0], 2),
              last=curve["gpt"]["context"][-1], lstm_last=format_number(curve["lstm"]["loss"][-1], 2),
-             gpt_last=format_number(curve["gpt"]["loss"][-1], 2)), lambda: ui.context_curve_rows(m), inputs=())
+             gpt_last=format_number(curve["gpt"]["loss"][-1], 2)), lambda: ui.context_curve_rows(m),
+        title=_("Loss vs words of context"), note=measured_on, inputs=())
 with right:
     sample = corpus["curve_sample"]
     st.markdown(_(
@@ -227,7 +229,7 @@ with right:
         "story markers) of the held-out text; the numbers above are on all of it."
     ).format(every=cfg["eval_every"], windows=sample["windows"], first=format_number(sample["first_ids"])))
     ui.described_chart(lambda: ui.training_curves_chart(m), "rvt_training", ui.training_summary(m),
-                       lambda: ui.training_rows(m), inputs=())
+                       lambda: ui.training_rows(m), title=_("Training: loss by step"), note=_("two small models"), inputs=())
 
 st.markdown(_("**A targeted probe: remembering a word from earlier in the story.**"))
 st.markdown(_(
@@ -249,7 +251,8 @@ ui.described_chart(lambda: ui.distance_probe_chart(m, group), "rvt_probe", _(
          near=probe["gpt"]["bucket"][0], gpt_near=ui.percent(probe["gpt"]["accuracy"][0]),
          lstm_near=ui.percent(probe["lstm"]["accuracy"][0]), far=probe["gpt"]["bucket"][-1],
          gpt_far=ui.percent(probe["gpt"]["accuracy"][-1]), lstm_far=ui.percent(probe["lstm"]["accuracy"][-1])),
-    lambda: ui.distance_probe_rows(m, group), inputs=(group,))
+    lambda: ui.distance_probe_rows(m, group), title=_("Remembering a word from earlier: {group}").format(
+        group=_(ui.PROBE_LABELS[group])), note=measured_on, inputs=(group,))
 st.caption(_("The {group}: {words}.").format(group=_(ui.PROBE_LABELS[group]), words=", ".join(cov["probe_words"][group])))
 
 # 5 -------------------------------------------------------------------------------------------
@@ -270,7 +273,8 @@ ui.described_chart(lambda: ui.sequential_steps_chart(steps), "rvt_steps", _(
     "The LSTM's chain grows with the text: {lstm_short} steps for {short} word, {lstm_long} for {long} "
     "words; the transformer always needs {gpt}."
 ).format(lstm_short=steps.lstm[0], short=steps.lengths[0], lstm_long=steps.lstm[-1], long=n_max, gpt=steps.gpt[-1]),
-    lambda: ui.sequential_rows(steps), inputs=())
+    lambda: ui.sequential_rows(steps), title=_("Steps one after another, by words read"), note=_("two small models"),
+    inputs=())
 with st.expander(_("How these two models were made")):
     st.markdown(_(
         "- **Training text**: `python -m tools.small_models.corpus` prompted SmolLM2 (chat template, "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explain.generation import IncrementalLogits, is_end_token
-from explain.sampling import filter_view
+from explain.sampling import GREEDY, filter_view
 from ui import state
 from ui.charts import show_shared_chart
 from ui.html import markdown_escape, token_spans, visible_text
@@ -36,6 +36,8 @@ MAX_NEW_TOKENS = 100  # the step-by-step run stops growing here
 RUN_KEY = "sampling_run"
 BEAM_KEY = "sampling_beam_for"  # (model, ids) the learner asked beam search for
 PAGE = "sampling"
+RANDOM_TEXT = N_("Sampled text is random and unfiltered: at a high temperature it can be nonsense, and now "
+                 "and then a crude word.")  # shown wherever this page samples (issue 20.8)
 
 st.title(_("🎲 Sampling: choosing the next token"))
 st.markdown(_(
@@ -84,6 +86,8 @@ st.markdown(_(
     "length limit. Each step below uses the strategy above ({settings}). The model "
     "keeps a cache of what it has already read, so each step only processes the one new token."
 ).format(settings=describe(settings)))
+if settings.strategy != GREEDY:
+    st.caption(_(RANDOM_TEXT))
 run = st.session_state.get(RUN_KEY)
 if run is None or run["key"] != (lm.name, ids):
     run = {"key": (lm.name, ids), "new_ids": [], "trace": [], "ended": False, "stepper": IncrementalLogits(lm)}
@@ -163,8 +167,7 @@ st.markdown(_(
     "surprise — and nonsense. Sampling picks *likely* tokens, not *true* ones: fluent, confident, "
     "wrong text (a *hallucination*) comes from the same mechanism."
 ))
-st.caption(_("Sampled text is random and unfiltered: at a high temperature it can be nonsense, and now "
-             "and then a crude word."))
+st.caption(_(RANDOM_TEXT))
 game = st.toggle(_("🎯 Guess which strategy wrote it"), key="sampling_game", bind="query-params",
                  help=_("A classroom game: once the strategies have written their texts, one text is shown "
                         "without its strategy; everyone guesses, then Reveal."))
