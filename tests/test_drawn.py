@@ -61,6 +61,7 @@ def _drawn_elements(at) -> dict[str, list]:
 PAGE_CONTROLS = {  # page → URL-bound controls set in the second session, so its drawings differ from the first's
     "views/home.py": {},
     "views/tokenization.py": {},
+    "views/hallucinations.py": {},
     "views/sampling.py": {"sampling_strategy": "Top-p (nucleus)", "sampling_temperature": 1.7, "sampling_top_p": 0.5},
     "views/inside_layer.py": {"layer_norm_layer": 7, "layer_gqa_layer": 5, "layer_gqa_kv": 1, "layer_rope_layer": 2,
                               "layer_rope_pair": 3, "layer_ffn_layer": 20},

@@ -18,7 +18,7 @@ from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
 from ui.i18n import N_, _, babel_locale, current_language, format_number, format_percent, ngettext
-from ui.charts import show_exportable_chart
+from ui.charts import show_shared_chart
 from ui.walk import next_step_link
 from ui.state import BY_MODEL_NAME
 
@@ -105,10 +105,11 @@ st.markdown(_(
 lm, prompt, ids = state.page_prompt()
 
 
-def show_chart(fig: go.Figure, key: str, title: str) -> None:
-    """A chart of this page, titled with the prompt and model (also in its saved PNG, named by page,
-    chart and prompt: issue 20.10)."""
-    show_exportable_chart(fig, key, page=PAGE, title=title, prompt=state.current_prompt_text(), model_name=lm.name)
+def show_chart(build, key: str, title: str) -> None:
+    """The chart `build()` draws for this prompt, titled with the prompt and model (also in its saved
+    PNG, named by page, chart and prompt: issue 20.10), built once for every session showing it."""
+    show_shared_chart(build, (lm.name, ids), key, page=PAGE, title=title, prompt=state.current_prompt_text(),
+                      model_name=lm.name)
 
 
 answered, cal = shipped_results()
@@ -142,7 +143,7 @@ st.caption(_("The chart below: the five most likely first tokens. The top one, {
              "the next four share {rest}.").format(token=token_text(dist.pieces[0].display),
                                                    probability=format_percent(dist.probs[0]),
                                                    rest=format_percent(sum(dist.probs[1:]))))
-show_chart(top5_figure(dist), "top5_chart", _("The five most likely next tokens"))
+show_chart(lambda: top5_figure(dist), "top5_chart", _("The five most likely next tokens"))
 with st.expander(_("Show as table")):
     st.dataframe(top5_table(dist), hide_index=True, key="hall_top5_table")
 known = next((a for a in answered if a.prompt == state.current_prompt_text().strip()), None)
@@ -200,7 +201,7 @@ if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep", bind="q
     ).format(low_t=format_number(low.temperature, 1), high_t=format_number(high.temperature, 1),
              low_p=format_number(low.perplexity, 1), high_p=format_number(high.perplexity, 1),
              low_d=format_number(low.distinct_2, 2), high_d=format_number(high.distinct_2, 2)))
-    show_chart(sweep_figure(sweep), "sweep_chart", _("Perplexity and variety at four temperatures"))
+    show_chart(lambda: sweep_figure(sweep), "sweep_chart", _("Perplexity and variety at four temperatures"))
     st.caption(_("The two charts show the same measurements as the table below: perplexity (left, circles) "
                  "and distinct-2 (right, squares) for each temperature."))
     st.dataframe(pd.DataFrame([{_("temperature"): p.temperature, _("perplexity"): round(p.perplexity, 1),
