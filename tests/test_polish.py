@@ -45,11 +45,12 @@ def test_export_title_carries_the_escaped_prompt_and_model_and_leaves_the_figure
     [
         ("The five most likely next tokens", ["The five most likely next tokens"]),
         ("¿Se transmite la información a lo largo del flujo residual?",
-         ["¿Se transmite la información a lo", "largo del flujo residual?"]),
-        ("Ce que chaque bloc écrit dans le flux\u00a0: la norme", ["Ce que chaque bloc écrit dans le", "flux\u00a0: la norme"]),
-        ("每个模块写入残差流的内容，以及方向是否一致", ["每个模块写入残差流的内容，以及方向是", "否一致"]),
-        ("每个模块写入残差流的内容以及它的方向，是否一致", ["每个模块写入残差流的内容以及它的方向，", "是否一致"]),  # no line starts with "，"
-        ("a" * 40 + " b", ["a" * 40, "b"]),
+         ["¿Se transmite la información a lo largo", "del flujo residual?"]),
+        ("Ce que chaque bloc écrit dans le flux\u00a0: la norme de la couche",
+         ["Ce que chaque bloc écrit dans le flux\u00a0:", "la norme de la couche"]),  # ":" keeps to its word
+        ("每个模块写入残差流的内容，以及方向是否一致", ["每个模块写入残差流的内容，以及方向是否一", "致"]),
+        ("每个模块写入残差流的内容以及它们写入方向，是否一致", ["每个模块写入残差流的内容以及它们写入方向，", "是否一致"]),  # no line starts with "，"
+        ("a" * 50 + " b", ["a" * 50, "b"]),
     ],
 )
 def test_long_titles_wrap_between_words_to_a_phone_s_width(title, lines):
@@ -60,7 +61,8 @@ def test_long_titles_wrap_between_words_to_a_phone_s_width(title, lines):
 def test_a_wrapped_export_title_gets_the_room_of_its_lines():
     fig = figures.with_export_title(go.Figure(layout=dict(margin=dict(t=30))), "word " * 12, "今天" * 40, "SmolLM2")
     assert fig.layout.title.text.count("<br>") == 1
-    assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX + figures.EXPORT_TITLE_LINE_PX
+    assert fig.layout.margin.t == (30 + figures.EXPORT_TITLE_TOP_PX + figures.EXPORT_TITLE_LINE_PX
+                                  + figures.WRAPPED_TITLE_DROP_PX)
     prompt_line = fig.layout.title.subtitle.text.split("<br>")[0]
     assert figures.columns(prompt_line) <= figures.EXPORT_PROMPT_COLUMNS + 2  # + the quotes
 

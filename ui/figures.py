@@ -71,9 +71,13 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
 EXPORT_PROMPT_COLUMNS = 48  # the prompt line in a chart's title is cut here (the full prompt is on the page)
 # A title line's width in columns (a Latin letter is one, a Chinese character two): what a 390 px
 # phone's chart holds at the title's size, so a longer (often translated) title wraps between words.
-EXPORT_TITLE_COLUMNS = 36
+EXPORT_TITLE_COLUMNS = 40
 EXPORT_TITLE_TOP_PX = 80  # top margin for the title, prompt and model lines (legends sit below them)
 EXPORT_TITLE_LINE_PX = 24  # more top margin for each further line of a wrapped title
+EXPORT_TITLE_PAD_PX = 8  # between the chart's top edge and its title
+# Plotly draws a title of several lines higher, by more than the pad (7 px above the chart's edge at
+# 17 px type, 12 px in presenter mode, measured in Chromium): such a title is pushed down this much.
+WRAPPED_TITLE_DROP_PX = 16
 # Where a line may break: after a word and its spaces, or around a wide (CJK) character. A no-break
 # space (French "mot :") stays inside its word.
 _WIDE = "\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
@@ -134,11 +138,12 @@ def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) 
     # Plotly reads a little HTML in titles: escape the user's text.
     subtitle = f"“{html.escape(shown, quote=False)}”<br>{html.escape(model_name, quote=False)}"
     lines = wrapped_lines(title)
+    drop = WRAPPED_TITLE_DROP_PX if len(lines) > 1 else 0
     fig = go.Figure(fig)
-    top = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + (fig.layout.margin.t or 0)
+    top = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop + (fig.layout.margin.t or 0)
     fig.update_layout(
         title=dict(text="<br>".join(html.escape(line, quote=False) for line in lines), subtitle=dict(text=subtitle),
-                   x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=8)),
+                   x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=EXPORT_TITLE_PAD_PX + drop)),
         margin=dict(t=top),
     )
     fig.update_xaxes(automargin=True)
