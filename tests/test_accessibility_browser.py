@@ -8,6 +8,11 @@ small-models preset); on the pages in `TABLE_PAGES` every "show as table" is the
 runs again at both widths. These are the only axe scans of those pages: a page's own test file
 used to load it eight more times for the same check. Each page's findings are reported by their
 own test, so a failure names the page at fault.
+
+The same visits check the layout a screenshot would show (`layout_problems`), at both widths: no
+chart text or table cell is cut by a box around it, no chart's title sits on its legend, its plot or
+its tick labels (the figures are the same for every screen, so a long title must wrap), and no table
+is wider than its box. Tables behind a closed "show as table" are opened for it first.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pytest
 from PIL import Image
 
 from tests.accessibility import OPEN_EVERY_EXPANDER, axe_violations, violations_with_every_table_open
-from tests.browser import ARTIFACTS, block_the_internet, wait_until_idle
+from tests.browser import ARTIFACTS, block_the_internet, clipped_texts, wait_until_idle
 from ui.i18n import LANGUAGES
 from ui.rnn_vs_transformer import PRESETS as SMALL_MODEL_PRESETS
 from ui.walk import WALK
@@ -43,6 +48,33 @@ CHARTS = {"inside_layer": range(13, 100), "rnn_vs_transformer": range(8, 9)}
 # (Machado et al.'s deuteranopia matrix), two of the older pastel chips only 15.
 MIN_CHIP_DIFFERENCE = 40
 MAIN_HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+# Texts that must not be cut: every chart's, and every st.table cell.
+CUTTABLE = '[data-testid="stPlotlyChart"] svg text, [data-testid="stMain"] [data-testid="stTable"] :is(th, td)'
+# Opens the closed expanders that hold an st.table (their content is laid out only once open):
+# how many it opened.
+OPEN_TABLE_EXPANDERS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stExpander"] details:not([open])')]
+    .filter(d => d.querySelector('[data-testid="stTable"]')).map(d => d.querySelector('summary').click()).length"""
+# Resolves once every finite animation and transition (an expander opening) has ended.
+MOTION_ENDED = """() => Promise.all(document.getAnimations()
+    .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity).map(a => a.finished.catch(() => null))).then(() => true)"""
+# A chart's title (and prompt line) on its legend, its plot area or a tick label; a table wider than its box.
+OVERLAPS = """() => {
+    const boxes = (root, selector) => [...root.querySelectorAll(selector)].map(e => e.getBoundingClientRect())
+        .filter(r => r.width > 0 && r.height > 0);
+    const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].flatMap(chart => {
+        const titles = boxes(chart, 'text.gtitle, text.gtitle-subtitle');
+        const below = boxes(chart, 'g.legend > rect.bg, .draglayer .nsewdrag, g[class$="tick"] > text, text.xtitle');
+        const name = (chart.querySelector('text.gtitle') || {textContent: 'an untitled chart'}).textContent;
+        return titles.some(t => below.some(b => meet(t, b))) ? [`title on its legend, plot or ticks: ${name}`] : [];
+    });
+    const tables = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stTable"] table')].flatMap(table => {
+        const box = table.parentElement;
+        return box.clientWidth && box.scrollWidth > box.clientWidth + 1
+            ? [`table ${box.scrollWidth} px wide in ${box.clientWidth} px: ${table.querySelector('th, td').textContent}`] : [];
+    });
+    return charts.concat(tables);
+}"""
 
 
 def page_url(site: str, stem: str, lang: str) -> str:
@@ -67,11 +99,17 @@ def problems_now(page, lang: str) -> list[str]:
                     page.locator('[data-testid="stException"]').all_inner_texts()]
 
 
+def layout_problems(page) -> list[str]:
+    """What a screenshot of the page would show as broken: texts cut (`CUTTABLE`), then `OVERLAPS`."""
+    return [f"cut: {text[:80]}" for text in dict.fromkeys(clipped_texts(page, CUTTABLE))] + page.evaluate(OVERLAPS)
+
+
 @pytest.fixture(scope="module")
 def scans(site, browser) -> dict:
     """Every page in every language, computed once:
     (language, width, page stem) -> problems_now, (…, stem, "tables") -> the same with every table
-    open (`TABLE_PAGES` only), (language, stem, "charts") -> charts drawn, stem -> blocked URLs.
+    open (`TABLE_PAGES` only), (…, stem, "layout") -> layout_problems (with every table open),
+    (language, stem, "charts") -> charts drawn, stem -> blocked URLs.
 
     One tab per page, loaded in every language in turn; each load is checked at 1440 px (sidebar
     open), then narrowed to 390 px (Streamlit folds the sidebar away, as on a phone).
@@ -90,6 +128,9 @@ def scans(site, browser) -> dict:
                 for width in WIDTHS:
                     full_height(page, width)
                     found[(lang, width, stem)] = problems_now(page, lang)
+                    if page.evaluate(OPEN_TABLE_EXPANDERS):
+                        page.evaluate(MOTION_ENDED)
+                    found[(lang, width, stem, "layout")] = layout_problems(page)
                 found[(lang, stem, "charts")] = page.locator('[data-testid="stPlotlyChart"]').count()
                 if stem in TABLE_PAGES:
                     page.evaluate(OPEN_EVERY_EXPANDER)
@@ -109,6 +150,17 @@ def scans(site, browser) -> dict:
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 def test_axe_finds_no_wcag_violation(scans, lang, width, stem):
     found = scans[(lang, width, stem)]
+    assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("stem", [step.stem for step in WALK])
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.xfail(reason="issue 20, open at 05:30 on 2026-12-02: Embeddings' word map legend on its title and its "
+                          "vector heatmaps' colour-bar/axis texts cut; Sampling's legend entry cut at 390 px (es, fr, zh); "
+                          "Softmax's logit-lens wrapped title on its legend (es, fr); one Inside-a-layer legend entry")
+def test_nothing_is_cut_or_overlapping(scans, lang, width, stem):
+    found = scans[(lang, width, stem, "layout")]
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
 
 

@@ -42,8 +42,36 @@ def test_export_title_carries_the_escaped_prompt_and_model():
     assert subtitle.startswith("“&lt;i&gt;cat&lt;/i&gt; ⏎ sat x") and subtitle.endswith("…”<br>SmolLM2")
     assert len(subtitle) < 120
     assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX
+    assert fig.layout.height == 300 + figures.EXPORT_TITLE_TOP_PX  # the plot keeps the room it was drawn with
     assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
     assert fig is original  # titled in place: the figure was just built for it
+
+
+@pytest.mark.parametrize(
+    "title, lines",
+    [
+        ("The five most likely next tokens", ["The five most likely next tokens"]),
+        ("¿Se transmite la información a lo largo del flujo residual?",
+         ["¿Se transmite la información a lo largo", "del flujo residual?"]),
+        ("Ce que chaque bloc écrit dans le flux\u00a0: la norme de la couche",
+         ["Ce que chaque bloc écrit dans le flux\u00a0:", "la norme de la couche"]),  # ":" keeps to its word
+        ("每个模块写入残差流的内容，以及方向是否一致", ["每个模块写入残差流的内容，以及方向是否一", "致"]),
+        ("每个模块写入残差流的内容以及它们写入方向，是否一致", ["每个模块写入残差流的内容以及它们写入方向，", "是否一致"]),  # no line starts with "，"
+        ("a" * 50 + " b", ["a" * 50, "b"]),
+    ],
+)
+def test_long_titles_wrap_between_words_to_a_phone_s_width(title, lines):
+    assert figures.wrapped_lines(title) == lines
+    assert all(figures.columns(line) <= figures.EXPORT_TITLE_COLUMNS for line in lines if " " in line)
+
+
+def test_a_wrapped_export_title_gets_the_room_of_its_lines():
+    fig = figures.with_export_title(go.Figure(layout=dict(margin=dict(t=30))), "word " * 12, "今天" * 40, "SmolLM2")
+    assert fig.layout.title.text.count("<br>") == 1
+    assert fig.layout.margin.t == (30 + figures.EXPORT_TITLE_TOP_PX + figures.EXPORT_TITLE_LINE_PX
+                                  + figures.WRAPPED_TITLE_DROP_PX)
+    prompt_line = fig.layout.title.subtitle.text.split("<br>")[0]
+    assert figures.columns(prompt_line) <= figures.EXPORT_PROMPT_COLUMNS + 2  # + the quotes
 
 
 def test_share_list_is_read_from_the_link_and_escaped():

@@ -29,6 +29,8 @@ BASELINE_COLOUR = palette.categorical(4)  # blue: the reference line
 LAYER_COLOUR = palette.categorical(2)  # bluish green: the chosen layer
 BACKGROUND_COLOUR = "#9AA5B1"  # grey dots (neutral, not a category)
 VECTOR_COLUMNS = 48  # the vector picture folds a vector into rows of this many numbers
+MAP_LEGEND_ROOM_PX = 28  # above the map: its one-line legend, clear of the export title's model line
+DRIFT_LEGEND_ROOM_PX = 64  # above the drift plot: its legend wraps to three lines on a phone, under the export title
 
 
 def plotly_separators() -> str:
@@ -426,7 +428,7 @@ def map_figure(word_map: embeddings.WordMap) -> go.Figure:
     pc1, pc2 = word_map.explained_variance_ratio
     fig.update_layout(
         height=560,
-        margin=dict(l=10, r=10, t=10, b=10),
+        margin=dict(l=10, r=10, t=MAP_LEGEND_ROOM_PX, b=10),
         xaxis=dict(title=_("PC1 ({share} of the variance)").format(share=format_percent(pc1, 0)), zeroline=False),
         yaxis=dict(title=_("PC2 ({share} of the variance)").format(share=format_percent(pc2, 0)), zeroline=False,
                    automargin=True),
@@ -472,8 +474,8 @@ def drift_figure(drift: embeddings.ContextDrift, word: str, layer: int) -> go.Fi
     )
     fig.add_vline(x=layer, line=dict(color=LAYER_COLOUR, width=2))
     fig.update_layout(
-        height=420,
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=420 + DRIFT_LEGEND_ROOM_PX,
+        margin=dict(l=10, r=10, t=DRIFT_LEGEND_ROOM_PX, b=10),
         xaxis=dict(title=_("layer (0 = input embeddings)"), dtick=5 if len(layers) > 12 else 1),
         yaxis=dict(title=_("cosine similarity"), range=[min(0.0, float(np.nanmin(drift.baseline)) - 0.05), 1.05],
                    automargin=True),

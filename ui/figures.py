@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import plotly.graph_objects as go
 
@@ -67,8 +68,47 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
 # ---------------------------------------------------------------------------------------------
 # Exports a teacher can reuse: every chart named and captioned by page, chart, prompt and model.
 
-EXPORT_PROMPT_CHARS = 48  # the prompt line in a chart's title is cut here (the full prompt is on the page)
+EXPORT_PROMPT_COLUMNS = 48  # the prompt line in a chart's title is cut here (the full prompt is on the page)
+# A title line's width in columns (a Latin letter is one, a Chinese character two): what a 390 px
+# phone's chart holds at the title's size, so a longer (often translated) title wraps between words.
+EXPORT_TITLE_COLUMNS = 40
 EXPORT_TITLE_TOP_PX = 80  # top margin for the title, prompt and model lines (legends sit below them)
+EXPORT_TITLE_LINE_PX = 24  # more top margin for each further line of a wrapped title
+EXPORT_TITLE_PAD_PX = 8  # between the chart's top edge and its title
+# Plotly draws a title of several lines higher, by more than the pad (7 px above the chart's edge at
+# 17 px type, 12 px in presenter mode, measured in Chromium): such a title is pushed down this much.
+WRAPPED_TITLE_DROP_PX = 16
+# Where a line may break: after a word and its spaces, or around a wide (CJK) character. A no-break
+# space (French "mot :") stays inside its word.
+_WIDE = "\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+_PIECES = re.compile(f"[{_WIDE}]|[^ \\t\\n{_WIDE}]+[ \\t\\n]*|[ \\t\\n]+")
+
+
+def columns(text: str) -> int:
+    """How wide `text` is drawn, in columns: 2 for a wide (CJK, full-width) character, else 1."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrapped_lines(text: str, width: int = EXPORT_TITLE_COLUMNS) -> list[str]:
+    """`text` in lines of at most `width` columns, broken between words or between wide characters
+    (Chinese has no spaces); a line never starts with punctuation, and a word longer than a line
+    keeps a line of its own."""
+    lines = [""]
+    for piece in _PIECES.findall(text):
+        starts_with_mark = unicodedata.category(piece[0]).startswith("P") and not piece[0].isascii()
+        if lines[-1].strip() and columns((lines[-1] + piece).rstrip()) > width and not starts_with_mark:
+            lines.append("")
+        lines[-1] += piece if lines[-1] else piece.lstrip()
+    return [line.rstrip() for line in lines if line.strip()] or [""]
+
+
+def cut(text: str, width: int) -> str:
+    """`text` cut to at most `width` columns, with "…" where it was cut."""
+    if columns(text) <= width:
+        return text
+    while columns(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def export_filename(page: str, chart: str, prompt: str) -> str:
@@ -91,19 +131,24 @@ def plotly_config(page: str, chart: str, prompt: str) -> dict:
 
 def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) -> go.Figure:
     """`fig` itself, titled `title`, with the prompt and the model on a line each below it, so a
-    saved PNG says what it shows (one line each, so both fit a 390 px phone's chart); axis titles get
-    the margin they need (automargin) instead of being clipped. Pass a figure just built: it is
-    changed in place, because copying a validated figure cost as much as the titling (a class typing
-    thirty prompts builds thirty of each chart)."""
-    shown = prompt.replace("\n", " ⏎ ")
-    if len(shown) > EXPORT_PROMPT_CHARS:
-        shown = shown[: EXPORT_PROMPT_CHARS - 1] + "…"
+    saved PNG says what it shows. The title wraps between words (`wrapped_lines`) and the prompt is
+    cut, so all of it fits a 390 px phone's chart (the same figure is sent to every screen); axis
+    titles get the margin they need (automargin) instead of being clipped. A figure of a set height
+    grows by the title's margin, so its plot keeps the room it was drawn with. Pass a figure just
+    built: it is changed in place, because copying a validated figure cost as much as the titling (a
+    class typing thirty prompts builds thirty of each chart)."""
+    shown = cut(prompt.replace("\n", " ⏎ "), EXPORT_PROMPT_COLUMNS)
     # Plotly reads a little HTML in titles: escape the user's text.
     subtitle = f"“{html.escape(shown, quote=False)}”<br>{html.escape(model_name, quote=False)}"
-    top = EXPORT_TITLE_TOP_PX + (fig.layout.margin.t or 0)
+    lines = wrapped_lines(title)
+    drop = WRAPPED_TITLE_DROP_PX if len(lines) > 1 else 0
+    added = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop
+    top = added + (fig.layout.margin.t or 0)
+    if fig.layout.height:
+        fig.update_layout(height=fig.layout.height + added)
     fig.update_layout(
-        title=dict(text=html.escape(title, quote=False), subtitle=dict(text=subtitle), x=0, xanchor="left",
-                   yref="container", y=1, yanchor="top", pad=dict(t=8)),
+        title=dict(text="<br>".join(html.escape(line, quote=False) for line in lines), subtitle=dict(text=subtitle),
+                   x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=EXPORT_TITLE_PAD_PX + drop)),
         margin=dict(t=top),
     )
     fig.update_xaxes(automargin=True)

@@ -5,7 +5,7 @@
   foot); the PNG download stays one tap away.
 - The prompt bar at the top of the main area (`PROMPT_BAR_KEY`) shows only where Streamlit
   collapses the sidebar (≤ 768 px); on wider screens the sidebar box is in view.
-- Tables drawn with st.table wrap their cells on a phone instead of scrolling sideways.
+- Tables drawn with st.table wrap their cells and headers on a phone instead of growing wider than it.
 - Text areas with a character limit get room at the bottom for the counter ("12/4000"), which
   otherwise sits on top of the last line of a long prompt.
 - Accessibility, for every page: captions darker than Streamlit's (its 60 % grey is 3.9:1 on
@@ -48,9 +48,13 @@ _CSS = f"""
   @media (min-width: 769px) {{
     .st-key-{PROMPT_BAR_KEY} {{ display: none; }}
   }}
-  /* st.table keeps each cell's text whole (its cells wrap only between words), so a long token or
-     phrase pushed a phone's table wider than the page; now a cell may break inside a word. */
-  [data-testid="stTable"] td :is([data-testid="stMarkdownContainer"], p) {{ overflow-wrap: anywhere; }}
+  /* st.table keeps each cell on one line (white-space: nowrap), so a table of five columns or a
+     long token pushed a phone's table wider than the page: there, cells and headers wrap, between
+     words first, inside a word if need be. */
+  @media (max-width: 640px) {{
+    [data-testid="stTable"] :is(th, td) {{ white-space: normal; }}
+  }}
+  [data-testid="stTable"] :is(th, td) :is([data-testid="stMarkdownContainer"], p) {{ overflow-wrap: anywhere; }}
   [data-testid="stTextArea"] textarea {{ padding-bottom: 1.75rem !important; }}
   [data-testid="stCaptionContainer"] {{ color: inherit; opacity: {CAPTION_OPACITY}; }}
   :focus-visible {{ outline: 3px solid {FOCUS_RING} !important; outline-offset: 2px; }}
