@@ -153,14 +153,28 @@ def test_axe_finds_no_wcag_violation(scans, lang, width, stem):
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
 
 
+# Found on 2026-12-02 and not fixed yet (issue 20): Inside a layer's "layer 29 feed-forward" legend entry and
+# bar labels at 1440 px; RNN vs Transformer's probe labels at 1440 px; Embeddings' vector heatmaps' axis
+# and colour-bar texts at 390 px; Softmax's wrapped logit-lens title on its legend and Sampling's
+# "kept (renormalised)" legend entry at 390 px.
+OPEN_LAYOUT_DEFECTS = {
+    ("en", 1440, "inside_layer"), ("es", 1440, "inside_layer"), ("fr", 1440, "inside_layer"),
+    ("en", 1440, "rnn_vs_transformer"), ("zh", 1440, "rnn_vs_transformer"),
+    *((lang, 390, "embeddings") for lang in ("en", "es", "fr", "zh")),
+    ("es", 390, "softmax"), ("fr", 390, "softmax"),
+    ("es", 390, "sampling"), ("fr", 390, "sampling"), ("zh", 390, "sampling"),
+}
+
+
 @pytest.mark.parametrize("stem", [step.stem for step in WALK])
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", list(LANGUAGES))
-@pytest.mark.xfail(reason="issue 20, open at 05:30 on 2026-12-02: Embeddings' word map legend on its title and its "
-                          "vector heatmaps' colour-bar/axis texts cut; Sampling's legend entry cut at 390 px (es, fr, zh); "
-                          "Softmax's logit-lens wrapped title on its legend (es, fr); one Inside-a-layer legend entry")
 def test_nothing_is_cut_or_overlapping(scans, lang, width, stem):
+    """Every other (language, width, page) must stay clean; those in OPEN_LAYOUT_DEFECTS report what
+    they still find as an expected failure, and pass once it is gone (then take them out)."""
     found = scans[(lang, width, stem, "layout")]
+    if found and (lang, width, stem) in OPEN_LAYOUT_DEFECTS:
+        pytest.xfail(f"issue 20, still open: {'; '.join(found)}")
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
 
 
