@@ -42,7 +42,6 @@ def test_export_title_carries_the_escaped_prompt_and_model():
     assert subtitle.startswith("“&lt;i&gt;cat&lt;/i&gt; ⏎ sat x") and subtitle.endswith("…”<br>SmolLM2")
     assert len(subtitle) < 120
     assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX
-    assert fig.layout.height == 300 + figures.EXPORT_TITLE_TOP_PX  # the plot keeps the room it was drawn with
     assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
     assert fig is original  # titled in place: the figure was just built for it
 

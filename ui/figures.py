@@ -133,19 +133,15 @@ def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) 
     """`fig` itself, titled `title`, with the prompt and the model on a line each below it, so a
     saved PNG says what it shows. The title wraps between words (`wrapped_lines`) and the prompt is
     cut, so all of it fits a 390 px phone's chart (the same figure is sent to every screen); axis
-    titles get the margin they need (automargin) instead of being clipped. A figure of a set height
-    grows by the title's margin, so its plot keeps the room it was drawn with. Pass a figure just
-    built: it is changed in place, because copying a validated figure cost as much as the titling (a
-    class typing thirty prompts builds thirty of each chart)."""
+    titles get the margin they need (automargin) instead of being clipped. Pass a figure just built:
+    it is changed in place, because copying a validated figure cost as much as the titling (a class
+    typing thirty prompts builds thirty of each chart)."""
     shown = cut(prompt.replace("\n", " ⏎ "), EXPORT_PROMPT_COLUMNS)
     # Plotly reads a little HTML in titles: escape the user's text.
     subtitle = f"“{html.escape(shown, quote=False)}”<br>{html.escape(model_name, quote=False)}"
     lines = wrapped_lines(title)
     drop = WRAPPED_TITLE_DROP_PX if len(lines) > 1 else 0
-    added = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop
-    top = added + (fig.layout.margin.t or 0)
-    if fig.layout.height:
-        fig.update_layout(height=fig.layout.height + added)
+    top = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop + (fig.layout.margin.t or 0)
     fig.update_layout(
         title=dict(text="<br>".join(html.escape(line, quote=False) for line in lines), subtitle=dict(text=subtitle),
                    x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=EXPORT_TITLE_PAD_PX + drop)),
