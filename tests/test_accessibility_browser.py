@@ -50,13 +50,21 @@ MIN_CHIP_DIFFERENCE = 40
 MAIN_HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
 # Texts that must not be cut: every chart's, and every st.table cell.
 CUTTABLE = '[data-testid="stPlotlyChart"] svg text, [data-testid="stMain"] [data-testid="stTable"] :is(th, td)'
-# Opens the closed expanders that hold an st.table (their content is laid out only once open):
-# how many it opened.
+# Opens the closed expanders that hold an st.table or a chart (their content is laid out only once
+# open; a chart hidden in a closed one keeps the width it had when the window was wider): how many it opened.
 OPEN_TABLE_EXPANDERS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stExpander"] details:not([open])')]
-    .filter(d => d.querySelector('[data-testid="stTable"]')).map(d => d.querySelector('summary').click()).length"""
-# Resolves once every finite animation and transition (an expander opening) has ended.
-MOTION_ENDED = """() => Promise.all(document.getAnimations()
-    .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity).map(a => a.finished.catch(() => null))).then(() => true)"""
+    .filter(d => d.querySelector('[data-testid="stTable"], [data-testid="stPlotlyChart"]')).map(d => d.querySelector('summary').click()).length"""
+# Resolves once every finite animation and transition (an expander opening) has ended: waits a frame
+# for the click to start them, and again for any started while waiting (an expander cancels its
+# first animation and starts another once its content is measured).
+MOTION_ENDED = """async () => {
+    const running = () => document.getAnimations().filter(a => a.playState === 'running' && a.effect
+        && a.effect.getComputedTiming().endTime !== Infinity);
+    await new Promise(frame => requestAnimationFrame(() => requestAnimationFrame(frame)));
+    for (let left = running(); left.length; left = running())
+        await Promise.all(left.map(a => a.finished.catch(() => null)));
+    return true;
+}"""
 # A chart's title (and prompt line) on its legend, its plot area or a tick label; a table wider than its box.
 OVERLAPS = """() => {
     const boxes = (root, selector) => [...root.querySelectorAll(selector)].map(e => e.getBoundingClientRect())

@@ -42,6 +42,7 @@ def test_export_title_carries_the_escaped_prompt_and_model():
     assert subtitle.startswith("“&lt;i&gt;cat&lt;/i&gt; ⏎ sat x") and subtitle.endswith("…”<br>SmolLM2")
     assert len(subtitle) < 120
     assert fig.layout.margin.t == 30 + figures.EXPORT_TITLE_TOP_PX
+    assert fig.layout.height == 300 + figures.EXPORT_TITLE_TOP_PX  # the plot keeps its height
     assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
     assert fig is original  # titled in place: the figure was just built for it
 
@@ -69,6 +70,7 @@ def test_a_wrapped_export_title_gets_the_room_of_its_lines():
     assert fig.layout.title.text.count("<br>") == 1
     assert fig.layout.margin.t == (30 + figures.EXPORT_TITLE_TOP_PX + figures.EXPORT_TITLE_LINE_PX
                                   + figures.WRAPPED_TITLE_DROP_PX)
+    assert fig.layout.height == fig.layout.margin.t - 30 + figures.PLOTLY_DEFAULT_HEIGHT
     prompt_line = fig.layout.title.subtitle.text.split("<br>")[0]
     assert figures.columns(prompt_line) <= figures.EXPORT_PROMPT_COLUMNS + 2  # + the quotes
 

@@ -26,8 +26,11 @@ def probability_bars(dist: NextTokenDistribution) -> go.Figure:
             x=dist.probs,
             y=labels,
             orientation="h",
+            # Outside the bar end, at the chart's type size (inside, Plotly shrank them to fit the bar).
             text=[format_percent(p) for p in dist.probs],
-            textposition="auto",
+            textposition="outside",
+            constraintext="none",
+            cliponaxis=False,
             marker_color="#0072B2",
             customdata=dist.logits,
             hovertemplate=_("%{y}<br>probability %{x:.2%}<br>logit %{customdata:.2f}") + "<extra></extra>",
@@ -35,7 +38,7 @@ def probability_bars(dist: NextTokenDistribution) -> go.Figure:
     )
     fig.update_layout(
         yaxis=dict(autorange="reversed"),
-        xaxis=dict(title=_("probability"), tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * 1.1]),
+        xaxis=dict(title=_("probability"), tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * 1.3]),  # room for the labels
         height=60 + 34 * len(labels),
         margin=dict(l=10, r=10, t=10, b=40),
     )
@@ -78,6 +81,7 @@ EXPORT_TITLE_PAD_PX = 8  # between the chart's top edge and its title
 # Plotly draws a title of several lines higher, by more than the pad (7 px above the chart's edge at
 # 17 px type, 12 px in presenter mode, measured in Chromium): such a title is pushed down this much.
 WRAPPED_TITLE_DROP_PX = 16
+PLOTLY_DEFAULT_HEIGHT = 450  # what Plotly draws a figure with no height at
 # Where a line may break: after a word and its spaces, or around a wide (CJK) character. A no-break
 # space (French "mot :") stays inside its word.
 _WIDE = "\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
@@ -132,8 +136,9 @@ def plotly_config(page: str, chart: str, prompt: str) -> dict:
 def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) -> go.Figure:
     """`fig` itself, titled `title`, with the prompt and the model on a line each below it, so a
     saved PNG says what it shows. The title wraps between words (`wrapped_lines`) and the prompt is
-    cut, so all of it fits a 390 px phone's chart (the same figure is sent to every screen); axis
-    titles get the margin they need (automargin) instead of being clipped. Pass a figure just built:
+    cut, so all of it fits a 390 px phone's chart (the same figure is sent to every screen); the
+    figure grows by the title's room, so its plot keeps the height it was built with; axis titles
+    get the margin they need (automargin) instead of being clipped. Pass a figure just built:
     it is changed in place, because copying a validated figure cost as much as the titling (a class
     typing thirty prompts builds thirty of each chart)."""
     shown = cut(prompt.replace("\n", " ⏎ "), EXPORT_PROMPT_COLUMNS)
@@ -141,11 +146,11 @@ def with_export_title(fig: go.Figure, title: str, prompt: str, model_name: str) 
     subtitle = f"“{html.escape(shown, quote=False)}”<br>{html.escape(model_name, quote=False)}"
     lines = wrapped_lines(title)
     drop = WRAPPED_TITLE_DROP_PX if len(lines) > 1 else 0
-    top = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop + (fig.layout.margin.t or 0)
+    room = EXPORT_TITLE_TOP_PX + EXPORT_TITLE_LINE_PX * (len(lines) - 1) + drop
     fig.update_layout(
         title=dict(text="<br>".join(html.escape(line, quote=False) for line in lines), subtitle=dict(text=subtitle),
                    x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=EXPORT_TITLE_PAD_PX + drop)),
-        margin=dict(t=top),
+        margin=dict(t=room + (fig.layout.margin.t or 0)), height=room + (fig.layout.height or PLOTLY_DEFAULT_HEIGHT),
     )
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)

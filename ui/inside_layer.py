@@ -21,7 +21,7 @@ from explain import encoder_decoder, layer_parts, limits, residual, rope, writin
 from explain.anatomy import ModelAnatomy, model_anatomy
 from explain.tokens import TokenPiece
 from explain.engine.models import LoadedModel
-from ui import charts, drawn, figures, palette
+from ui import charts, drawn, palette
 from ui.attention import axis_labels, token_label
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
@@ -351,7 +351,7 @@ def mean_map_figure(weights: np.ndarray, labels: list[str], title: str) -> go.Fi
                                hovertemplate=_("%{y} → %{x}: %{z:.3f}") + "<extra></extra>"))
     size = max(320, min(700, 60 + 20 * t))
     fig.update_layout(title=dict(text=html.escape(title), y=0.99, yanchor="top"),
-                      height=size + 150 + figures.EXPORT_TITLE_TOP_PX,  # room for the export title too
+                      height=size + 150,  # the export title adds its own room
                       margin=dict(l=10, r=10, t=130, b=40), plot_bgcolor="rgba(0,0,0,0)",
                       xaxis=dict(title=_("looks at"), side="top", tickangle=-60, type="category"),
                       yaxis=dict(title=_("token that looks"), autorange="reversed", type="category"))

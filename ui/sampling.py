@@ -21,6 +21,7 @@ from explain.generation import BeamSearch
 from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
 from explain.engine.models import LoadedModel
 from ui import flight, palette, state
+from ui.figures import columns
 from ui.html import visible_text
 from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
@@ -30,11 +31,24 @@ from ui.state import BY_MODEL_NAME
 
 ORANGE, SKY, GREEN, BLUE, VERMILION = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5))
 GREY = "#BBBBBB"  # "before the filter" and dropped beams: neutral, always with their own label or shape
-# Legends above the plot, short names in rows of two on any width; `margin.t` leaves room for two
-# rows (the export title goes above that).
 LABEL_MIN_PROB = 0.02  # smaller kept bars go unlabelled: at projector size "1%" labels run together
-TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, x=0,
-                  entrywidth=0.5, entrywidthmode="fraction")  # two entries a row, on any width
+# Legends above the plot: names in rows of two on any width, or one a row once a (translated) name is
+# wider than half a 390 px phone's plot holds; `margin.t` leaves room for two rows, plus one per
+# further row (the export title goes above that).
+LEGEND_HALF_COLUMNS = 16  # a name's width (figures.columns) that still fits half a phone's plot
+LEGEND_ROW_PX = 20
+
+
+def top_legend(fig: go.Figure, margin_top: int) -> go.Figure:
+    """`fig` (changed in place) with its legend above the plot (`LEGEND_HALF_COLUMNS`) and a top
+    margin of `margin_top` plus the room for any rows beyond two."""
+    names = [trace.name for trace in fig.data if trace.showlegend is not False and trace.name]
+    per_row = 2 if all(columns(name) <= LEGEND_HALF_COLUMNS for name in names) else 1
+    rows = -(-len(names) // per_row)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0,
+                                  entrywidth=1 / per_row, entrywidthmode="fraction"),
+                      margin_t=margin_top + LEGEND_ROW_PX * max(0, rows - 2))
+    return fig
 # The URL keeps these English values; the radio shows them translated (format_func=_).
 STRATEGIES = (N_("Greedy"), N_("Pure sampling"), N_("Top-k"), N_("Top-p (nucleus)"), N_("Min-p"))
 
@@ -119,10 +133,11 @@ def filter_figure(view: FilterView) -> go.Figure:
         fig.add_annotation(x=n_shown_kept - 0.5, y=1.0, yref="paper", text=_("cut-off"), showarrow=False,
                            xanchor="left", font=dict(color=VERMILION))
     fig.update_layout(
-        barmode="overlay", height=500, margin=dict(l=10, r=10, t=56, b=70), separators=plotly_separators(),
+        barmode="overlay", height=500, margin=dict(l=10, r=10, b=70), separators=plotly_separators(),
         yaxis=dict(title=_("probability"), tickformat=".0%", range=[0, 1.08]),
-        xaxis=dict(tickangle=-45), legend=TOP_LEGEND,
+        xaxis=dict(tickangle=-45),
     )
+    top_legend(fig, 56)
     return fig
 
 
@@ -319,10 +334,11 @@ def beam_tree_figure(beams: BeamSearch) -> go.Figure:
     steps = max(by_step) if by_step else 1
     fig.update_layout(
         height=170 + 44 * max(len(v) for v in by_step.values()) if by_step else 300,
-        margin=dict(l=10, r=10, t=56, b=56),
+        margin=dict(l=10, r=10, b=56),
         xaxis=dict(title=_("step (new token)"), dtick=1, range=[-0.6, steps + 0.9]),
-        yaxis=dict(visible=False), legend=TOP_LEGEND, separators=plotly_separators(),
+        yaxis=dict(visible=False), separators=plotly_separators(),
     )
+    top_legend(fig, 56)
     return fig
 
 

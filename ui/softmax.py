@@ -191,7 +191,9 @@ def probability_chart(dist: NextTokenDistribution) -> go.Figure:
         hovertemplate="%{y}<br>" + _("probability {probability}").format(probability="%{customdata[0]}")
                       + "<br>" + _("logit {logit}").format(logit="%{customdata[1]}") + "<extra></extra>",
     )
-    fig.update_layout(height=60 + 26 * len(dist.pieces), separators=plotly_separators(),
+    # Rows a little tighter than other bar charts': with the export title above them, the chart still
+    # fits beside the slider on a 1280×720 projector in presenter mode.
+    fig.update_layout(height=60 + 21 * len(dist.pieces), separators=plotly_separators(),
                       xaxis_title=_("probability"))
     return fig
 
@@ -218,21 +220,25 @@ def _label(rank: int, display: str) -> str:
     return f"{rank}. '{html.escape(visible_text(display), quote=False)}'"
 
 
+LABEL_ROOM = 0.3  # the axis runs this share of the longest bar past it, for the value labels
+
+
 def logit_bars(dist: NextTokenDistribution) -> go.Figure:
     """The raw scores (logits) of the top-n tokens, most likely on top."""
     labels = [_label(rank + 1, p.display) for rank, p in enumerate(dist.pieces)]
     fig = go.Figure(
         go.Bar(
             x=dist.logits, y=labels, orientation="h", marker_color=ORANGE,
-            text=[format_number(v, 2) for v in dist.logits], textposition="auto",
-            customdata=[format_number(v, 3) for v in dist.logits],
+            # Outside the bar end, at the chart's type size (inside, Plotly shrank them to fit the bar).
+            text=[format_number(v, 2) for v in dist.logits], textposition="outside", constraintext="none",
+            cliponaxis=False, customdata=[format_number(v, 3) for v in dist.logits],
             hovertemplate="%{y}<br>" + _("logit {logit}").format(logit="%{customdata}") + "<extra></extra>",
         )
     )
-    low = min(dist.logits)
+    low, pad = min(dist.logits), LABEL_ROOM * max(abs(v) for v in dist.logits)  # room for the labels
     fig.update_layout(
         yaxis=dict(autorange="reversed"), separators=plotly_separators(),
-        xaxis=dict(title=_("logit (raw score)"), range=[min(0.0, low - 1), max(dist.logits) + 0.5]),
+        xaxis=dict(title=_("logit (raw score)"), range=[min(0.0, low - pad), max(0.0, max(dist.logits)) + pad]),
         height=60 + 26 * len(labels), margin=dict(l=10, r=10, t=10, b=40),
     )
     return fig
@@ -324,7 +330,8 @@ def lens_figure(lens: logit_lens.LogitLens) -> go.Figure:
     fig.update_layout(
         xaxis=dict(title=_("layer (0 = the token's embedding)"), dtick=2),
         yaxis=dict(title=_("probability"), tickformat=".0%", range=[0, 1.12]),
-        height=380, margin=dict(l=10, r=10, t=10, b=40), separators=plotly_separators(),
+        # t: room above the plot for the legend, which takes two rows on a phone in some languages
+        height=420, margin=dict(l=10, r=10, t=50, b=40), separators=plotly_separators(),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )
     return fig
