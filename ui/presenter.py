@@ -56,6 +56,9 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
             trace.textfont.size = max(18, trace.textfont.size or 0)
     if fig.layout.title.text:  # a title given its own small font stays small otherwise
         fig.update_layout(title_font_size=22)
+    if fig.layout.title.subtitle.text:  # the export title's prompt and model lines (ui.figures)
+        fig.update_layout(title_subtitle_font_size=18)
+    fig.update_layout(legend_font_size=18)  # Streamlit's chart theme gives legends a small font of their own
     if fig.layout.height:
         fig.update_layout(height=int(fig.layout.height * 1.35))
     return fig
