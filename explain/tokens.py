@@ -10,7 +10,7 @@ laid out in reading order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import bisect
 import re
 import unicodedata
@@ -218,6 +218,18 @@ def character_groups(chunks: list[bytes | None]) -> list[CharacterGroup]:
                 groups.append(CharacterGroup(start, i + 1, readable_bytes(data[begin:offset])))
             start, begin = i + 1, offset
     return groups
+
+
+def with_joined_characters(pieces: list[TokenPiece]) -> list[TokenPiece]:
+    """`pieces` with each byte piece's display followed by the character its run forms and its
+    place in the run: `<F0 9F>` → `<F0 9F> 😀 1/2` (other pieces unchanged)."""
+    out = list(pieces)
+    for group in character_groups([piece.piece_bytes for piece in pieces]):
+        size, char = group.stop - group.start, group.text.strip()
+        for k in range(group.start, group.stop):
+            piece = pieces[k]
+            out[k] = replace(piece, display=f"{piece.display} {char} {k - group.start + 1}/{size}")
+    return out
 
 
 def text_direction(text: str) -> str:

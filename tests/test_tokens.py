@@ -92,3 +92,18 @@ def test_character_groups_of_a_cut_off_character_keep_its_bytes():
     groups = tokens.character_groups([b"a", b" \xf0\x9f", b"\x8d"])  # a pizza emoji missing its last byte
     assert groups == [tokens.CharacterGroup(1, 3, " <F0 9F 8D>")]
     assert tokens.character_groups([b"a", None]) == []
+
+
+@pytest.mark.parametrize("text", ["I love pizza 🍕 😀", "今天天气很好"])
+def test_byte_pieces_show_the_character_their_run_forms(lm, text):
+    prompt = tokens.tokenize_prompt(lm, text)
+    joined = tokens.with_joined_characters(prompt.pieces)
+    groups = tokens.character_groups([p.piece_bytes for p in prompt.pieces])
+    assert groups  # the prompt has characters cut into byte tokens
+    for group in groups:
+        char = lm.tokenizer.decode(prompt.ids[group.start:group.stop]).strip()  # the tokenizer's own decode
+        for k in range(group.start, group.stop):
+            expected = f"{prompt.pieces[k].display} {char} {k - group.start + 1}/{group.stop - group.start}"
+            assert joined[k].display == expected
+    untouched = {k for g in groups for k in range(g.start, g.stop)}
+    assert all(joined[k] == p for k, p in enumerate(prompt.pieces) if k not in untouched)

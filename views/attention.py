@@ -5,6 +5,7 @@ from babel.lists import format_list
 
 from explain import attention as attn
 from explain import limits
+from explain import tokens
 from ui import attention as view
 from ui import state
 from ui.bertviz_offline import OfflineAssetsMissing, with_caption
@@ -106,7 +107,7 @@ for col, (name, (text, _word, _linked)) in zip(cols, PRESETS.items()):
 lm, prompt, ids, analysis = state.page_analysis()
 n_layer, n_head = analysis.n_layer, analysis.n_head
 shown = min(len(ids), view.VIEW_CAP)
-pieces = prompt.pieces[:shown]
+pieces = tokens.with_joined_characters(prompt.pieces)[:shown]
 labels = tuple(view.token_label(p) for p in pieces)
 texts = [p.text for p in pieces]
 if len(ids) > view.VIEW_CAP:
