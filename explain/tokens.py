@@ -222,10 +222,15 @@ def character_groups(chunks: list[bytes | None]) -> list[CharacterGroup]:
 
 def with_joined_characters(pieces: list[TokenPiece]) -> list[TokenPiece]:
     """`pieces` with each byte piece's display followed by the character its run forms and its
-    place in the run: `<F0 9F>` → `<F0 9F> 😀 1/2` (other pieces unchanged)."""
+    place in the run: `<F0 9F>` → `<F0 9F> 😀 1/2` (other pieces unchanged). A run cut off before
+    its character is complete (the prompt cap, or a cut-off emoji) keeps its bytes alone."""
     out = list(pieces)
     for group in character_groups([piece.piece_bytes for piece in pieces]):
-        size, char = group.stop - group.start, group.text.strip()
+        try:
+            char = b"".join(piece.piece_bytes for piece in pieces[group.start:group.stop]).decode("utf-8").strip()
+        except UnicodeDecodeError:
+            continue
+        size = group.stop - group.start
         for k in range(group.start, group.stop):
             piece = pieces[k]
             out[k] = replace(piece, display=f"{piece.display} {char} {k - group.start + 1}/{size}")

@@ -107,3 +107,9 @@ def test_byte_pieces_show_the_character_their_run_forms(lm, text):
             assert joined[k].display == expected
     untouched = {k for g in groups for k in range(g.start, g.stop)}
     assert all(joined[k] == p for k, p in enumerate(prompt.pieces) if k not in untouched)
+
+
+def test_a_character_cut_off_before_its_last_byte_keeps_its_bytes_alone(lm):
+    pieces = tokens.tokenize_prompt(lm, "pizza 🍕").pieces  # the emoji is three byte tokens
+    assert [p.display for p in tokens.with_joined_characters(pieces)][-1].endswith("🍕 3/3")
+    assert tokens.with_joined_characters(pieces[:-1]) == pieces[:-1]  # its last byte cut off

@@ -45,10 +45,18 @@ def explained_on(stem: str, title: str, icon: str) -> None:
 
 
 def top5_sentence(dist) -> str:
-    """The top-5 chart in words: the favourite and what the next four share."""
-    return _("The most likely next token is {token} at {top}; the next four share {rest}.").format(
+    """The top-5 chart in words: the favourite and what the next four share, and, when a candidate
+    is a byte piece (`<F0 9F>`), that it is part of a character, not a word."""
+    sentence = _("The most likely next token is {token} at {top}; the next four share {rest}.").format(
         token=markdown_escape(repr(visible_text(dist.pieces[0].display))), top=format_percent(dist.probs[0]),
         rest=format_percent(sum(dist.probs[1:])))
+    if any(piece.is_partial_character for piece in dist.pieces):
+        sentence += " " + _(BYTE_PIECE_NOTE)
+    return sentence
+
+
+BYTE_PIECE_NOTE = N_("A token shown as bytes in angle brackets, like `<F0 9F>`, is not a word: it is the first "
+                     "part of a character (an emoji, a Chinese character…) that the model writes over several tokens.")
 
 
 def guess_verdict(lm, logits, prompt_text: str, guess: str) -> str:
