@@ -12,7 +12,8 @@ own test, so a failure names the page at fault.
 The same visits check the layout a screenshot would show (`layout_problems`), at both widths: no
 chart text or table cell is cut by a box around it, no chart's title sits on its legend, its plot or
 its tick labels (the figures are the same for every screen, so a long title must wrap), and no table
-is wider than its box. Tables behind a closed "show as table" are opened for it first.
+is wider than its box. Closed expanders holding a table or a chart are opened for it first (and their
+opening animation waited out).
 """
 
 from __future__ import annotations
@@ -161,28 +162,11 @@ def test_axe_finds_no_wcag_violation(scans, lang, width, stem):
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
 
 
-# Found on 2026-12-02 and not fixed yet (issue 20), in every language (one run showed them in some
-# languages, the next in others): Inside a layer's "layer 29 feed-forward" legend entry and bar labels
-# and RNN vs Transformer's probe labels at 1440 px; Embeddings' vector heatmaps' axis and colour-bar
-# texts, Softmax's wrapped logit-lens title on its legend and Sampling's "kept (renormalised)" legend
-# entry at 390 px.
-OPEN_LAYOUT_DEFECTS = {
-    (lang, width, stem)
-    for lang in LANGUAGES
-    for width, stem in ((1440, "inside_layer"), (1440, "rnn_vs_transformer"),
-                        (390, "embeddings"), (390, "softmax"), (390, "sampling"))
-}
-
-
 @pytest.mark.parametrize("stem", [step.stem for step in WALK])
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", list(LANGUAGES))
 def test_nothing_is_cut_or_overlapping(scans, lang, width, stem):
-    """Every other (language, width, page) must stay clean; those in OPEN_LAYOUT_DEFECTS report what
-    they still find as an expected failure, and pass once it is gone (then take them out)."""
     found = scans[(lang, width, stem, "layout")]
-    if found and (lang, width, stem) in OPEN_LAYOUT_DEFECTS:
-        pytest.xfail(f"issue 20, still open: {'; '.join(found)}")
     assert found == [], f"{stem} in {lang} at {width} px:\n" + "\n".join(found)
 
 
