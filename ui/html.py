@@ -31,6 +31,7 @@ _CHIP_STYLE = (
     "font-weight:{weight};vertical-align:bottom"
 )
 _BELOW_STYLE = "display:block;font-size:0.7em;color:#333"
+BELOW_CLASS = "llmx-below"  # presenter mode enlarges it (ui.presenter): 0.7em of 21 px is below a projector's 16
 
 
 def visible_text(text: str) -> str:
@@ -58,7 +59,7 @@ def chip(label: str, index: int, *, title: str = "", below: str = "", kind: str 
     `CHIP_BORDERS` key. `dir="auto"` isolates the label, so Arabic or Hebrew runs right to left."""
     style = _CHIP_STYLE.format(background=background or palette.tint(index), text=palette.CHIP_TEXT,
                                border=CHIP_BORDERS[kind], weight=700 if bold else 400)
-    sub = f'<span style="{_BELOW_STYLE}">{html.escape(below)}</span>' if below else ""
+    sub = f'<span class="{BELOW_CLASS}" style="{_BELOW_STYLE}">{html.escape(below)}</span>' if below else ""
     hover = f' title="{html.escape(title, quote=True)}"' if title else ""
     return f'<span dir="auto"{hover} style="{style}">{html.escape(label)}{sub}</span>'
 

@@ -21,6 +21,7 @@ _PRESENTER_CSS = """
   html { font-size: 21px; }
   [data-testid="stMain"] h1 { font-size: 2.6rem; }
   [data-testid="stMain"] p, [data-testid="stMain"] li { line-height: 1.55; }
+  .llmx-below { font-size: 0.8em !important; }  /* a token chip's id (ui.html.BELOW_CLASS) */
 </style>
 """
 
