@@ -17,6 +17,9 @@ from ui.i18n import N_, _, format_number, format_percent
 PART_NAMES = (N_("embeddings"), N_("norms"), N_("attention"), N_("feed-forward"), N_("output head"), N_("other"))
 
 
+VALUE_LABEL_ROOM = 0.3  # a bar chart's axis runs this share of its longest bar past it, for the value labels
+
+
 def probability_bars(dist: NextTokenDistribution) -> go.Figure:
     """Horizontal bars of the top-n next tokens, most likely on top."""
     # Plotly reads a little HTML in labels (<b>, <br>, <a>): escape, so a token shows as typed.
@@ -38,7 +41,7 @@ def probability_bars(dist: NextTokenDistribution) -> go.Figure:
     )
     fig.update_layout(
         yaxis=dict(autorange="reversed"),
-        xaxis=dict(title=_("probability"), tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * 1.3]),  # room for the labels
+        xaxis=dict(title=_("probability"), tickformat=".0%", range=[0, max(1e-9, max(dist.probs)) * (1 + VALUE_LABEL_ROOM)]),
         height=60 + 34 * len(labels),
         margin=dict(l=10, r=10, t=10, b=40),
     )

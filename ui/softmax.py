@@ -20,7 +20,7 @@ from explain.tokens import text_direction
 from explain.word_probability import WordProbability
 from explain.engine.models import LoadedModel
 from ui import palette, state
-from ui.figures import probability_bars
+from ui.figures import VALUE_LABEL_ROOM, probability_bars
 from ui.html import chip, chip_row, readable_label, visible_text
 from ui.i18n import _, babel_locale, format_number, format_percent
 from ui.state import BY_MODEL_NAME
@@ -220,9 +220,6 @@ def _label(rank: int, display: str) -> str:
     return f"{rank}. '{html.escape(visible_text(display), quote=False)}'"
 
 
-LABEL_ROOM = 0.3  # the axis runs this share of the longest bar past it, for the value labels
-
-
 def logit_bars(dist: NextTokenDistribution) -> go.Figure:
     """The raw scores (logits) of the top-n tokens, most likely on top."""
     labels = [_label(rank + 1, p.display) for rank, p in enumerate(dist.pieces)]
@@ -235,7 +232,7 @@ def logit_bars(dist: NextTokenDistribution) -> go.Figure:
             hovertemplate="%{y}<br>" + _("logit {logit}").format(logit="%{customdata}") + "<extra></extra>",
         )
     )
-    low, pad = min(dist.logits), LABEL_ROOM * max(abs(v) for v in dist.logits)  # room for the labels
+    low, pad = min(dist.logits), VALUE_LABEL_ROOM * max(abs(v) for v in dist.logits)  # room for the labels
     fig.update_layout(
         yaxis=dict(autorange="reversed"), separators=plotly_separators(),
         xaxis=dict(title=_("logit (raw score)"), range=[min(0.0, low - pad), max(0.0, max(dist.logits)) + pad]),
