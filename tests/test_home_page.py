@@ -155,7 +155,7 @@ def test_home_reads_in_another_language(lang, title):
 def test_a_byte_piece_among_the_top5_is_called_part_of_a_character(lm):
     """Issue 20.8: after a Chinese prompt the favourites are byte pieces (`<E7>`); the sentence says
     they are parts of characters, not words — and says nothing of the kind after an English one."""
-    note = "is not a word: it is the first part of a character"
+    note = "is not a word: it holds part of a character"
     chinese = next(m.value for m in run_home("今天天气").markdown if m.value.startswith("The most likely next token is"))
     assert "'\\<E" in chinese and note in chinese  # Markdown-escaped: '\<E6\>'
     english = next(m.value for m in run_home("The capital of France is").markdown

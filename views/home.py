@@ -44,6 +44,10 @@ def explained_on(stem: str, title: str, icon: str) -> None:
     st.page_link(f"views/{stem}.py", label=_("Explained on the {page} page →").format(page=title), icon=icon)
 
 
+BYTE_PIECE_NOTE = N_("A token shown as bytes in angle brackets, like `<F0 9F>`, is not a word: it holds part "
+                     "of a character (an emoji, a Chinese character…) that the model writes over several tokens.")
+
+
 def top5_sentence(dist) -> str:
     """The top-5 chart in words: the favourite and what the next four share, and, when a candidate
     is a byte piece (`<F0 9F>`), that it is part of a character, not a word."""
@@ -54,9 +58,6 @@ def top5_sentence(dist) -> str:
         sentence += " " + _(BYTE_PIECE_NOTE)
     return sentence
 
-
-BYTE_PIECE_NOTE = N_("A token shown as bytes in angle brackets, like `<F0 9F>`, is not a word: it is the first "
-                     "part of a character (an emoji, a Chinese character…) that the model writes over several tokens.")
 
 
 def guess_verdict(lm, logits, prompt_text: str, guess: str) -> str:
