@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.engine import analysis, family_of
+from explain.engine import family_of, inference_queue
 from explain.engine.models import LoadedModel
 from explain.next_token import rank_of, softmax, top_indices
 from explain.tokens import TokenPiece, token_piece
@@ -37,7 +37,7 @@ def head_logits(lm: LoadedModel, hidden_states: np.ndarray, already_normed: bool
                 states = final_norm(lm.model)(states)
             return lm.model.get_output_embeddings()(states).float().numpy()
 
-    return analysis.on_the_worker(project)  # one product on the cores at a time, as the forwards
+    return inference_queue.shared().run(project)  # one product on the cores at a time, as the forwards
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def test_calls_run_alone_on_the_worker_taking_turns_with_the_analyses(tiny_llama
     assert first.result(timeout=60) == "inference-worker" and second.result(timeout=60) == "second"
     _assert_equals_reference(tiny_llama, b.result(timeout=60), [4, 5])
     assert finished == ["first", "a", "second", "b"]  # arrival order: a call is never skipped
-    assert worker.batch_sizes == [1, 1]  # a and b did not share a forward across the call between them
+    assert list(worker.batch_sizes) == [1, 1]  # a and b did not share a forward across the call between them
     failing = worker.call(lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         failing.result(timeout=60)

@@ -8,16 +8,12 @@ layer slider or switching pages never reruns the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import torch
 
 from explain.engine.models import LoadedModel
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,17 +50,6 @@ def analyze_prompt(lm: LoadedModel, ids: list[int], background: bool = False) ->
     from explain.engine import inference_queue  # it imports this module
 
     return inference_queue.shared().analyze(lm, list(ids), background)
-
-
-def on_the_worker(fn: Callable[[], T]) -> T:
-    """`fn()`, run on the process's one inference worker between the forwards (inline if called
-    from it), for the model products a page computes from stored hidden states (the output head
-    over every layer or position). Thirty sessions computing them in their own threads would put
-    thirty products on two cores at once, each with its own MKL buffers."""
-    from explain.engine import inference_queue
-
-    worker = inference_queue.shared()
-    return fn() if worker.on_worker() else worker.call(fn).result()
 
 
 def analyze_batch(lm: LoadedModel, prompts: list[list[int]]) -> list[PromptAnalysis]:

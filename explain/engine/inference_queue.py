@@ -38,14 +38,18 @@ import itertools
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 
 from explain.engine import analysis
 from explain.engine.models import LoadedModel
+
+T = TypeVar("T")
 
 # Measured (2026-12-01, SmolLM2 fp32 eager with attentions and hidden states, A/B interleaved in one
 # process, 5 rounds, machine at load ≈ 20 on 2 cores): one forward of 8 × 32 rows took a median 0.28×
@@ -56,6 +60,7 @@ MAX_BATCH_TOKENS = 8 * 64  # rows × padded length per forward (bounds the atten
 # forward_app_ms measured 1.12× a plain forward when every request waited 4 ms for company).
 # Requests that arrive while a forward runs are coalesced anyway, with no wait.
 WINDOW_S = 0.004  # how long the worker waits for more company when a batch already has some
+BATCH_LOG = 4096  # how many forwards' row counts `batch_sizes` remembers (a soak runs thousands)
 
 
 class WorkerStopped(RuntimeError):
@@ -88,11 +93,11 @@ class InferenceQueue:
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopped = False
-        self.batch_sizes: list[int] = []  # rows of every forward run so far (for tests and the bench)
+        self.batch_sizes: deque[int] = deque(maxlen=BATCH_LOG)  # rows of the latest forwards (tests, bench)
 
     def analyze(self, lm: LoadedModel, ids: list[int], background: bool = False) -> analysis.PromptAnalysis:
         """`analysis.analyze_batch(lm, [ids])[0]`, run on the worker (inline if called from it)."""
-        if threading.current_thread() is self._worker:
+        if self.on_worker():
             with torch.inference_mode():
                 return analysis.analyze_batch(lm, [ids])[0]
         return self.submit(lm, ids, background).result()
@@ -107,6 +112,14 @@ class InferenceQueue:
             raise ValueError("ids is empty: the model needs at least one token")
         job = _Job(BACKGROUND if background else VISITOR, next(self._arrivals), lm, list(ids))
         return self._enqueue(job)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` on the worker, between the forwards: inline when called from the worker itself
+        (it must not wait behind its own job), else queued with `call` and waited for. For the
+        model products a page computes from stored hidden states (the output head over every layer
+        or position): thirty sessions computing them in their own threads would put thirty
+        products on two cores at once, each with its own MKL buffers."""
+        return fn() if self.on_worker() else self.call(fn).result()
 
     def call(self, fn: Callable[[], object]) -> Future:
         """Queue `fn()` to run alone on the worker, at a visitor's priority, in arrival order with
