@@ -211,3 +211,30 @@ def i18n_percent_fr(fraction: float) -> str:
 
     with mock.patch.object(i18n, "current_language", return_value="fr"):
         return i18n.format_percent(fraction)
+
+
+BYTE_NOTE = "is not a word: it holds part of a character"
+
+
+def test_byte_pieces_are_named_and_framed_under_their_character(lm):
+    """Issue 20.8 on Softmax and Sampling: after a Chinese prompt most candidates are byte pieces
+    (`<E6>`), and the chart's sentence says what they are (not after an English prompt); the
+    surprise chips frame a character's byte tokens under that character, as the prompt's chips do."""
+    from explain import sampling
+    from explain.sampling import SamplingSettings
+    from ui.sampling import filter_sentence
+
+    at = softmax_page("今天天气")
+    assert not at.exception
+    sentence = next(c.value for c in at.caption if c.value.startswith("The top token is"))
+    assert "'\\<" in sentence and BYTE_NOTE in sentence  # Markdown-escaped bytes, then the note
+    surprise = next(h.proto.body for h in at.get("html") if "expected (≥" in h.proto.body)
+    for char in "今天气":
+        assert f"together form {char}" in surprise
+    english = softmax_page("The capital of France is")
+    assert BYTE_NOTE not in next(c.value for c in english.caption if c.value.startswith("The top token is"))
+    settings = SamplingSettings(top_p=0.9)
+    chinese_view = sampling.filter_view(lm, next_token.last_logits(lm, tokens.encode(lm, "今天天气")), settings)
+    english_view = sampling.filter_view(lm, next_token.last_logits(lm, tokens.encode(lm, "The capital of France is")),
+                                        settings)
+    assert BYTE_NOTE in filter_sentence(chinese_view) and BYTE_NOTE not in filter_sentence(english_view)

@@ -14,7 +14,7 @@ import re
 
 from explain.tokens import CharacterGroup, TokenPiece, character_groups, text_direction
 from ui import palette
-from ui.i18n import _
+from ui.i18n import N_, _
 
 _VISIBLE_WHITESPACE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
 _HEX_GROUP = re.compile(r"(<[0-9A-F]{2}(?: [0-9A-F]{2})*>)")
@@ -139,6 +139,19 @@ def path_diagram(stages: list[tuple[str, str, str]], description: str) -> str:
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
+
+
+BYTE_PIECE_NOTE = N_("A token shown as bytes in angle brackets, like `<F0 9F>`, is not a word: it holds part "
+                     "of a character (an emoji, a Chinese character…) that the model writes over several tokens.")
+
+
+def with_byte_piece_note(sentence: str, pieces: list[TokenPiece]) -> str:
+    """`sentence` (Markdown), followed by what a byte piece is when any of `pieces` is one: after a
+    Chinese or emoji prompt the candidates a chart ranks are often `<E6>`-like bytes, which a class
+    would otherwise read as strange words."""
+    if not any(piece.is_partial_character for piece in pieces):
+        return sentence
+    return sentence + " " + _(BYTE_PIECE_NOTE)
 
 
 def markdown_escape(text: str) -> str:

@@ -22,7 +22,7 @@ from explain.sampling import GREEDY, SAMPLE, FilterView, SamplingSettings
 from explain.engine.models import LoadedModel
 from ui import flight, palette, state
 from ui.figures import columns
-from ui.html import visible_text
+from ui.html import markdown_escape, visible_text, with_byte_piece_note
 from ui.i18n import N_, _, format_number, format_percent
 from ui.results import results
 from ui.reveal import pick_before_reveal
@@ -143,11 +143,12 @@ def filter_figure(view: FilterView) -> go.Figure:
 
 def filter_sentence(view: FilterView) -> str:
     """The filter chart in words, for this prompt and these settings."""
-    return _("{strategy}: {kept} of {vocab} tokens survive the filter, holding {mass} of the probability; "
-             "renormalised, the top token {token} goes from {before} to {after}.").format(
+    sentence = _("{strategy}: {kept} of {vocab} tokens survive the filter, holding {mass} of the probability; "
+                 "renormalised, the top token {token} goes from {before} to {after}.").format(
         strategy=describe(view.settings), kept=format_number(view.n_kept), vocab=format_number(view.vocab_size),
-        mass=format_percent(view.kept_mass), token=repr(visible_text(view.pieces[0].display)),
+        mass=format_percent(view.kept_mass), token=markdown_escape(repr(visible_text(view.pieces[0].display))),
         before=format_percent(view.probs_before[0]), after=format_percent(view.probs_after[0]))
+    return with_byte_piece_note(sentence, view.pieces)
 
 
 def filter_table(view: FilterView) -> dict[str, list]:

@@ -16,12 +16,12 @@ from babel import numbers
 
 from explain import limits, logit_lens, word_probability
 from explain.next_token import NextTokenDistribution
-from explain.tokens import text_direction
+from explain.tokens import TokenPiece, character_groups, text_direction
 from explain.word_probability import WordProbability
 from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import VALUE_LABEL_ROOM, probability_bars
-from ui.html import chip, chip_row, readable_label, visible_text
+from ui.html import chip, chip_row, grouped, markdown_escape, readable_label, visible_text, with_byte_piece_note
 from ui.i18n import _, babel_locale, format_number, format_percent
 from ui.state import BY_MODEL_NAME
 
@@ -201,10 +201,11 @@ def probability_chart(dist: NextTokenDistribution) -> go.Figure:
 def probability_sentence(dist: NextTokenDistribution) -> str:
     """The probability chart in words: the top token, what the next four share, the top n's total."""
     rest = sum(dist.probs[1:5])
-    return _("The top token is {token} at {probability}; the next four share {rest}; "
-             "the {count} tokens shown hold {mass} together.").format(
-        token=repr(visible_text(dist.pieces[0].display)), probability=format_percent(dist.probs[0]),
+    sentence = _("The top token is {token} at {probability}; the next four share {rest}; "
+                 "the {count} tokens shown hold {mass} together.").format(
+        token=markdown_escape(repr(visible_text(dist.pieces[0].display))), probability=format_percent(dist.probs[0]),
         rest=format_percent(rest), count=len(dist.pieces), mass=format_percent(dist.top_n_mass))
+    return with_byte_piece_note(sentence, dist.pieces)
 
 
 def probability_table(dist: NextTokenDistribution) -> dict[str, list]:
@@ -401,9 +402,10 @@ def surprise_sentence(preds: logit_lens.PositionPredictions) -> str:
         surprising_probability=probability_text(float(np.log10(max(preds.actual_probs[most], 1e-300)))))
 
 
-def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictions) -> str:
-    """The prompt as spans coloured by how likely the model found each token (escaped HTML)."""
-    spans = [chip(readable_label(first_piece_display), 0, title=_("the first token has no prediction"),
+def surprise_spans(first_piece: TokenPiece, preds: logit_lens.PositionPredictions) -> str:
+    """The prompt as spans coloured by how likely the model found each token (escaped HTML). Byte
+    tokens that together form a character are framed under it, as in the prompt at the top."""
+    spans = [chip(readable_label(first_piece.display), 0, title=_("the first token has no prediction"),
                   kind="partial", background="#EEEEEE")]
     for actual, guess, prob, gprob, rank in zip(
         preds.actual, preds.guesses, preds.actual_probs, preds.guess_probs, preds.actual_ranks
@@ -427,4 +429,6 @@ def surprise_spans(first_piece_display: str, preds: logit_lens.PositionPredictio
         " · " + html.escape(_("the number under each token is the probability the model gave it; "
                                "its own guess at each position is in the table below")) + "</div>"
     )
-    return chip_row(spans, text_direction(first_piece_display + "".join(a.text for a in preds.actual))) + legend
+    pieces = [first_piece, *preds.actual]
+    spans = grouped(spans, character_groups([piece.piece_bytes for piece in pieces]))
+    return chip_row(spans, text_direction("".join(piece.text for piece in pieces))) + legend

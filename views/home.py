@@ -11,7 +11,7 @@ from ui import state
 from ui.charts import show_shared_chart
 from ui.drawn import shared_table
 from ui.figures import anatomy_bars, probability_bars
-from ui.html import markdown_escape, path_diagram, token_spans, visible_text
+from ui.html import markdown_escape, path_diagram, token_spans, visible_text, with_byte_piece_note
 from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.reveal import guess_before_reveal
 from ui.sampling import greedy_stream
@@ -44,19 +44,13 @@ def explained_on(stem: str, title: str, icon: str) -> None:
     st.page_link(f"views/{stem}.py", label=_("Explained on the {page} page →").format(page=title), icon=icon)
 
 
-BYTE_PIECE_NOTE = N_("A token shown as bytes in angle brackets, like `<F0 9F>`, is not a word: it holds part "
-                     "of a character (an emoji, a Chinese character…) that the model writes over several tokens.")
-
-
 def top5_sentence(dist) -> str:
     """The top-5 chart in words: the favourite and what the next four share, and, when a candidate
     is a byte piece (`<F0 9F>`), that it is part of a character, not a word."""
     sentence = _("The most likely next token is {token} at {top}; the next four share {rest}.").format(
         token=markdown_escape(repr(visible_text(dist.pieces[0].display))), top=format_percent(dist.probs[0]),
         rest=format_percent(sum(dist.probs[1:])))
-    if any(piece.is_partial_character for piece in dist.pieces):
-        sentence += " " + _(BYTE_PIECE_NOTE)
-    return sentence
+    return with_byte_piece_note(sentence, dist.pieces)
 
 
 

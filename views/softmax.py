@@ -212,7 +212,7 @@ else:
     cols[0].metric(_("Perplexity of your prompt"), format_number(preds.perplexity, 1))
     cols[1].metric(_("Tokens it guessed right (top 1)"),
                    _("{right} of {count}").format(right=right_guesses, count=len(preds.actual)))
-    st.html(surprise_spans(prompt.pieces[0].display, preds))
+    st.html(surprise_spans(prompt.pieces[0], preds))
     st.caption(surprise_sentence(preds))
     with st.expander(_("Table: the model's guess at every position")):
         show_table(positions_table(preds), _("The model's guess at every position"))
