@@ -75,6 +75,19 @@ def test_a_wrapped_export_title_gets_the_room_of_its_lines():
     assert figures.columns(prompt_line) <= figures.EXPORT_PROMPT_COLUMNS + 2  # + the quotes
 
 
+def test_presenter_figures_enlarge_a_builder_s_small_print():
+    """Issue 20.6: a note given its own 13 px font, and a label's `<sup>` line (Plotly draws it at
+    70 %), are projector-size in presenter mode; the figure a page built is left as it was."""
+    from ui.presenter import presenter_figure
+
+    fig = go.Figure(go.Bar(x=[3, 5], y=["WordPiece<br><sup>BERT</sup>", "Word"], orientation="h"))
+    fig.add_annotation(x=3, y=0, text="LSTM: 65 steps", font=dict(size=13))
+    shown = presenter_figure(fig)
+    assert shown.layout.annotations[0].font.size >= 18
+    assert list(shown.data[0].y) == ["WordPiece<br>BERT", "Word"]
+    assert fig.layout.annotations[0].font.size == 13 and fig.data[0].y[0] == "WordPiece<br><sup>BERT</sup>"
+
+
 def test_share_list_is_read_from_the_link_and_escaped():
     lines = share.kept_lines({"prompt": "**bold** [x](y)\nnext", "sampling_top_p": "0.5", "odd_key": "1"})
     assert lines[0] == r"- prompt: “\*\*bold\*\* \[x\]\(y\) ⏎ next”"

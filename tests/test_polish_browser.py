@@ -156,23 +156,21 @@ def test_presenter_mode_on_a_projector(site, browser):
 
 PRESENTER_MIN_PX = 16  # the smallest text a class must read off a projector (the body's is 21 px)
 # Every text on the main area (a chart's too) drawn smaller than `min` px, as "size px: text". Text
-# in an iframe (bertviz) is scaled by the frame's own zoom, so it is measured in the frame.
+# in an iframe (bertviz) is scaled by the frame's own zoom, so it is measured in the frame. Not text:
+# KaTeX's zero-width struts (a 1 px "\u200b") and its MathML copy for screen readers (clipped away).
 SMALL_TEXTS = """min => [...document.querySelectorAll('body *')].flatMap(e => {
-    const own = [...e.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim()).map(n => n.textContent).join('');
-    if (!own || e.closest('[data-testid="stSidebar"], [data-testid="stHeader"], .modebar, .hoverlayer, style, script')) return [];
+    const own = [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.replace(/\\u200b/g, '')).join('');
+    if (!own.trim() || e.closest('[data-testid="stSidebar"], [data-testid="stHeader"], .modebar, .hoverlayer, '
+                                 + '.katex-mathml, style, script')) return [];
     const box = e.getBoundingClientRect();
     const zoom = parseFloat(getComputedStyle(document.body).zoom) || 1;
     const size = parseFloat(getComputedStyle(e).fontSize) * zoom;
-    return box.width > 0 && size < min ? [`${Math.round(size)} px: ${own.trim().slice(0, 60)}`] : [];
+    return box.width > 0 && size < min ? [`${size.toFixed(1)} px: ${own.trim().slice(0, 60)}`] : [];
 })"""
 PRESENTER_CUTTABLE = ('[data-testid="stPlotlyChart"] svg text, [data-testid="stTable"] :is(th, td), '
                       '[data-testid="stMain"] :is(h1, h2, h3, p, li)')
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20.6, open on 2026-12-02 (strict: take the mark off once it passes): "
-                          "Home passes now (chip ids 17 px, chart prompt lines and legends 18 px); still 14-16 px: "
-                          "Embeddings' word-map labels, Tokenization's card labels, Inside a layer's code and table text; "
-                          "Why-it-makes-things-up's table cells are cut (run with --runxfail for the whole list)")
 def test_presenter_mode_shows_every_page_large_and_whole(site, browser):
     """Issue 20.6: at 1280×720 in presenter mode, on every page of the walk and a lesson step, all
     that a class reads (page text, chart text, tables, bertviz's head view, captions) is at least

@@ -20,6 +20,7 @@ from explain.limits import VIEW_CAP
 from explain.tokens import TokenPiece
 from explain.engine.models import LoadedModel
 from ui import bertviz_offline, palette
+from ui.figures import TITLE_ABOVE_PLOT
 from ui.html import markdown_escape, visible_text
 from ui.i18n import N_, _, babel_locale, format_number, format_percent, ngettext
 from ui.state import BY_MODEL_NAME, cached_analysis
@@ -27,9 +28,6 @@ from ui.state import BY_MODEL_NAME, cached_analysis
 LABEL_CHARS = 14  # longer token labels are cut with "…"
 CELL_TEXT_CAP = 12  # heatmaps up to this many tokens print each weight in its cell (not colour alone)
 HIGHLIGHT = palette.categorical(5)  # Okabe–Ito vermillion: the chosen head, the most attended token
-# Square heatmaps: the title sits just above the plot and the key axis (rotated labels and its
-# title) below it; automargin grows the margins to fit both, so presenter-size fonts never clip.
-TITLE_ABOVE_PLOT = dict(yref="paper", y=1, yanchor="bottom", automargin=True, pad=dict(b=10))
 # What the gallery can be coloured by, as shown: key of attention.STATISTICS -> (label, what it measures).
 STATISTIC_TEXT: dict[str, tuple[str, str]] = {
     "first": (N_("attention to the first token"), N_("mean weight token i gives to token 0 (i ≥ 2)")),

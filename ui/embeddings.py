@@ -20,6 +20,7 @@ from explain import embeddings, limits, positions
 from explain.tokens import TokenPiece, text_direction, token_pieces
 from explain.engine.models import LoadedModel
 from ui import palette
+from ui.figures import TITLE_ABOVE_PLOT
 from ui.html import chip, chip_row, markdown_escape, readable_label, token_spans, visible_text
 from ui.i18n import _, babel_locale, format_number, format_percent
 from ui.state import BY_MODEL_NAME
@@ -500,7 +501,7 @@ def positions_heatmap(table: np.ndarray, title: str) -> go.Figure:
     fig.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=html.escape(title), font=dict(size=14)),
+        title=dict(text=html.escape(title), font=dict(size=14), **TITLE_ABOVE_PLOT),
         xaxis=dict(title=_("dimension")),
         yaxis=dict(title=_("position"), autorange="reversed", automargin=True),
         separators=plotly_separators(),

@@ -18,6 +18,9 @@ PART_NAMES = (N_("embeddings"), N_("norms"), N_("attention"), N_("feed-forward")
 
 
 VALUE_LABEL_ROOM = 0.3  # a bar chart's axis runs this share of its longest bar past it, for the value labels
+# A chart's own title just above its plot; automargin grows the top margin to fit it, so a
+# presenter-size title never clips (a fixed margin fits only the size it was measured at).
+TITLE_ABOVE_PLOT = dict(yref="paper", y=1, yanchor="bottom", automargin=True, pad=dict(b=10))
 
 
 def probability_bars(dist: NextTokenDistribution) -> go.Figure:

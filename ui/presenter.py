@@ -15,6 +15,7 @@ from ui import figures, state
 
 PRESENT_KEY = "present"
 IFRAME_ZOOM = 1.6  # bertviz draws 15 px text inside its iframe, which the page's CSS can't reach
+SMALL_PRINT_CLASS = "llmx-small-print"  # our HTML's notes at 0.7-0.75em: 15 px of 21, enlarged below
 
 _PRESENTER_CSS = """
 <style>
@@ -22,12 +23,35 @@ _PRESENTER_CSS = """
   [data-testid="stMain"] h1 { font-size: 2.6rem; }
   [data-testid="stMain"] p, [data-testid="stMain"] li { line-height: 1.55; }
   .llmx-below { font-size: 0.8em !important; }  /* a token chip's id (ui.html.BELOW_CLASS) */
+  .llmx-small-print { font-size: 0.85em !important; }  /* SMALL_PRINT_CLASS */
+  /* Streamlit sets inline code at 0.75em: 16 px in a paragraph, 14 in a caption */
+  [data-testid="stMain"] :not(pre) > code { font-size: 0.95em; }
+  /* a formula's sub-subscripts (the i in e^{z_i}) are half its size */
+  [data-testid="stMain"] .katex-display { font-size: 1.3em; }
+  /* button and widget labels wrap to a second line instead of ending in "…" */
+  [data-testid="stMain"] .stMarkdownEllipsis, [data-testid="stMain"] .stMarkdownEllipsis p { white-space: normal; overflow: visible; }
 </style>
 """
 
 
 def presenter_mode() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def show_table(data, key: str | None = None):
+    """A table without its index: `st.dataframe` (sortable) on a screen; in presenter mode `st.table`,
+    whose cells take the page's large type and wrap long text (the data grid draws 14 px text on a
+    canvas and cuts a long cell with "…")."""
+    if presenter_mode():
+        return st.table(data, hide_index=True)
+    return st.dataframe(data, hide_index=True, key=key)
+
+
+def side_by_side(spec: int | list[int]) -> list:
+    """`st.columns(spec)`, except in presenter mode: there as many full-width blocks, one under
+    another, because large type needs the page's width (a chart's title in half of it is cut)."""
+    count = spec if isinstance(spec, int) else len(spec)
+    return [st.container() for _ in range(count)] if presenter_mode() else st.columns(spec)
 
 
 def iframe_zoom() -> float:
@@ -55,6 +79,7 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
             trace.marker.size = 12 if size is None else max(12, 1.3 * size)
         if trace.mode and "text" in trace.mode:  # labels beside points, e.g. words on a map
             trace.textfont.size = max(18, trace.textfont.size or 0)
+    enlarge_small_print(fig)
     if fig.layout.title.text:  # a title given its own small font stays small otherwise
         fig.update_layout(title_font_size=22)
     if fig.layout.title.subtitle.text:  # the export title's prompt and model lines (ui.figures)
@@ -63,6 +88,21 @@ def presenter_figure(fig: go.Figure) -> go.Figure:
     if fig.layout.height:
         fig.update_layout(height=int(fig.layout.height * 1.35))
     return fig
+
+
+def enlarge_small_print(fig: go.Figure) -> None:
+    """Grow, in place, what a builder set smaller than the rest: notes on the plot given a small font
+    of their own, and category labels' `<sup>` lines, which Plotly sets at 70 % (12 px here; a
+    tokenizer's name under its method's, on Tokenization)."""
+    for annotation in fig.layout.annotations:
+        if annotation.font.size:
+            annotation.font.size = max(18, annotation.font.size)
+    for trace in fig.data:
+        for axis in ("x", "y"):
+            labels = trace[axis] if axis in trace else None
+            if labels is not None and any("<sup>" in label for label in labels if isinstance(label, str)):
+                trace[axis] = [label.replace("<sup>", "").replace("</sup>", "") if isinstance(label, str) else label
+                               for label in labels]
 
 
 def chart_page() -> str:

@@ -20,6 +20,7 @@ from explain.small_models import compare
 from explain.small_models.vocab import join_words
 from ui import charts, drawn, figures, palette, state
 from ui.i18n import N_, _, format_number, format_percent, plotly_separators
+from ui.presenter import SMALL_PRINT_CLASS
 
 LSTM_COLOUR, GPT_COLOUR = palette.CATEGORICAL[5], palette.CATEGORICAL[4]  # vermillion, blue
 LSTM_SYMBOL, GPT_SYMBOL = "circle", "diamond"  # markers, so the two never differ by colour alone
@@ -138,7 +139,7 @@ def word_chips(words: list[str], known: list[bool]) -> str:
         tint = palette.tint(2) if ok else palette.tint(6)
         style = f"background:{tint};color:{palette.CHIP_TEXT}" + ("" if ok else ";text-decoration:line-through")
         title = _("in the vocabulary") if ok else _("not in the vocabulary: read as ⟨unk⟩")
-        tail = "" if ok else '<sub style="font-size:0.7em"> ⟨unk⟩</sub>'
+        tail = "" if ok else f'<sub class="{SMALL_PRINT_CLASS}" style="font-size:0.7em"> ⟨unk⟩</sub>'
         chips.append(f'<span title="{html.escape(title)}" style="{_CHIP};{style}">{html.escape(w)}{tail}</span>')
     return f'<div style="line-height:2.2" dir="ltr">{"".join(chips)}</div>'
 

@@ -16,6 +16,7 @@ from explain.engine.models import LoadedModel
 from ui import palette
 from ui.html import chip, chip_row, grouped, markdown_escape, readable_label
 from ui.i18n import N_, _, format_number, ngettext
+from ui.presenter import SMALL_PRINT_CLASS
 from ui.state import BY_MODEL_NAME
 
 # Option values (English, kept in the URL) → the prompt; labels are shown translated.
@@ -143,7 +144,7 @@ def count_cards(counts: tokenizer_compare.TextCounts) -> str:
         f'border-radius:8px;padding:6px 10px">'
         f'<div style="font-size:0.85em;opacity:0.85">{html.escape(label)}</div>'
         f'<div style="font-size:1.8em;font-weight:600;line-height:1.2">{html.escape(value)}</div>'
-        f'<div style="font-size:0.75em;opacity:0.85">{html.escape(hint)}</div></div>'
+        f'<div class="{SMALL_PRINT_CLASS}" style="font-size:0.75em;opacity:0.85">{html.escape(hint)}</div></div>'
         for label, value, hint in cards
     )
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px">{boxes}</div>'

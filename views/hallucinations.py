@@ -17,6 +17,7 @@ from explain.engine.models import LoadedModel
 from ui import palette, state
 from ui.figures import probability_bars
 from ui.html import markdown_escape, visible_text
+from ui.presenter import show_table
 from ui.i18n import N_, _, babel_locale, current_language, format_number, format_percent, ngettext
 from ui.charts import show_shared_chart
 from ui.walk import next_step_link
@@ -145,7 +146,7 @@ st.caption(_("The chart below: the five most likely first tokens. The top one, {
                                                    rest=format_percent(sum(dist.probs[1:]))))
 show_chart(lambda: top5_figure(dist), "top5_chart", _("The five most likely next tokens"))
 with st.expander(_("Show as table")):
-    st.dataframe(top5_table(dist), hide_index=True, key="hall_top5_table")
+    show_table(top5_table(dist), key="hall_top5_table")
 known = next((a for a in answered if a.prompt == state.current_prompt_text().strip()), None)
 if known is not None:
     message = (_("This question is in the site's fixed set. True answer: **{truth}**. The model's answer "
@@ -175,12 +176,12 @@ st.markdown(
     .format(answer=markdown_escape(visible_text(top_answer)), times=top_count,
             agreement=format_percent(top_count / len(rolls.answers), 0))
 )
-st.dataframe(
+show_table(  # in presenter mode each re-roll's whole text, wrapped
     pd.DataFrame({_("re-roll"): range(1, len(rolls.texts) + 1),
                   _("the model wrote"): [visible_text(t) for t in rolls.texts],
                   _("answer"): rolls.answers,
                   _("average probability per token"): [round(p, 3) for p in rolls.token_probs]}),
-    hide_index=True, key="hall_rerolls",
+    key="hall_rerolls",
 )
 
 st.subheader(_("Myth: “temperature makes it more creative”"))
@@ -204,9 +205,9 @@ if st.toggle(_("Run the measurement (≈ 10–30 s)"), key="hall_sweep", bind="q
     show_chart(lambda: sweep_figure(sweep), "sweep_chart", _("Perplexity and variety at four temperatures"))
     st.caption(_("The two charts show the same measurements as the table below: perplexity (left, circles) "
                  "and distinct-2 (right, squares) for each temperature."))
-    st.dataframe(pd.DataFrame([{_("temperature"): p.temperature, _("perplexity"): round(p.perplexity, 1),
-                                _("distinct-2"): round(p.distinct_2, 2), _("first sample"): visible_text(p.example)}
-                               for p in sweep]), hide_index=True, key="hall_sweep_table")
+    show_table(pd.DataFrame([{_("temperature"): p.temperature, _("perplexity"): round(p.perplexity, 1),
+                              _("distinct-2"): round(p.distinct_2, 2), _("first sample"): visible_text(p.example)}
+                             for p in sweep]), key="hall_sweep_table")
 
 # 3 -------------------------------------------------------------------------------------------
 st.header(_("3 · Can it tell when it is wrong?"))
@@ -226,13 +227,13 @@ st.markdown(_(
     "agreement **{agree_ece}**, probability **{prob_ece}** (0 = a signal you could read as a chance)."
 ).format(agree_auroc=format_percent(agree.auroc, 0), prob_auroc=format_percent(prob.auroc, 0),
          coin=format_percent(0.5, 0), agree_ece=format_number(agree.ece, 2), prob_ece=format_number(prob.ece, 2)))
-st.dataframe(calibration_table(cal), hide_index=True, key="hall_calibration")
+show_table(calibration_table(cal), key="hall_calibration")
 with st.expander(_("All questions, answers and signals")):
-    st.dataframe(pd.DataFrame([{
+    show_table(pd.DataFrame([{
         _("question"): a.prompt, _("true answer"): ", ".join(a.answers), _("the model said"): a.greedy_answer,
         _("correct"): _("yes") if a.correct else _("no"), _("probability"): round(a.top_prob, 2),
         _("agreement"): a.agreement,
-    } for a in answered]), hide_index=True, key="hall_all")
+    } for a in answered]), key="hall_all")
 st.caption(_("Measured once on {model} with seed {seed}; a test recomputes a sample so these numbers stay true.")
            .format(model=lm.name, seed=hal.SEED))
 

@@ -9,7 +9,7 @@ from ui import drawn, state
 from ui.attention import VIEW_CAP, attention_heatmap, token_label
 from ui.embeddings import cached_position_scheme
 from ui.i18n import N_, _, format_number, format_percent
-from ui.presenter import presenter_mode
+from ui.presenter import side_by_side
 from ui.reveal import ChoiceGame, choose_before_reveal
 from ui.walk import next_step_link
 
@@ -171,8 +171,7 @@ def section_gqa(lm, analysis, pieces) -> None:
         title=_("Which query heads share key/value head {kv}").format(kv=kv), inputs=(lm.name, kv))
     shared = layer_parts.shared_key_heads(analysis.attentions, layout, layer, kv)
     shown = min(len(pieces), VIEW_CAP)
-    # Side by side, except on a projector: there the large type needs each map at full width.
-    columns = [st.container() for _ in shared.heads] if presenter_mode() else st.columns(len(shared.heads))
+    columns = side_by_side(len(shared.heads))  # one under another on a projector, each map at full width
     for col, head, pattern in zip(columns, shared.heads, shared.patterns):
         with col:
             title = _("Layer {layer}, query head {head}").format(layer=layer, head=head)

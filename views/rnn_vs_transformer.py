@@ -9,6 +9,7 @@ from ui import rnn_vs_transformer as ui
 from ui import state
 from ui.html import markdown_escape, visible_text
 from ui.i18n import DEFAULT_LANGUAGE, N_, _, current_language, format_number, format_percent
+from ui.presenter import side_by_side
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -141,7 +142,7 @@ for kind in ("lstm", "gpt"):
 
 # 2 -------------------------------------------------------------------------------------------
 st.header(_("2 · How each one reads"))
-left, right = st.columns(2)
+left, right = side_by_side(2)  # one under another on a projector
 with left:
     st.subheader(_("The LSTM: a chain, one word per step"))
     trace = ui.cached_rnn_trace(ids)
@@ -207,7 +208,7 @@ st.markdown(_(
          gpt_loss=format_number(h["gpt"]["heldout_loss"], 3), gpt_ppl=format_number(h["gpt"]["heldout_perplexity"], 1),
          gpt_acc=format_percent(h["gpt"]["heldout_accuracy"])))
 measured_on = _("two small models, measured on {count} held-out stories").format(count=format_number(cov["stories"]))
-left, right = st.columns(2)
+left, right = side_by_side(2)
 with left:
     curve = {k: h[k]["context_curve"] for k in ("lstm", "gpt")}
     st.markdown(_(
