@@ -5,7 +5,7 @@ tab, one load per page.
 axe-core checks the page's HTML text but not a chart's: Plotly draws its text as SVG, which axe
 leaves out. `CHART_TEXT_CONTRAST` measures those in the browser: each text's computed fill against
 the page background, or against the mark it sits on (a bar's label inside the bar, a label centred
-on a marker). Heatmap cell labels are left out: the cells are painted as one image, and Plotly picks
+inside a marker; a hatched bar counts as the page). Heatmap cell labels are left out: the cells are painted as one image, and Plotly picks
 each label's colour (dark or white) against its own cell.
 """
 
@@ -34,16 +34,16 @@ CHART_TEXT_CONTRAST = """() => {
         .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
     const ratio = (a, b) => { const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); };
     const page = channels(getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor);
-    const inside = (r, box) => r.left <= box.x && box.x <= r.right && r.top <= box.y && box.y <= r.bottom;
+    const holds = (outer, r) => outer.left <= r.left + 1 && r.right <= outer.right + 1 && outer.top <= r.top + 1 && r.bottom <= outer.bottom + 1;
     return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].flatMap(chart => {
         const markers = [...chart.querySelectorAll('path.point')];
         return [...chart.querySelectorAll('svg text')].flatMap(text => {
             const r = text.getBoundingClientRect();
             if (!r.width || !text.textContent.trim() || text.closest('.heatmap-label')) return [];
-            const centre = {x: r.left + r.width / 2, y: r.top + r.height / 2};
             const mark = text.classList.contains('bartext-inside') ? text.parentElement.querySelector('path')
-                : markers.find(m => inside(m.getBoundingClientRect(), centre));
-            const behind = mark ? over(getComputedStyle(mark), page) : page;
+                : markers.find(m => holds(m.getBoundingClientRect(), r));
+            const fill = mark && getComputedStyle(mark);  // a hatched bar (a pattern) shows the page between its lines
+            const behind = fill && fill.fill.startsWith('rgb') ? over(fill, page) : page;
             const style = getComputedStyle(text);
             const contrast = ratio(over(style, behind), behind);
             return contrast < 4.5 ? [`${contrast.toFixed(2)} ${style.fill}: ${text.textContent.slice(0, 50)}`] : [];
