@@ -20,6 +20,14 @@ def axe_violations(page, context: str | dict | None = None) -> list[str]:
     return lines
 
 
+def contrast_violations(page) -> list[str]:
+    """axe's colour-contrast rule alone (text against what is behind it), one line per text at fault."""
+    options = {"runOnly": {"type": "rule", "values": ["color-contrast"]}, "resultTypes": ["violations"]}
+    nodes = [node for violation in _AXE.run(page, options=options).response["violations"] for node in violation["nodes"]]
+    return [f"{' '.join(str(part) for part in node.get('target', []))[-90:]} — {node['any'][0]['message'][:150]}"
+            for node in nodes if node.get("any")]
+
+
 OPEN_EVERY_EXPANDER = """() => document.querySelectorAll('[data-testid="stMain"] [data-testid="stExpander"] details:not([open])')
     .forEach(d => { if (!d.innerText.includes('✏️')) d.querySelector('summary').click(); })"""
 

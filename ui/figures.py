@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from explain.anatomy import ModelAnatomy, millions, share
 from explain.next_token import NextTokenDistribution
+from ui import palette
 from ui.html import visible_text
 from ui.i18n import N_, _, format_number, format_percent
 
@@ -61,6 +62,7 @@ def anatomy_bars(anatomy: ModelAnatomy) -> go.Figure:
             text=[f"{millions(count)} ({share(count, anatomy.n_params)})" for _name, count in parts],
             textposition="auto",
             marker_color="#009E73",
+            insidetextfont=dict(color=palette.CHIP_TEXT),  # 5.5:1 on this green (Plotly's own white: 3.4:1)
             customdata=[format_number(count) for _name, count in parts],
             hovertemplate=_("%{y}: %{customdata} parameters") + "<extra></extra>",
         )

@@ -23,6 +23,7 @@ from explain.tokens import TokenPiece
 from explain.engine.models import LoadedModel
 from ui import charts, drawn, palette
 from ui.attention import axis_labels, token_label
+from ui.figures import VALUE_LABEL_ROOM
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
 from ui.state import BY_MODEL_NAME, cached_analysis, current_prompt_text, selected_model_name
@@ -326,11 +327,16 @@ def units_figure(units: layer_parts.FeedForwardUnits) -> go.Figure:
                            marker_color=[BLUE if v > 0 else VERMILION for v in units.value],
                            marker_pattern_shape=["" if v > 0 else "x" for v in units.value],
                            customdata=np.stack([units.gate, units.up], axis=-1),
-                           text=[signed(v) for v in units.value], textposition="auto",
+                           # Outside the bar end, in the theme's text colour: inside, Plotly's white was
+                           # lost on a hatched bar over a white page, and shrunk to fit the others.
+                           text=[signed(v) for v in units.value], textposition="outside", constraintext="none",
+                           cliponaxis=False,
                            hovertemplate=_("%{y}: value %{x:.3f}<br>gate %{customdata[0]:.3f}, up %{customdata[1]:.3f}")
                            + "<extra></extra>"))
+    pad = VALUE_LABEL_ROOM * max(abs(v) for v in units.value)  # room for the labels
     return _layout(fig, 60 + 30 * len(labels), yaxis=dict(autorange="reversed"),
-                   xaxis=dict(title=_("value (into the down projection)")))
+                   xaxis=dict(title=_("value (into the down projection)"),
+                              range=[min(0.0, min(units.value)) - pad, max(0.0, max(units.value)) + pad]))
 
 
 def units_rows(units: layer_parts.FeedForwardUnits) -> list[dict]:

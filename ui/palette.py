@@ -14,6 +14,9 @@ CATEGORICAL: tuple[str, ...] = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#00
 # Each colour mixed 65 % towards white: backgrounds for token chips and boxes under #111 text.
 TINTS: tuple[str, ...] = ("#F6DDA6", "#C4E5F7", "#A6DDCE", "#FAF6BD", "#A6CEE4", "#F0C7A6", "#EDD0E0")
 CHIP_TEXT = "#111111"
+# Neutral bars (not the one a chart is about): Plotly writes its #444 labels inside them, 5:1 on this
+# grey (3.4:1 on a #999 one); light and dark page backgrounds both show it.
+NEUTRAL_BAR = "#BBBBBB"
 # Two-sided scales (a signed value) and one-sided ones (a weight), both readable in grey scale.
 DIVERGING = "RdBu"  # ColorBrewer, colour-blind safe
 SEQUENTIAL = "Viridis"

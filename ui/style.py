@@ -57,6 +57,13 @@ _CSS = f"""
   [data-testid="stTable"] :is(th, td) :is([data-testid="stMarkdownContainer"], p) {{ overflow-wrap: anywhere; }}
   [data-testid="stTextArea"] textarea {{ padding-bottom: 1.75rem !important; }}
   [data-testid="stCaptionContainer"] {{ color: inherit; opacity: {CAPTION_OPACITY}; }}
+  /* A slider's value over its thumb: the theme's text colour (its red is 3.9:1 on the dark theme). */
+  [data-testid="stSliderThumbValue"] {{ color: inherit; }}
+  /* Streamlit's light chart theme writes ticks, axis titles and subtitles in #808495, 3.7:1 on white:
+     like captions, they take the theme's text colour (its dark chart theme's are light enough already). */
+  [data-testid="stPlotlyChart"] text[style*="fill: rgb(128, 132, 149)"] {{
+    fill: currentColor !important; fill-opacity: {CAPTION_OPACITY} !important;
+  }}
   :focus-visible {{ outline: 3px solid {FOCUS_RING} !important; outline-offset: 2px; }}
   /* Text boxes and pickers: the ring goes on their frame (the input inside it is clipped). */
   [data-baseweb="select"] > div:has(input:focus-visible),

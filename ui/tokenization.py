@@ -234,7 +234,7 @@ def comparison_bars(views: list[tokenizer_compare.TokenizerView]) -> go.Figure:
         + ("" if v.name == v.method else f"<br><sup>{html.escape(v.name)}</sup>")
         for v in shown
     ]
-    colours = [palette.CATEGORICAL[4] if v.key == "live" else "#999999" for v in shown]
+    colours = [palette.CATEGORICAL[4] if v.key == "live" else palette.NEUTRAL_BAR for v in shown]
     fig = go.Figure(
         go.Bar(
             x=[v.n_tokens for v in shown],
