@@ -79,6 +79,14 @@ class AnalysisCache:
         pending.set_result(value)
         return value
 
+    def peek(self, key: Hashable) -> object | None:
+        """The cached value, or None (never computes; a value being computed is not waited for)."""
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from explain.engine import decode_batch, fast_decode, runtime
+from explain.engine.analysis import PromptAnalysis
 from explain.engine.models import LoadedModel
 from explain.engine.two_core_matmul import two_core_matmuls
 from explain.sampling import GREEDY, SamplingSettings, choose_token, step_generator
@@ -80,18 +81,21 @@ def greedy_stream(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> Itera
                 logits = advance(next_id)
 
 
-def greedy_stream_together(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> Iterator[tuple[int, float]]:
+def greedy_stream_together(lm: LoadedModel, ids: list[int], max_new_tokens: int,
+                           analysed: PromptAnalysis | None = None) -> Iterator[tuple[int, float]]:
     """`greedy_stream`, decoded in one batch with every other continuation running at the same time.
 
     Thirty visitors' continuations then cost one batched decode step per token instead of thirty
     one-row steps fighting over two cores (`explain.engine.decode_batch`, on the inference worker).
     The tokens are `greedy_stream`'s and the probabilities equal to float rounding (tested). Models
     the batched step does not reproduce (GPT-2 from the hub) use `greedy_stream` itself.
+    `analysed`: the analysis of `ids` when one is at hand (Home's, cached): the prompt then does not
+    run through the model a second time (`decode_batch.GreedyBatcher.stream`).
     """
     batcher = decode_batch.shared()
     if not batcher.applies(lm.model):
         return greedy_stream(lm, ids, max_new_tokens)
-    return batcher.stream(lm.model, ids, max_new_tokens, _eos_ids(lm))
+    return batcher.stream(lm.model, ids, max_new_tokens, _eos_ids(lm), analysed)
 
 
 def greedy_ids(lm: LoadedModel, ids: list[int], max_new_tokens: int) -> tuple[list[int], list[float], bool]:

@@ -82,6 +82,18 @@ def test_concurrent_requests_for_one_key_compute_it_once_and_errors_are_not_cach
     assert cache.get("bad", lambda: _analysis(2)).ids == [0, 1]
 
 
+def test_peek_returns_only_what_is_cached_and_counts_as_a_use():
+    """Home's continuation peeks for the prompt's analysis (to skip its prefill): it never computes one."""
+    one = analysis_bytes(_analysis(4))
+    cache = AnalysisCache(budget_bytes=2 * one + one // 2)
+    assert cache.peek("a") is None and len(cache) == 0
+    kept = cache.get("a", lambda: _analysis(4))
+    cache.get("b", lambda: _analysis(4))
+    assert cache.peek("a") is kept  # a is now the most recent, so b goes first
+    cache.get("c", lambda: _analysis(4))
+    assert cache.peek("b") is None and cache.peek("a") is kept
+
+
 # ---------------------------------------------------------------------------------------------
 # Every other cache: its worst entry × its entry count within its MB budget (explain/limits.py)
 

@@ -17,6 +17,7 @@ import torch
 
 from explain import generation, tokens
 from explain.engine import decode_batch
+from explain.engine.analysis import analyze_batch
 from explain.engine.inference_queue import InferenceQueue, WorkerStopped
 
 # 22 prompts of 1 to ~60 tokens: prose, questions, lists, code, chat markup, CJK, emoji, numbers.
@@ -217,3 +218,64 @@ def test_a_prompt_too_long_for_the_buffer_budget_waits_and_then_decodes_alone(ti
     got = [list(stream) for stream in streams[:-1]] + [[first, *streams[-1]]]
     for ids, tokens_and_probs in zip(short + [long], got):
         _assert_same(tokens_and_probs, _reference(tiny_llama, ids, 10))
+
+
+def _counting_forwards(model, monkeypatch) -> list[int]:
+    """Count `model.forward` calls from now on (a prefill is one, fast_decode.prefill)."""
+    calls, original = [], model.forward
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", counted)
+    return calls
+
+
+def test_analysed_prompts_skip_the_prefill_and_decode_what_generate_does(lm, batcher, monkeypatch):
+    """Home analyses the prompt before continuing it: handed that analysis (a right-padded batch,
+    as the inference worker runs it), a row runs no model forward before its decode steps, and its
+    tokens and probabilities are still transformers' `generate`'s."""
+    eos = generation._eos_ids(lm)
+    prompts = [tokens.tokenize_prompt(lm, PROMPTS[i]).ids for i in (0, 2, 9, 10, 12)]
+    with torch.inference_mode():
+        analyses = analyze_batch(lm, prompts)
+    forwards = _counting_forwards(lm.model, monkeypatch)
+    streams = [batcher.stream(lm.model, ids, NEW, eos, analysed=a) for ids, a in zip(prompts, analyses)]
+    together = [list(stream) for stream in streams]
+    assert not forwards  # no prefill: every key/value came from the analyses
+    monkeypatch.undo()
+    for ids, got in zip(prompts, together):
+        with torch.inference_mode():
+            out = lm.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=NEW, output_logits=True,
+                                    return_dict_in_generate=True, pad_token_id=lm.tokenizer.eos_token_id)
+        generated = out.sequences[0, len(ids):].tolist()
+        probs = [float(torch.softmax(step[0].float(), -1)[token]) for step, token in zip(out.logits, generated)]
+        _assert_same(got, list(zip(generated, probs)))
+    assert _settled(batcher)
+
+
+def test_analysed_and_unanalysed_rows_join_one_round_and_equal_the_prefill_path(lm, batcher, monkeypatch):
+    """Rows handed their analysis and rows that need a prefill join the same round: one forward
+    (the others' prefill), one decode step for all, and the same tokens and probabilities as when
+    every row is prefilled."""
+    eos = generation._eos_ids(lm)
+    prompts = [tokens.tokenize_prompt(lm, PROMPTS[i]).ids for i in (1, 3, 5, 8, 11, 14)]
+    prefilled = [list(stream) for stream in [batcher.stream(lm.model, ids, NEW, eos) for ids in prompts]]
+    assert _settled(batcher)
+    with torch.inference_mode():
+        analyses = analyze_batch(lm, prompts[::2])
+    gate = threading.Event()
+    batcher.worker.call(gate.wait)  # the worker waits, so every row asks before the first round
+    forwards = _counting_forwards(lm.model, monkeypatch)
+    steps_before = len(batcher.step_rows)
+    streams = [batcher.stream(lm.model, ids, NEW, eos, analysed=analyses[i // 2] if i % 2 == 0 else None)
+               for i, ids in enumerate(prompts)]
+    gate.set()
+    mixed = [list(stream) for stream in streams]
+    assert len(forwards) == 1 and batcher.step_rows[steps_before] == len(prompts)
+    for got, want in zip(mixed, prefilled):
+        _assert_same(got, want)
+    with pytest.raises(ValueError, match="another prompt"):
+        batcher.stream(lm.model, prompts[1], NEW, eos, analysed=analyses[0])
+    assert _settled(batcher)

@@ -142,3 +142,29 @@ def test_one_batched_step_equals_each_rows_own_one_row_step(tiny_llama):
     kv.move(3, 0, len(prompts[3]) + 5)
     alone = fast_decode.decode_step(kv, torch.tensor([4]), torch.tensor([len(prompts[3]) + 5]))
     torch.testing.assert_close(alone[0], singles[3].step(4), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("which", ["lm", "tiny_llama"])
+def test_keys_and_values_from_an_analysis_equal_the_prefills(which, request):
+    """An analysed prompt's keys/values, rebuilt from the hidden states the analysis kept (a
+    right-padded batch, as the inference worker runs it), are the prefill's, and its last logits
+    the prefill's next-token logits."""
+    from explain.engine.analysis import analyze_batch
+
+    model_fixture = request.getfixturevalue(which)
+    if which == "lm":
+        prompts = [tokens.tokenize_prompt(model_fixture, text).ids
+                   for text in ("The", "Le chat est assis sur", "東京は日本の", "I love pizza 🍕 because")]
+    else:
+        prompts = [[5, 9, 2, 7, 30, 11], [40, 3], [17]]
+    weights = fast_decode.LlamaWeights(model_fixture.model)
+    prefilled, rebuilt = (fast_decode.KVSlots(weights, slots=len(prompts), capacity=24) for _ in range(2))
+    with torch.inference_mode():
+        analyses = analyze_batch(model_fixture, prompts)
+        logits = fast_decode.prefill(prefilled, list(range(len(prompts))), prompts)
+        fast_decode.fill_from_hidden_states(rebuilt, list(reversed(range(len(prompts)))),
+                                            [a.hidden_states for a in reversed(analyses)])
+    for row, (ids, result) in enumerate(zip(prompts, analyses)):
+        torch.testing.assert_close(torch.from_numpy(result.last_logits), logits[row], rtol=1e-5, atol=1e-4)
+        for want, got in zip(prefilled.keys + prefilled.values, rebuilt.keys + rebuilt.values):
+            torch.testing.assert_close(got[row, :, :len(ids)], want[row, :, :len(ids)], rtol=1e-5, atol=1e-5)

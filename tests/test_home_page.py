@@ -161,3 +161,17 @@ def test_a_byte_piece_among_the_top5_is_called_part_of_a_character(lm):
     english = next(m.value for m in run_home("The capital of France is").markdown
                    if m.value.startswith("The most likely next token is"))
     assert note not in english
+
+
+def test_the_continuation_reuses_the_analysis_instead_of_prefilling_the_prompt(monkeypatch):
+    """Home's top 5 come from the shared analysis; its greedy continuation is handed that analysis,
+    so the prompt does not run through the model a second time (issue 15: 1.5 s of a class's crowd)."""
+    from explain.engine import fast_decode
+
+    prefills = []
+    original = fast_decode.prefill
+    monkeypatch.setattr(fast_decode, "prefill", lambda *args: prefills.append(1) or original(*args))
+    at = run_home("Owls hunt at night because their eyes")  # a prompt no other test continues
+    assert not at.exception
+    assert any("continues your prompt like this" in m.value for m in at.markdown)
+    assert not prefills

@@ -227,7 +227,8 @@ def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) ->
     Sessions asking for the same continuation while it is being written share one run of the
     model (`ui.flight`): a class opening the same link costs one continuation, not thirty. Different
     continuations running at the same time advance together, one batched step per token
-    (`generation.greedy_stream_together`)."""
+    (`generation.greedy_stream_together`); a prompt whose analysis is cached (Home has just shown
+    its top 5) is not run through the model again."""
     key = ("greedy", model_name, tuple(ids), max_new_tokens)
     found = results().peek(key)
     if found is not None:
@@ -237,7 +238,8 @@ def greedy_stream(model_name: str, ids: tuple[int, ...], max_new_tokens: int) ->
     def write() -> Iterator[generation.Continuation]:
         lm = state.get_model(model_name)
         new_ids, probs, continuation = [], [], None
-        for token_id, prob in generation.greedy_stream_together(lm, list(ids), max_new_tokens):
+        analysed = state.analysis_if_cached(lm, ids)
+        for token_id, prob in generation.greedy_stream_together(lm, list(ids), max_new_tokens, analysed):
             new_ids.append(token_id)
             probs.append(prob)
             continuation = generation.continuation_of(lm, list(ids), new_ids, probs)

@@ -224,6 +224,11 @@ def cached_analysis(model: models.LoadedModel | str, ids: tuple[int, ...], backg
     return _analysis_cache().get((lm.name, tuple(ids)), lambda: analysis.analyze_prompt(lm, list(ids), background))
 
 
+def analysis_if_cached(model: models.LoadedModel | str, ids: tuple[int, ...]) -> analysis.PromptAnalysis | None:
+    """`cached_analysis` if it has already been computed, else None (nothing is run)."""
+    return _analysis_cache().peek((_loaded(model).name, tuple(ids)))
+
+
 def link_params() -> dict[str, str]:
     """What a shared link carries: every URL-bound control that differs from its default, and the
     language's code (`lang=fr`) whenever it is not English, also when it came from the browser

@@ -21,6 +21,9 @@ A round:
 1. drops the rows whose consumer stopped iterating (a Streamlit rerun closed the generator);
 2. prefills rows that asked to join, at most `MAX_PREFILL_ROWS` × `MAX_PREFILL_TOKENS` per round
    (one padded forward of the model itself, `fast_decode.prefill`), and hands each its first token;
+   a row whose prompt analysis came with it (`stream(..., analysed=)`) skips that forward: its
+   keys/values come from the analysis' hidden states (`fast_decode.fill_from_hidden_states`) and
+   its first token from the analysis' last logits, at most `MAX_HANDED_TOKENS` positions a round;
 3. runs one `decode_step` for every live row (the ones that just joined included) and hands each
    row its next token; a row leaves after its end token or its last token.
 It queues the next round while any row is live or waiting. The key/value buffers (`KVSlots`) keep
@@ -48,12 +51,16 @@ from dataclasses import dataclass, field
 import torch
 
 from explain.engine import fast_decode, inference_queue
+from explain.engine.analysis import PromptAnalysis
 from explain.engine.two_core_matmul import two_core_matmuls
 
 # The prompts of a round's prefill: the same bounds as the analyses' batches (inference_queue),
 # and for the same reason — one round must not hold the cores long while others wait.
 MAX_PREFILL_ROWS = inference_queue.MAX_BATCH
 MAX_PREFILL_TOKENS = inference_queue.MAX_BATCH_TOKENS
+# The keys/values of an analysed prompt's position cost 6 % of its prefill (two of a layer's seven
+# products; fast_decode.fill_from_hidden_states), so a round takes 16× as many of them.
+MAX_HANDED_TOKENS = 16 * MAX_PREFILL_TOKENS
 MAX_ROWS = 48  # live rows per step; more wait to join (a class is ≈ 30)
 # The key/value buffers of one batch: slots × longest (prompt + new tokens) × 45 KB a position for
 # SmolLM2 (30 layers × keys and values × 3 heads × 64 × 4 B). 128 MB holds 32 slots of prompts up
@@ -76,6 +83,7 @@ class _Row:
     length: int = 0  # positions filled in its slot
     last: int = -1  # the token to feed next
     cancelled: bool = False
+    analysed: PromptAnalysis | None = None  # the prompt's analysis, until the row has joined
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -119,18 +127,24 @@ class GreedyBatcher:
         called from the inference worker itself, which would wait for its own rounds)."""
         return fast_decode.supports(model) and not self.worker.on_worker()
 
-    def stream(self, model, ids: list[int], max_new_tokens: int, stop_ids) -> Iterator[tuple[int, float]]:
+    def stream(self, model, ids: list[int], max_new_tokens: int, stop_ids,
+               analysed: PromptAnalysis | None = None) -> Iterator[tuple[int, float]]:
         """Greedy (token id, probability) pairs after `ids`, up to the first of `stop_ids` (yielded)
         or `max_new_tokens`, decoded together with every other row live at the same time.
+
+        `analysed`: `ids`' analysis by this model (`analysis.analyze_batch`), when there is one —
+        the row then joins without a forward of its own (no prefill).
 
         The row is registered now (before the first `next`), so rows asked for one after another
         in one thread still join the same round. Closing the iterator, or dropping it, frees the
         row at the next step boundary."""
         if not ids:
             raise ValueError("ids is empty: the model needs at least one token to continue from")
+        if analysed is not None and analysed.ids != list(ids):
+            raise ValueError("analysed is another prompt's analysis: pass the analysis of ids")
         if max_new_tokens < 1:
             return iter(())
-        row = _Row(list(ids), max_new_tokens, frozenset(stop_ids))
+        row = _Row(list(ids), max_new_tokens, frozenset(stop_ids), analysed=analysed)
         with self._lock:
             batch = self._batches.get(id(model))  # (an idle batch is forgotten, so the id is this model's)
             if batch is None:
@@ -196,23 +210,26 @@ class GreedyBatcher:
                 self._step(batch)
 
     def _take_joiners(self, batch: _Batch) -> list[_Row]:
-        """The next rows to prefill, within the round's bounds (cancelled ones are forgotten); the
-        first row of an empty batch always fits."""
+        """The next rows to join, in arrival order and within the round's bounds (cancelled ones are
+        forgotten); the first row of an empty batch always fits."""
         taken: list[_Row] = []
         with self._lock:
             waiting = [row for row in batch.joining if not row.cancelled]
-            longest = 0
+            prefilled = longest = handed = 0
             capacity = batch.kv.capacity if batch.kv is not None else 0
             per_position = fast_decode.KVSlots.bytes_per_position(batch.weights)
             for row in waiting:
-                wider = max(longest, len(row.ids))
                 rows = len(batch.live) + len(taken) + 1
                 capacity = max(capacity, len(row.ids) + row.max_new_tokens)
-                if rows > 1 and (len(taken) >= MAX_PREFILL_ROWS or wider * (len(taken) + 1) > MAX_PREFILL_TOKENS
-                                 or rows > MAX_ROWS or _slots(rows) * capacity * per_position > KV_BUDGET_BYTES):
+                if row.analysed is None:
+                    prefilled, longest = prefilled + 1, max(longest, len(row.ids))
+                else:
+                    handed += len(row.ids)
+                if rows > 1 and (prefilled > MAX_PREFILL_ROWS or longest * prefilled > MAX_PREFILL_TOKENS
+                                 or handed > MAX_HANDED_TOKENS or rows > MAX_ROWS
+                                 or _slots(rows) * capacity * per_position > KV_BUDGET_BYTES):
                     break
                 taken.append(row)
-                longest = wider
             batch.joining = waiting[len(taken):]
         return taken
 
@@ -223,9 +240,9 @@ class GreedyBatcher:
             batch.kv = fast_decode.KVSlots(batch.weights, _slots(rows), capacity)
         else:
             batch.kv.grow(_slots(rows), capacity)
-        logits = fast_decode.prefill(batch.kv, list(range(first, rows)), [r.ids for r in joiners])
+        logits = _first_logits(batch.kv, dict(zip(range(first, rows), joiners)))
         for row in joiners:
-            row.length = len(row.ids)
+            row.length, row.analysed = len(row.ids), None
         batch.live.extend(joiners)  # joiner i is in slot first + i
         self._deliver(batch, first, _greedy(logits))
 
@@ -255,6 +272,21 @@ class GreedyBatcher:
             batch.kv.move(last, slot, batch.live[last].length)
             batch.live[slot] = batch.live[last]
         batch.live.pop()
+
+
+def _first_logits(kv: fast_decode.KVSlots, joiners: dict[int, _Row]) -> torch.Tensor:
+    """Fill each joiner's slot (slot → row) with its prompt's keys/values — from its analysis if it
+    has one, else in one prefill for all the others — and return every joiner's next-token logits
+    (len(joiners), vocab), in slot order."""
+    handed = {slot: row for slot, row in joiners.items() if row.analysed is not None}
+    fresh = [slot for slot in joiners if slot not in handed]
+    logits: dict[int, torch.Tensor] = {}
+    if fresh:
+        logits.update(zip(fresh, fast_decode.prefill(kv, fresh, [joiners[slot].ids for slot in fresh])))
+    if handed:
+        fast_decode.fill_from_hidden_states(kv, list(handed), [row.analysed.hidden_states for row in handed.values()])
+        logits.update((slot, torch.from_numpy(row.analysed.last_logits)) for slot, row in handed.items())
+    return torch.stack([logits[slot] for slot in sorted(joiners)])
 
 
 def _slots(rows: int) -> int:

@@ -14,8 +14,9 @@ corpus script) and for `explain.engine.decode_batch` (every visitor's greedy con
 at the same time). A step streams every weight from memory once whatever the number of rows, so on
 this bandwidth-bound CPU 30 rows cost far less than 30 one-row steps (measured in decode_batch).
 
-The prompt itself still runs through the model's own forward (`prefill`: one pass, both cores);
-its key/value cache is copied into the decoder's buffers. Outputs are checked against
+The prompt itself runs through the model's own forward (`prefill`: one pass, both cores); its
+key/value cache is copied into the decoder's buffers. A prompt whose forward already ran (the
+shared prompt analysis) gets them from the hidden states it kept (`fill_from_hidden_states`). Outputs are checked against
 `model.generate` and against the model's own logits at every step (tests/test_fast_decode.py).
 Models of another family (GPT-2 from the hub) simply use the generic loop.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import DynamicCache
 
@@ -201,6 +203,33 @@ def prefill(kv: KVSlots, slots: list[int], prompts: list[list[int]]) -> torch.Te
         return out.logits[:, -1].float()
     last = out.hidden_states[-1][torch.arange(len(prompts)), torch.tensor(lengths) - 1]
     return model.lm_head(last).float()
+
+
+def fill_from_hidden_states(kv: KVSlots, slots: list[int], hidden_states: list[np.ndarray]) -> None:
+    """Store the keys/values of prompts the model has already run, from the hidden states that
+    forward kept, instead of running it again (`prefill`): `hidden_states[i]` (≥ n_layer, T_i,
+    d_model) fp32, entry l the residual stream entering layer l (transformers'
+    `output_hidden_states`, as `analysis.PromptAnalysis` keeps it), goes to slot `slots[i]`.
+
+    Why: a layer's keys and values are two small products of its normed input (k and v
+    projections, 2 × 576 × 192 for SmolLM2), 6 % of the layer's arithmetic — the queries, the
+    attention itself, the output projection and the MLP are what the forward already did. With
+    that forward's last logits for the first token, an analysed prompt needs no model forward at
+    all before its first decode step. Every prompt's positions go through each layer's products
+    together. The caller enters `inference_mode` (and `two_core_matmuls`)."""
+    w = kv.weights
+    lengths = [states.shape[1] for states in hidden_states]
+    if not lengths or min(lengths) < 1 or any(states.shape[0] < len(w.layers) for states in hidden_states):
+        raise ValueError("every prompt needs at least one token and the hidden state entering every layer")
+    positions = torch.cat([torch.arange(n) for n in lengths])
+    slot_of = torch.cat([torch.full((n,), slot) for slot, n in zip(slots, lengths)])
+    cos, sin = w.cos[positions].unsqueeze(1), w.sin[positions].unsqueeze(1)  # (positions, 1, head_dim)
+    for index, (layer, k_buf, v_buf) in enumerate(zip(w.layers, kv.keys, kv.values)):
+        x = torch.from_numpy(np.concatenate([states[index] for states in hidden_states])).to(w.dtype)
+        h = _rms_norm(x, layer.norm_in, layer.eps_in)  # (positions, d_model)
+        k = _matmul(layer.k, h).view(-1, w.n_kv, w.head_dim)
+        k_buf[slot_of, :, positions] = k * cos + _rotate_half(k) * sin
+        v_buf[slot_of, :, positions] = _matmul(layer.v, h).view(-1, w.n_kv, w.head_dim)
 
 
 def decode_step(kv: KVSlots, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
