@@ -74,6 +74,15 @@ def _assert_same(got, want, tolerance=1e-5):
         assert p == pytest.approx(q, abs=tolerance)
 
 
+def _generated(lm, ids: list[int]) -> list[tuple[int, float]]:
+    """transformers' own greedy `generate` after `ids`, alone: (token, probability) per new token."""
+    with torch.inference_mode():
+        out = lm.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=NEW, output_logits=True,
+                                return_dict_in_generate=True, pad_token_id=lm.tokenizer.eos_token_id)
+    generated = out.sequences[0, len(ids):].tolist()
+    return [(token, float(torch.softmax(step[0].float(), -1)[token])) for step, token in zip(out.logits, generated)]
+
+
 def test_twenty_prompts_decoded_together_equal_transformers_generate(lm, batcher):
     prompts = [tokens.tokenize_prompt(lm, text).ids for text in PROMPTS]
     assert len(prompts) >= 20 and len({len(p) for p in prompts}) >= 15 and min(map(len, prompts)) == 1
@@ -81,12 +90,7 @@ def test_twenty_prompts_decoded_together_equal_transformers_generate(lm, batcher
     together = [list(stream) for stream in streams]
     assert max(batcher.step_rows) >= 20  # (the chat prompt ends after 3 tokens, maybe before the last joins)
     for ids, got in zip(prompts, together):  # against transformers' own generate, one prompt at a time
-        with torch.inference_mode():
-            out = lm.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=NEW, output_logits=True,
-                                    return_dict_in_generate=True, pad_token_id=lm.tokenizer.eos_token_id)
-        generated = out.sequences[0, len(ids):].tolist()
-        probs = [float(torch.softmax(step[0].float(), -1)[token]) for step, token in zip(out.logits, generated)]
-        _assert_same(got, list(zip(generated, probs)))
+        _assert_same(got, _generated(lm, ids))
     assert _settled(batcher)
 
 
@@ -246,12 +250,7 @@ def test_analysed_prompts_skip_the_prefill_and_decode_what_generate_does(lm, bat
     assert not forwards  # no prefill: every key/value came from the analyses
     monkeypatch.undo()
     for ids, got in zip(prompts, together):
-        with torch.inference_mode():
-            out = lm.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=NEW, output_logits=True,
-                                    return_dict_in_generate=True, pad_token_id=lm.tokenizer.eos_token_id)
-        generated = out.sequences[0, len(ids):].tolist()
-        probs = [float(torch.softmax(step[0].float(), -1)[token]) for step, token in zip(out.logits, generated)]
-        _assert_same(got, list(zip(generated, probs)))
+        _assert_same(got, _generated(lm, ids))
     assert _settled(batcher)
 
 
