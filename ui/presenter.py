@@ -6,10 +6,13 @@ Pages draw charts through `show_chart`, which enlarges fonts and lines in presen
 
 from __future__ import annotations
 
+import numbers
 from urllib.parse import urlparse
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit import dataframe_util
 
 from ui import figures, state
 
@@ -38,13 +41,38 @@ def presenter_mode() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
 
 
-def show_table(data, key: str | None = None):
+def show_table(data, key: str | None = None, *, column_config: dict | None = None, height: int | None = None,
+               alt: str | None = None):
     """A table without its index: `st.dataframe` (sortable) on a screen; in presenter mode `st.table`,
     whose cells take the page's large type and wrap long text (the data grid draws 14 px text on a
-    canvas and cuts a long cell with "…")."""
+    canvas and cuts a long cell with "…"). `column_config`'s labels and number formats apply in both."""
     if presenter_mode():
-        return st.table(data, hide_index=True)
-    return st.dataframe(data, hide_index=True, key=key)
+        return st.table(presented_frame(data, column_config or {}), hide_index=True)
+    return st.dataframe(data, hide_index=True, key=key, column_config=column_config, height=height, alt=alt)
+
+
+def presented_frame(data, column_config: dict) -> pd.DataFrame:
+    """`data` as st.table should print it: each number as the data grid shows it (its column's
+    printf format, else at most 4 decimals with thousands grouped; st.table would print 0.304 as
+    "0.3040"), each column under its configured label."""
+    frame = dataframe_util.convert_anything_to_pandas_df(data).copy()
+    for name in frame.columns:
+        config = column_config.get(name) or {}
+        number_format = (config.get("type_config") or {}).get("format")
+        frame[name] = [_grid_number(value, number_format) for value in frame[name]]
+    return frame.rename(columns={name: config["label"] for name, config in column_config.items()
+                                 if config and config.get("label")})
+
+
+def _grid_number(value, number_format: str | None):
+    """`value` as the data grid prints it; anything but a number unchanged."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return value
+    if number_format:
+        return number_format % value
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
 def side_by_side(spec: int | list[int]) -> list:
