@@ -6,15 +6,16 @@ Pages draw charts through `show_chart`, which enlarges fonts and lines in presen
 
 from __future__ import annotations
 
+import functools
 import numbers
 from urllib.parse import urlparse
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit import dataframe_util
 
 from ui import figures, state
+from ui.html import markdown_escape
 
 PRESENT_KEY = "present"
 IFRAME_ZOOM = 1.6  # bertviz draws 15 px text inside its iframe, which the page's CSS can't reach
@@ -51,28 +52,30 @@ def show_table(data, key: str | None = None, *, column_config: dict | None = Non
     return st.dataframe(data, hide_index=True, key=key, column_config=column_config, height=height, alt=alt)
 
 
-def presented_frame(data, column_config: dict) -> pd.DataFrame:
-    """`data` as st.table should print it: each number as the data grid shows it (its column's
-    printf format, else at most 4 decimals with thousands grouped; st.table would print 0.304 as
-    "0.3040"), each column under its configured label."""
-    frame = dataframe_util.convert_anything_to_pandas_df(data).copy()
-    for name in frame.columns:
-        config = column_config.get(name) or {}
-        number_format = (config.get("type_config") or {}).get("format")
-        frame[name] = [_grid_number(value, number_format) for value in frame[name]]
-    return frame.rename(columns={name: config["label"] for name, config in column_config.items()
-                                 if config and config.get("label")})
+def presented_frame(data, column_config: dict):
+    """`data` styled as st.table should print it. Each column under its configured label; each number
+    as the data grid shows it (its column's printf format, else at most 4 decimals: st.table alone
+    prints 0.304 as "0.3040"), kept numeric so it stays right-aligned; text escaped, because
+    st.table reads its cells and headers as Markdown (a "#" header or a "**" token would vanish)."""
+    frame = dataframe_util.convert_anything_to_pandas_df(data)
+    configs = {name: column_config.get(name) or {} for name in frame.columns}
+    headers = {name: markdown_escape(str(config.get("label") or name)) for name, config in configs.items()}
+    return frame.rename(columns=headers).style.format({
+        headers[name]: functools.partial(_as_grid_shows, number_format=config.get("type_config", {}).get("format"))
+        for name, config in configs.items()})
 
 
-def _grid_number(value, number_format: str | None):
-    """`value` as the data grid prints it; anything but a number unchanged."""
+def _as_grid_shows(value, number_format: str | None):
+    """A cell's `value` as the data grid prints it (text Markdown-escaped for st.table)."""
+    if isinstance(value, str):
+        return markdown_escape(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Number):
         return value
     if number_format:
         return number_format % value
     if isinstance(value, numbers.Integral):
-        return f"{value:,}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
+        return str(value)
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def side_by_side(spec: int | list[int]) -> list:
