@@ -42,7 +42,7 @@ def presenter_mode() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
 
 
-def show_table(data, key: str | None = None, *, column_config: dict | None = None, height: int | None = None,
+def show_table(data, key: str | None = None, *, column_config: dict | None = None, height: int | str = "auto",
                alt: str | None = None):
     """A table without its index: `st.dataframe` (sortable) on a screen; in presenter mode `st.table`,
     whose cells take the page's large type and wrap long text (the data grid draws 14 px text on a
