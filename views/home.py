@@ -13,7 +13,7 @@ from ui.drawn import shared_table
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import markdown_escape, path_diagram, token_spans, visible_text, with_byte_piece_note
 from ui.i18n import N_, _, format_number, format_percent, ngettext
-from ui.presenter import show_table
+from ui.presenter import show_table, side_by_side
 from ui.reveal import guess_before_reveal
 from ui.sampling import greedy_stream
 from ui.snapshot import show_snapshot
@@ -153,7 +153,7 @@ st.markdown(_(
     "probability."
 ).format(vocab=format_number(dist.vocab_size), mass=format_percent(dist.top_n_mass, 0)))
 explained_on("softmax", _("Softmax"), "🌡️")
-left, right = st.columns([3, 2])
+left, right = side_by_side([3, 2])  # in presenter mode the table goes under the chart, at full width
 
 
 def top5_bars():
