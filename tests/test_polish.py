@@ -88,6 +88,20 @@ def test_presenter_figures_enlarge_a_builder_s_small_print():
     assert fig.layout.annotations[0].font.size == 13 and fig.data[0].y[0] == "WordPiece<br><sup>BERT</sup>"
 
 
+def test_presenter_tables_print_numbers_as_the_data_grid_does():
+    """Issue 20.6: presenter mode's st.table shows each number as the screen's data grid would (a
+    column's printf format, else at most 4 decimals, not pandas' "0.3040"), under its configured
+    label, and reads no Markdown in a token or header."""
+    import streamlit as st
+
+    from ui.presenter import presented_frame
+
+    shown = presented_frame({"rank": [1, 2], "cos": [0.30412, 1.0], "p": [0.304, 2.0], "token": ["**", "#"]},
+                            {"rank": st.column_config.NumberColumn("#"), "cos": st.column_config.NumberColumn(format="%.3f")})
+    assert shown.hide(axis="index").to_string(delimiter="|").splitlines() == [
+        r"\#|cos|p|token", r"1|0.304|0.304|\*\*", r"2|1.000|2|\#"]
+
+
 def test_share_list_is_read_from_the_link_and_escaped():
     lines = share.kept_lines({"prompt": "**bold** [x](y)\nnext", "sampling_top_p": "0.5", "odd_key": "1"})
     assert lines[0] == r"- prompt: “\*\*bold\*\* \[x\]\(y\) ⏎ next”"

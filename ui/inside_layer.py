@@ -26,6 +26,7 @@ from ui.attention import axis_labels, token_label
 from ui.figures import VALUE_LABEL_ROOM
 from ui.html import visible_text
 from ui.i18n import _, format_number, format_percent, plotly_separators
+from ui.presenter import show_table
 from ui.state import BY_MODEL_NAME, cached_analysis, current_prompt_text, selected_model_name
 
 ORANGE, SKY, GREEN, BLUE, VERMILION, PURPLE = (palette.CATEGORICAL[i] for i in (0, 1, 2, 4, 5, 6))
@@ -77,7 +78,7 @@ def show_rows(rows: Callable[[], list[dict]], key: str, inputs: Hashable) -> Non
     """The table of `rows()`, built once per process for these `inputs` (ui.drawn); a long one scrolls."""
     table = drawn.shared_table(("inside_layer", key, inputs), rows)
     if table.num_rows > LONG_TABLE:
-        st.dataframe(table, hide_index=True, key=f"{key}_table")
+        show_table(table, key=f"{key}_table")
     else:
         st.table(table, hide_index=True)
 

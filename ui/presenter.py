@@ -6,12 +6,16 @@ Pages draw charts through `show_chart`, which enlarges fonts and lines in presen
 
 from __future__ import annotations
 
+import functools
+import numbers
 from urllib.parse import urlparse
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit import dataframe_util
 
 from ui import figures, state
+from ui.html import markdown_escape
 
 PRESENT_KEY = "present"
 IFRAME_ZOOM = 1.6  # bertviz draws 15 px text inside its iframe, which the page's CSS can't reach
@@ -38,13 +42,40 @@ def presenter_mode() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
 
 
-def show_table(data, key: str | None = None):
+def show_table(data, key: str | None = None, *, column_config: dict | None = None, height: int | str = "auto",
+               alt: str | None = None):
     """A table without its index: `st.dataframe` (sortable) on a screen; in presenter mode `st.table`,
     whose cells take the page's large type and wrap long text (the data grid draws 14 px text on a
-    canvas and cuts a long cell with "…")."""
+    canvas and cuts a long cell with "…"). `column_config`'s labels and number formats apply in both."""
     if presenter_mode():
-        return st.table(data, hide_index=True)
-    return st.dataframe(data, hide_index=True, key=key)
+        return st.table(presented_frame(data, column_config or {}), hide_index=True)
+    return st.dataframe(data, hide_index=True, key=key, column_config=column_config, height=height, alt=alt)
+
+
+def presented_frame(data, column_config: dict):
+    """`data` styled as st.table should print it. Each column under its configured label; each number
+    as the data grid shows it (its column's printf format, else at most 4 decimals: st.table alone
+    prints 0.304 as "0.3040"), kept numeric so it stays right-aligned; text escaped, because
+    st.table reads its cells and headers as Markdown (a "#" header or a "**" token would vanish)."""
+    frame = dataframe_util.convert_anything_to_pandas_df(data)
+    configs = {name: column_config.get(name) or {} for name in frame.columns}
+    headers = {name: markdown_escape(str(config.get("label") or name)) for name, config in configs.items()}
+    return frame.rename(columns=headers).style.format({
+        headers[name]: functools.partial(_as_grid_shows, number_format=config.get("type_config", {}).get("format"))
+        for name, config in configs.items()})
+
+
+def _as_grid_shows(value, number_format: str | None):
+    """A cell's `value` as the data grid prints it (text Markdown-escaped for st.table)."""
+    if isinstance(value, str):
+        return markdown_escape(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return value
+    if number_format:
+        return number_format % value
+    if isinstance(value, numbers.Integral):
+        return str(value)
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def side_by_side(spec: int | list[int]) -> list:

@@ -14,7 +14,7 @@ from ui.embeddings import table_toggle
 from ui.i18n import N_, _, babel_locale, format_number, ngettext
 from ui.figures import export_filename, with_export_title
 from ui.charts import show_shared_presenter_chart
-from ui.presenter import iframe_zoom
+from ui.presenter import iframe_zoom, show_table
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -167,7 +167,7 @@ try:
         st.iframe(view.cached_head_view(lm, ids, labels, layer, iframe_zoom()), height="content")
         st.markdown(view.head_view_sentence(weights[layer], pieces, followed, layer))
         if table_toggle("attn_head_view_table"):
-            st.dataframe(view.head_view_table(weights[layer], pieces), hide_index=True)
+            show_table(view.head_view_table(weights[layer], pieces))
         caption = _("Attention head view, layer {layer} · {model} · prompt: {prompt}").format(
             layer=layer, model=lm.name, prompt=state.current_prompt_text())
         download_name = export_filename("attention", f"head-view-layer-{layer}", state.current_prompt_text())
@@ -189,7 +189,7 @@ try:
         else:
             st.markdown(view.kinds_sentence(stats, layers))
             if table_toggle("attn_model_view_table"):
-                st.dataframe(view.kinds_grid(stats, layers), hide_index=True)
+                show_table(view.kinds_grid(stats, layers))
         caption = _("Attention model view, layers {first}–{last} · {model} · prompt: {prompt}").format(
             first=layers[0], last=layers[-1], model=lm.name, prompt=state.current_prompt_text())
         download_name = export_filename("attention", f"model-view-layers-{layers[0]}-{layers[-1]}", state.current_prompt_text())
@@ -211,7 +211,7 @@ title = _("Layer {layer}, head {head}").format(layer=layer, head=head)
 show_titled_chart(lambda: view.attention_heatmap(weights[layer, head], pieces, title), "attn_heatmap", title, (layer, head))
 st.markdown(view.heatmap_sentence(weights[layer, head], pieces, followed, layer, head))
 if table_toggle("attn_heatmap_table"):
-    st.dataframe(view.matrix_table(weights[layer, head], pieces), hide_index=True)
+    show_table(view.matrix_table(weights[layer, head], pieces))
 st.caption(_(
     "Row = the token that looks, column = the token it looks at; each row adds up to 1. The empty "
     "upper-right triangle is the causal mask: a token can't see the future."
@@ -235,7 +235,7 @@ def head_gallery(stats: attn.HeadStatistics) -> None:
     )
     st.markdown(view.gallery_sentence(stats, statistic))
     if table_toggle("attn_gallery_table"):
-        st.dataframe(view.gallery_table(stats, statistic), hide_index=True)
+        show_table(view.gallery_table(stats, statistic))
     st.caption(ngettext(
         "Each square is one head: {measure}, measured on the {count} token from token 2 on (token 0 "
         "can only look at itself, and for token 1 the previous token is the first token). **Click "
@@ -264,13 +264,13 @@ else:
         uniform=format_number(stats.max_entropy, 2),
     ))
     counts = {name: sum(row.count(name) for row in stats.kinds) for name in attn.KIND_RULES}
-    st.dataframe(
+    show_table(
         shared_table(("attn_kinds", lm.name, ids), lambda: {  # the count before the long rule: a phone shows it unscrolled
             _("kind"): [view.kind_name(name) for name in attn.KIND_RULES],
             _("heads"): [counts[name] for name in attn.KIND_RULES],
             _("rule (checked in this order)"): [view.kind_rule(name) for name in attn.KIND_RULES],
         }),
-        hide_index=True, key="attn_kinds",
+        key="attn_kinds",
     )
     st.caption(_(
         "Most heads of small models park their attention on the first token when they have nothing "
@@ -293,7 +293,7 @@ def follow_one_token() -> None:
     show_titled_chart(lambda: view.follow_figure(focus, pieces, chosen_head), "attn_follow_chart",
                       _("Where {token} looks, layer by layer").format(token=f"“{labels[position]}”"), (position, chosen_head))
     if table_toggle("attn_follow_table"):
-        st.dataframe(view.follow_table(focus, pieces, chosen_head), hide_index=True)
+        show_table(view.follow_table(focus, pieces, chosen_head))
     if position == 0:
         st.caption(_("The first token has nothing before it: it can only attend to itself."))
         return
@@ -365,13 +365,13 @@ def scores_before_softmax() -> None:
                       (chosen_layer, chosen_head))
     st.markdown(view.scores_sentence(scores, chosen_head, pieces, followed))
     if table_toggle("attn_scores_table"):
-        st.dataframe(view.matrix_table(scores.masked(chosen_head), pieces, digits=2), hide_index=True)
+        show_table(view.matrix_table(scores.masked(chosen_head), pieces, digits=2))
     row = st.selectbox(_("Work through one row (query token)"), list(range(shown)),
                        format_func=lambda i: f"{i}: {labels[i]}", key=ROW_KEY, bind="query-params")
-    st.dataframe(
+    show_table(
         shared_table(("attn_row", lm.name, ids, chosen_layer, chosen_head, row),
                      lambda: view.scores_row_table(scores, chosen_head, row, pieces)),
-        hide_index=True, key="attn_row_table",
+        key="attn_row_table",
         column_config={
             "q·k/√d": st.column_config.NumberColumn(format="%.3f"),
             "e^(score − max)": st.column_config.NumberColumn(format="%.4f"),

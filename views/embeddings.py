@@ -12,6 +12,7 @@ from ui.i18n import N_, _, format_number, format_percent, ngettext
 from ui.figures import with_export_title
 from ui.charts import show_shared_presenter_chart
 from ui.reveal import guess_before_reveal
+from ui.presenter import show_table
 from ui.walk import next_step_link
 
 MAX_WORDS = 50
@@ -140,7 +141,7 @@ else:
                       (word_text, leading_space))
     st.markdown(view.vector_sentence(word))
     if table_toggle("emb_vector_table"):
-        st.dataframe(view.vector_table(word), hide_index=True)
+        show_table(view.vector_table(word))
     st.caption(_(
         "All {dims} numbers of “{word}”, folded into rows of {columns} (read left to right, top to bottom); "
         "red is positive, blue negative. No single number means anything on its own — only the "
@@ -166,7 +167,7 @@ with st.expander(_("Your prompt as a table of vectors")):
         st.markdown(view.prompt_vectors_sentence(shown, vectors))
         if table_toggle("emb_prompt_table"):
             labels = [f"{p.index}: {view.piece_label(p)}" for p in shown]
-            st.dataframe(view.rows_table(labels, vectors, _("token")), hide_index=True)
+            show_table(view.rows_table(labels, vectors, _("token")))
 
 # 2 · Nearest neighbours ----------------------------------------------------------------------
 st.header(_("2 · Nearest neighbours"))
@@ -191,8 +192,8 @@ if word is not None:
         + (" " + _("A word of several pieces is compared through the mean of its pieces.") if word.n_pieces > 1 else "")
         + " " + _("A single-token word finds itself first, with similarity 1 (angle 0°).")
     )
-    st.dataframe(view.neighbours_table(neighbours), hide_index=True, key="emb_neighbours",
-                 height=view.table_height(k), column_config=view.neighbour_columns())
+    show_table(view.neighbours_table(neighbours), key="emb_neighbours",
+               height=view.table_height(k), column_config=view.neighbour_columns())
     if neighbours.excluded:
         st.caption(view.excluded_note(neighbours))
     st.caption(_(
@@ -224,7 +225,7 @@ else:
                       (tuple(names), leading_space))
     st.markdown(view.similarity_sentence(matrix))
     if table_toggle("emb_matrix_table"):
-        st.dataframe(view.similarity_table(matrix), hide_index=True)
+        show_table(view.similarity_table(matrix))
     st.caption(
         _("Cosine similarity of every pair (point at or tap a cell for the angle). The diagonal is each "
           "word with itself: 1. Related words share a larger value than unrelated ones.")
@@ -256,7 +257,7 @@ else:
                       (tuple(names), leading_space, background))
     st.markdown(view.map_sentence(word_map))
     if table_toggle("emb_map_table"):
-        st.dataframe(view.map_table(word_map), hide_index=True)
+        show_table(view.map_table(word_map))
     if background:
         st.caption(_(
             "Grey dots: the first whole-word tokens the tokenizer learned (BPE learns the most frequent "
@@ -286,8 +287,8 @@ else:
         "answer) — they are usually nearest of all; the list is under the table. What remains is "
         "shown, whatever it is: small models often miss, and that is part of the lesson."
     ).format(a=markdown_escape(a.word), b=markdown_escape(b.word), c=markdown_escape(c.word)))
-    st.dataframe(view.neighbours_table(result.neighbours), hide_index=True, key="emb_analogy",
-                 height=view.table_height(len(result.neighbours.ids)), column_config=view.neighbour_columns())
+    show_table(view.neighbours_table(result.neighbours), key="emb_analogy",
+               height=view.table_height(len(result.neighbours.ids)), column_config=view.neighbour_columns())
     st.caption(view.excluded_note(result.neighbours))
     if target is not None:
         if result.target_rank == 1:
@@ -349,7 +350,7 @@ else:
                       (sentence_a, sentence_b, shared, layer))
     st.markdown(view.drift_sentence(drift, in_a.found))
     if table_toggle("emb_drift_table"):
-        st.dataframe(view.drift_table(drift), hide_index=True)
+        show_table(view.drift_table(drift))
     cols = st.columns(3)
     cols[0].metric(_("Input embeddings"), format_number(drift.input_similarity, 3))
     cols[1].metric(_("After layer {layer}").format(layer=layer), format_number(drift.similarities[layer], 3),
@@ -383,7 +384,7 @@ show_shared_presenter_chart(lambda: view.positions_heatmap(sinusoids, _("Sinusoi
                             (n_positions, dims), "emb_sinusoids")
 st.markdown(view.sinusoids_sentence(dims))
 if table_toggle("emb_sinusoids_table"):
-    st.dataframe(view.rows_table(list(range(n_positions)), sinusoids, _("position")), hide_index=True)
+    show_table(view.rows_table(list(range(n_positions)), sinusoids, _("position")))
 st.caption("PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d)).")
 scheme = view.cached_position_scheme(lm)
 st.markdown(_("**The live model:** {statement}").format(statement=view.position_statement(scheme, lm.name)))
@@ -393,7 +394,6 @@ if scheme.learned is not None:
         (lm.name, n_positions, dims), "emb_learned_positions",
     )
     if table_toggle("emb_learned_table"):
-        st.dataframe(view.rows_table(list(range(n_positions)), scheme.learned[:n_positions, :dims], _("position")),
-                     hide_index=True)
+        show_table(view.rows_table(list(range(n_positions)), scheme.learned[:n_positions, :dims], _("position")))
 
 next_step_link("embeddings")

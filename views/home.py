@@ -13,6 +13,7 @@ from ui.drawn import shared_table
 from ui.figures import anatomy_bars, probability_bars
 from ui.html import markdown_escape, path_diagram, token_spans, visible_text, with_byte_piece_note
 from ui.i18n import N_, _, format_number, format_percent, ngettext
+from ui.presenter import show_table, side_by_side
 from ui.reveal import guess_before_reveal
 from ui.sampling import greedy_stream
 from ui.snapshot import show_snapshot
@@ -152,7 +153,7 @@ st.markdown(_(
     "probability."
 ).format(vocab=format_number(dist.vocab_size), mass=format_percent(dist.top_n_mass, 0)))
 explained_on("softmax", _("Softmax"), "🌡️")
-left, right = st.columns([3, 2])
+left, right = side_by_side([3, 2])  # in presenter mode the table goes under the chart, at full width
 
 
 def top5_bars():
@@ -170,7 +171,7 @@ with left:  # built once for every session showing this prompt (a class opening 
     show_shared_chart(top5_bars, (lm.name, ids), key="top5", page="home",
                       title=_("The five most likely next tokens"), prompt=prompt.text, model_name=lm.name)
 with right:
-    st.dataframe(shared_table(("home_top5", lm.name, ids), top5_rows), hide_index=True, key="top5_table")
+    show_table(shared_table(("home_top5", lm.name, ids), top5_rows), key="top5_table")
 st.markdown(top5_sentence(dist))
 
 st.header(_("5 · Choose, append, repeat"))
@@ -264,7 +265,7 @@ largest, count = max(anatomy.params_by_part.items(), key=lambda item: item[1])
 st.markdown(_("The largest part is the {part}: {count} of the {total} parameters ({share}).").format(
     part=_(largest), count=format_number(count), total=format_number(anatomy.n_params),
     share=format_percent(count / anatomy.n_params, 0)))
-st.dataframe(shared_table(("home_anatomy", lm.name), anatomy_rows), hide_index=True, key="anatomy_table")
+show_table(shared_table(("home_anatomy", lm.name), anatomy_rows), key="anatomy_table")
 notes = []
 if anatomy.tied_embeddings:
     notes.append(_("The output head reuses the embedding matrix (tied weights), so it adds no parameters."))

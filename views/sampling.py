@@ -8,6 +8,7 @@ from ui import state
 from ui.charts import show_shared_chart
 from ui.html import markdown_escape, token_spans, visible_text
 from ui.i18n import N_, _, format_number, format_percent, ngettext
+from ui.presenter import show_table
 from ui.results import results
 from ui.sampling import (
     BEST_WORDS,
@@ -156,7 +157,7 @@ if run["trace"]:
     }
     if len({row.settings for row in trace}) > 1:  # the strategy changed between clicks: say how each was chosen
         table[_("how")] = [describe(row.settings) for row in trace]
-    st.dataframe(table, hide_index=True, key="trace_table", alt=_("Every chosen token, step by step"))
+    show_table(table, key="trace_table", alt=_("Every chosen token, step by step"))
 else:
     st.caption(_("Click **Next token** to let the model write one token at a time (new tokens are outlined)."))
 

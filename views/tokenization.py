@@ -12,6 +12,7 @@ from ui import state
 from ui import tokenization as ui
 from ui.charts import show_shared_chart
 from ui.i18n import _, format_number, ngettext
+from ui.presenter import show_table
 from ui.reveal import guess_before_reveal
 from ui.walk import next_step_link
 
@@ -219,7 +220,7 @@ else:
             ).format(count=len(replay.final), ids=replay.final_ids))
         with st.expander(ngettext("The {count} merge in order", "All {count} merges in order", n_steps).format(
                 count=n_steps)):
-            st.dataframe(
+            show_table(
                 {
                     _("step"): list(range(1, n_steps + 1)),
                     _("left"): [bpe.readable_piece(s.left) for s in replay.steps],
@@ -227,7 +228,6 @@ else:
                     _("merged"): [bpe.readable_piece(s.merged) for s in replay.steps],
                     _("rank in merge list"): [s.rank + 1 for s in replay.steps],
                 },
-                hide_index=True,
                 key="bpe_merges",
             )
 
@@ -260,14 +260,13 @@ else:
     st.markdown(summary)
     left, right = st.columns([1, 1])
     with left:
-        st.dataframe(
+        show_table(
             {
                 _("step"): [m.step for m in trained.merges],
                 _("pair"): [f"{m.left} + {m.right}" for m in trained.merges],
                 _("new token"): [m.merged for m in trained.merges],
                 _("pair count"): [m.count for m in trained.merges],
             },
-            hide_index=True,
             key="trained_merges",
         )
     with right:
