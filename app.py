@@ -82,8 +82,11 @@ with st.sidebar:
     share_slot = st.empty()  # drawn before the page, redrawn after it with the page's own controls
 
 
-def draw_share_popover() -> None:
-    with share_slot.container(), st.popover(_("🔗 Share this view"), width="stretch"):
+def draw_share_popover(key: str) -> None:
+    """Opening the popover reruns the whole app (`on_change="rerun"`), so its link is drawn from
+    the controls as they are then: a section that reruns alone (`st.fragment`) changes the URL
+    but does not redraw the sidebar. Two keys: it is drawn twice a run, in one slot."""
+    with share_slot.container(), st.popover(_("🔗 Share this view"), width="stretch", key=key, on_change="rerun"):
         share.share_popover(navigation.url_path)
 
 
@@ -106,7 +109,7 @@ def draw_prompt_bar() -> None:
                      "mode are in the sidebar (» at the top left)."))
 
 
-draw_share_popover()
+draw_share_popover("share_before_page")
 draw_language_note()
 style.apply_site_style()  # before the page: a page that stops early (st.stop, an error) keeps it
 style.set_page_language(current_language())
@@ -116,6 +119,6 @@ draw_prompt_bar()
 
 navigation.run()
 lessons.exit_ticket_button(ticket_slot)
-draw_share_popover()  # again, now that the page's URL-bound controls have written the link
+draw_share_popover("share")  # again, now that the page's URL-bound controls have written the link
 draw_language_note()  # again: the page may have loaded the model
 startup.start_warm_up()  # once the first page is served: the examples and lesson steps, computed ahead

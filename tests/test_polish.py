@@ -5,6 +5,7 @@ by page/chart/prompt, beam markers), and the link to the next step at the end of
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -270,3 +271,17 @@ def test_the_share_popover_names_every_control_a_link_can_carry():
 def test_every_page_ends_with_the_link_to_the_next_step(stem):
     last = ast.parse((ROOT / "views" / f"{stem}.py").read_text()).body[-1]
     assert ast.unparse(last) == f"next_step_link({stem!r})"
+
+
+def test_no_message_sends_a_phone_to_the_sidebar_for_the_prompt():
+    """Issue 20.2: a phone folds the sidebar away and shows the prompt in a bar at the top of the
+    page (the same Prompt box), so a hint to type or edit the prompt names the box, not the sidebar."""
+    from babel.messages import pofile
+
+    sends = re.compile(r"\b(type|edit|write)\b[^.;:()]*\bin the sidebar", re.IGNORECASE)
+    found = []
+    for path in sorted((ROOT / "locales" / "es" / "LC_MESSAGES").glob("*.po")):
+        with open(path, "rb") as catalog:
+            found += [message.id for message in pofile.read_po(catalog) if isinstance(message.id, str)
+                      and sends.search(message.id)]
+    assert found == []

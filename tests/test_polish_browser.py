@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 
@@ -128,6 +128,26 @@ def test_share_popover_lists_exactly_what_the_link_keeps(site, browser):
         context.close()
 
 
+def test_share_link_follows_a_control_that_reran_only_its_section(site, browser):
+    """Issue 20.7: "Token to follow" lives in a section that reruns alone (st.fragment), which
+    changes the URL but not the sidebar; opening the popover redraws its link from the controls as
+    they are then (it showed the page's bare address before)."""
+    context, page = open_view(browser, f"{site}/attention?prompt={quote('The capital of France is')}", 1440, 2400)
+    try:
+        follow = page.get_by_label("Token to follow")
+        follow.fill("")
+        follow.type("France")
+        follow.press("Enter")
+        wait_until_idle(page)
+        assert "France" in follow.input_value()
+        page.get_by_role("button", name="Share this view").first.click()
+        wait_until_idle(page)
+        link = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]').inner_text()
+        assert "attn_follow=" in link and "France" in unquote_plus(link)
+    finally:
+        context.close()
+
+
 def test_counter_leaves_a_long_prompt_readable(site, browser):
     long_prompt = "The cat sat on the mat because it was warm. " * 12
     context, page = open_view(browser, f"{site}/?prompt={quote(long_prompt)}", 1440, 1200)
@@ -189,7 +209,7 @@ def test_presenter_mode_shows_every_page_large_and_whole(site, browser):
             small = [line for frame in page.frames for line in frame.evaluate(SMALL_TEXTS, PRESENTER_MIN_PX)]
             cut = [f"cut: {text[:60]}" for text in clipped_texts(page, PRESENTER_CUTTABLE)]
             errors = page.locator('[data-testid="stException"]').all_inner_texts()
-            grids = [f"data grid (14 px canvas text)" for grid in page.locator('[data-testid="stDataFrame"]').all()
+            grids = ["data grid (14 px canvas text)" for grid in page.locator('[data-testid="stDataFrame"]').all()
                      if grid.is_visible()]
             found[name] = list(dict.fromkeys(small + cut + errors + grids))
             page.screenshot(path=str(ARTIFACTS / f"presenter-{name}-1280x720.png"), full_page=True)

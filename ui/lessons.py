@@ -269,7 +269,7 @@ def exit_ticket_button(slot) -> None:
     try:
         ids = tuple(state.cached_prompt_tokens(lm, prompt).ids)
     except tokens.EmptyPrompt:
-        slot.caption(_("Type a prompt in the sidebar to make your exit ticket."))
+        slot.caption(_("Type a prompt in the Prompt box to make your exit ticket."))
         return
     lesson, index = current
     subtitle = _("{lesson} · {model}").format(lesson=_(lesson.title), model=lm.name)

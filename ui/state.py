@@ -145,7 +145,7 @@ def current_prompt_tokens(lm: models.LoadedModel) -> tokens.PromptTokens:
         prompt = cached_prompt_tokens(lm, current_prompt_text())
     except tokens.EmptyPrompt:
         st.info(_(
-            "✍️ Type a prompt in the sidebar (or pick an example there) — the model needs some text "
+            "✍️ Type a prompt in the Prompt box (or pick an example in the sidebar) — the model needs some text "
             "to predict the next token from."
         ))
         st.stop()

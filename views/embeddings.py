@@ -152,7 +152,7 @@ with st.expander(_("Your prompt as a table of vectors")):
     try:
         prompt = state.cached_prompt_tokens(lm, state.current_prompt_text())
     except EmptyPrompt:
-        st.caption(_("Type a prompt in the sidebar to see it as vectors."))
+        st.caption(_("Type a prompt in the Prompt box to see it as vectors."))
     else:
         shown = prompt.pieces[:PROMPT_ROWS]
         vectors = emb.prompt_vectors(lm, [p.id for p in shown])

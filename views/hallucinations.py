@@ -118,7 +118,7 @@ answered, cal = shipped_results()
 # 1 -------------------------------------------------------------------------------------------
 st.header(_("1 · Ask it a question"))
 wrong = sorted((a for a in answered if not a.correct), key=lambda a: -a.top_prob)
-st.markdown(_("Write a sentence to complete in the sidebar, or try one the model gets wrong "
+st.markdown(_("Write a sentence to complete in the Prompt box, or try one the model gets wrong "
               "(its most confident mistakes first):"))
 if current_language() != "en":
     st.caption(_("These questions stay in English: they are English facts asked of a model trained mostly "

@@ -76,7 +76,7 @@ st.markdown(_(
     "**predict the next token**. Chatbots, summaries, translation and code completion are all that "
     "one step, repeated. **GPT** = **G**enerative (writes new text), **P**re-trained (learned from a "
     "large corpus first), **T**ransformer (the architecture built on attention). Below, the live "
-    "model runs on your prompt (edit it in the sidebar) — every number is computed right now."
+    "model runs on your prompt (edit it in the Prompt box) — every number is computed right now."
 ))
 st.markdown(_(
     "**The path:** text → tokens → token ids → embedding vectors → layers of "

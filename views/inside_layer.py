@@ -415,7 +415,7 @@ st.markdown(_(
     "The other pages show what goes in and what comes out. Here one layer of {model} is opened up: a "
     "{architecture} with {layers} identical layers, each a norm, attention, another norm and a "
     "feed-forward network, all adding into one stream of numbers per token. Every number below is "
-    "measured on your prompt (edit it in the sidebar); the controls of a section rerun only that section."
+    "measured on your prompt (edit it in the Prompt box); the controls of a section rerun only that section."
 ).format(model=lm.name, architecture=anatomy.architecture, layers=anatomy.n_layer))
 pieces = prompt.pieces
 trace = section_stream(lm, ids, pieces)

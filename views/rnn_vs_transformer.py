@@ -77,7 +77,7 @@ st.selectbox(_("Try an example for this page"), list(ui.PRESETS), index=None, ke
 text = state.current_prompt_text()
 words = prompt_words(models.vocab, text)
 if not words.words:
-    st.info(_("✍️ Type a prompt in the sidebar (or pick an example above): the small models need "
+    st.info(_("✍️ Type a prompt in the Prompt box (or pick an example above): the small models need "
               "at least one word to predict the next one."))
     st.stop()
 ids = tuple(words.ids)

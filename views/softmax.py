@@ -90,7 +90,7 @@ st.markdown(_(
 lm, prompt, ids, analysis = state.page_analysis()
 logits = analysis.last_logits  # (vocab,), read-only
 
-st.caption(_("Your prompt (edit it in the sidebar) — the model predicts the token after the last one:"))
+st.caption(_("Your prompt (edit it in the Prompt box) — the model predicts the token after the last one:"))
 st.html(token_spans(prompt.pieces))
 
 guess = guess_before_reveal("softmax", ids, _("the model's probabilities"), example=_("Paris"))

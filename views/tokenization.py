@@ -41,7 +41,7 @@ st.markdown(_(
     "are one token, rare words are built from pieces, and a space usually belongs to the *next* token."
 ))
 st.pills(
-    _("Try an example (it replaces the prompt in the sidebar)"),
+    _("Try an example (it replaces your prompt)"),
     list(ui.PAGE_PRESETS),
     format_func=_,
     key="tok_preset",
