@@ -120,7 +120,9 @@ def html_table(table: dict[str, list], label: str) -> str:
             f'<table style="{table_style}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
 
 
-def show_table(table: dict[str, list], label: str) -> None:
+def show_html_table(table: dict[str, list], label: str) -> None:
+    """`table` as a real HTML table a keyboard and a screen reader reach (not `ui.presenter.show_table`'s
+    data grid); its text is the page's own size, so presenter mode enlarges it too."""
     st.html(html_table(table, label))
 
 
@@ -129,7 +131,7 @@ def describe_chart(sentence: str, table: dict[str, list]) -> None:
     data behind "Show as table" (a real HTML table, which a screen reader can read)."""
     st.caption(sentence)
     with st.expander(_("Show as table")):
-        show_table(table, _("The data of the chart above"))
+        show_html_table(table, _("The data of the chart above"))
 
 
 

@@ -13,7 +13,7 @@ from ui.i18n import _, format_number, format_percent
 from ui.softmax import (
     cached_lens, cached_positions, chain_html, chain_table, describe_chart, histogram_sentence, histogram_table,
     lens_figure, lens_sentence, lens_table, logit_bars, logit_histogram, logit_sentence, measured_word, one_in,
-    probability_chart, probability_sentence, probability_table, positions_table, probability_text, show_table,
+    probability_chart, probability_sentence, probability_table, positions_table, probability_text, show_html_table,
     surprise_sentence, surprise_spans,
 )
 from ui.reveal import guess_before_reveal
@@ -53,7 +53,7 @@ def show_word(word) -> None:
                      "so one run of the model stays quick).").format(
             count=word.n_tokens_before_cap, measured=n, cap=WORD_TOKEN_CAP))
     with st.expander(_("Table: every factor of the product")):
-        show_table(chain_table(word), _("Every factor of the product"))
+        show_html_table(chain_table(word), _("Every factor of the product"))
 
 
 def show_guess_answer(guess: str) -> None:
@@ -215,6 +215,6 @@ else:
     st.html(surprise_spans(prompt.pieces[0], preds))
     st.caption(surprise_sentence(preds))
     with st.expander(_("Table: the model's guess at every position")):
-        show_table(positions_table(preds), _("The model's guess at every position"))
+        show_html_table(positions_table(preds), _("The model's guess at every position"))
 
 next_step_link("softmax")
