@@ -277,11 +277,10 @@ def sample_continuations_batch(
     logprobs: list[list[float]] = [[] for _ in range(rows)]
     done = [False] * rows
     with torch.inference_mode(), two_core_matmuls():
-        cache = runtime.new_cache(lm.config)
-        step_input = torch.tensor([list(ids)] * rows)
+        next_logits = _rows_stepper(lm, ids, rows, max_new_tokens)
+        chosen = None
         for _ in range(max_new_tokens):
-            out = lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1)
-            logits = out.logits[:, -1].float().numpy()
+            logits = next_logits(chosen).float().numpy()
             chosen = []
             for row in range(rows):
                 if done[row]:
@@ -294,7 +293,6 @@ def sample_continuations_batch(
                 chosen.append(choice.token_id)
             if all(done):
                 break
-            step_input = torch.tensor(chosen)[:, None]
     return [
         Samples(
             settings=settings,
@@ -306,6 +304,40 @@ def sample_continuations_batch(
         )
         for g, settings in enumerate(strategies)
     ]
+
+
+def _rows_stepper(lm: LoadedModel, ids: list[int], rows: int, max_new_tokens: int):
+    """`rows` copies of the prompt `ids`, advanced together: a function that feeds each row its
+    chosen token (None the first time: the prompt itself) and returns the logits (rows, vocab).
+
+    Llama-family models run the prompt once (`fast_decode.prefill`, one row, its keys/values copied
+    to every row: they are the same prompt) and then `fast_decode.decode_step`, one read of the
+    weights per step for every row. Measured on Why it makes things up's 10 re-rolls × 8 tokens
+    (2026-12-03, median of 4): 0.99 s against 1.27 s for transformers' forward per step, which
+    prefills all ten rows; same texts. Other models (GPT-2 from the hub) use that generic forward."""
+    if fast_decode.supports(lm.model):
+        kv = fast_decode.KVSlots(fast_decode.LlamaWeights(lm.model), rows, len(ids) + max_new_tokens)
+        position = len(ids)
+
+        def fast(chosen: list[int] | None) -> torch.Tensor:
+            nonlocal position
+            if chosen is None:
+                first = fast_decode.prefill(kv, [0], [list(ids)])
+                for row in range(1, rows):
+                    kv.move(0, row, len(ids))
+                return first.expand(rows, -1)
+            logits = fast_decode.decode_step(kv, torch.tensor(chosen), torch.full((rows,), position))
+            position += 1
+            return logits
+
+        return fast
+    cache = runtime.new_cache(lm.config)
+
+    def generic(chosen: list[int] | None) -> torch.Tensor:
+        step_input = torch.tensor([list(ids)] * rows) if chosen is None else torch.tensor(chosen)[:, None]
+        return lm.model(step_input, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+
+    return generic
 
 
 # ---------------------------------------------------------------------------------------------

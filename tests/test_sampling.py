@@ -164,6 +164,28 @@ def test_sample_continuations_are_seeded_and_greedy_matches(lm):
     assert greedy.new_ids == [generation.greedy_ids(lm, ids, 4)[0]]
 
 
+def test_samples_run_the_prompt_once_and_score_every_token_as_a_plain_forward_does(lm, monkeypatch):
+    """Ten rows of one prompt: the prompt runs through the model once (one `forward`, the prefill;
+    every later step is the fast decoder's), and each chosen token's log-probability is the one a
+    plain forward over the prompt and the tokens before it gives (T = 1, no filter)."""
+    ids = tokens.encode(lm, "The cat sat on the mat because it was")
+    calls, original = [], lm.model.forward
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lm.model, "forward", counted)
+    samples = generation.sample_continuations(lm, ids, SamplingSettings(), 10, 6, seed=3)
+    assert len(calls) == 1
+    monkeypatch.undo()
+    for row in samples.new_ids[:3]:
+        with torch.inference_mode():
+            logp = torch.log_softmax(lm.model(torch.tensor([ids + row])).logits[0].double(), -1)
+        expected = np.mean([float(logp[len(ids) - 1 + i, t]) for i, t in enumerate(row)])
+        assert samples.mean_logprob[samples.new_ids.index(row)] == pytest.approx(expected, abs=1e-4)
+
+
 # The Sampling page's comparison (ui/sampling.py COMPARED) and the classroom bench's prompt among them.
 COMPARED = [SamplingSettings(strategy=GREEDY), SamplingSettings(top_k=10), SamplingSettings(top_p=0.9),
             SamplingSettings(temperature=1.6)]
