@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from explain import generation
 from ui import state
 
 
@@ -46,3 +49,23 @@ def test_page_wrappers_key_a_model_by_its_name(tiny_llama, tiny_gpt2, monkeypatc
     assert name_and_width(tiny_llama, 1) == (tiny_llama.name, 65) == name_and_width(tiny_llama, 1)
     assert name_and_width(tiny_gpt2, 1)[0] == tiny_gpt2.name != tiny_llama.name
     assert computed == [tiny_llama.name, tiny_gpt2.name] and asked == []
+
+
+def test_a_cached_continuation_is_greedy_decoding_from_the_shared_analysis(lm, monkeypatch):
+    """Why it makes things up's greedy answer: the tokens and probabilities of plain greedy decoding,
+    with no model forward of its own once the prompt's shared analysis exists."""
+    ids = tuple(state.cached_prompt_tokens(lm, "The tallest mountain in Africa is").ids)
+    state.cached_analysis(lm, ids)
+    calls, original = [], lm.model.forward
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lm.model, "forward", counted)
+    continuation = state.cached_greedy_continuation(lm, ids, 6)
+    assert calls == []
+    monkeypatch.undo()
+    reference = generation.greedy_continuation(lm, list(ids), 6)
+    assert continuation.new_ids == reference.new_ids and continuation.text == reference.text
+    np.testing.assert_allclose(continuation.probs, reference.probs, atol=1e-5)

@@ -206,7 +206,11 @@ def cached_greedy_continuation(
 
 @st.cache_data(max_entries=limits.CONTINUATION_CACHE_ENTRIES, hash_funcs=BY_MODEL_NAME, show_spinner=False)
 def _greedy_continuation(lm: models.LoadedModel, ids: tuple[int, ...], max_new_tokens: int) -> generation.Continuation:
-    return generation.greedy_continuation(lm, list(ids), max_new_tokens)
+    """Decoded with every other visitor's continuation, from the shared analysis of `ids` (the
+    prompt does not run through the model again): `generation.greedy_stream_together`."""
+    steps = list(generation.greedy_stream_together(lm, list(ids), max_new_tokens,
+                                                   analysed=cached_analysis(lm, ids)))
+    return generation.continuation_of(lm, list(ids), [token for token, _ in steps], [prob for _, prob in steps])
 
 
 @st.cache_resource(show_spinner=False)
