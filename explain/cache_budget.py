@@ -3,7 +3,7 @@
 The budget, in MB (issue 15: every cache gets a budget in MB, not an entry count picked by hand):
 - the target is ≤ 1.5 GB RSS after every page has been visited, the bf16 draft included, and < 200 MB
   growth for 30 sessions;
-- measured before this budget (README, Performance): 1,188 MB RSS after one visitor opened every
+- measured before this budget (docs/performance-history.md): 1,188 MB RSS after one visitor opened every
   page, without the bf16 draft (+ 260 MB of weights). That leaves the analyses the 200 MB growth
   allowance, not the 16 GB of a Space: the 1.5 GB target, not the machine, is the limit;
 - of those 200 MB, Streamlit's other caches have measured MB budgets (explain/limits.py, 81 MB in

@@ -43,7 +43,7 @@ def test_start_up_makes_openmp_threads_wait_passively_unless_told_otherwise():
 
 def test_streamlit_runs_no_full_garbage_collection_after_every_script_run():
     """With the caches full, the collection after each run cost more than the page itself when 30
-    visitors opened the same link (README, Performance); Python's own collector still runs."""
+    visitors opened the same link (docs/performance-history.md); Python's own collector still runs."""
     import tomllib
 
     from tests.browser import ROOT

@@ -2,7 +2,7 @@
 app.py, `preload_model()` right after its imports, and `start_warm_up()`, called last (after the
 first page has been served).
 
-Each setting here was measured on the site under load (README, Performance); they live in explicit
+Each setting here was measured on the site under load (docs/performance-history.md); they live in explicit
 calls rather than as side effects of importing a module, so tests and notebooks that import `ui`
 or `explain` get none of them.
 """
