@@ -8,6 +8,10 @@ Everything is measured in one run on the default model, so ratios compare like w
   worker), timed alternately in the same loop (medians, and the median of the per-round ratios);
 - generate_naive_tok_s / generate_app_tok_s: 64 new tokens, greedy, `model.generate` vs the app's
   own loop;
+- sample_naive_tok_s / sample_app_tok_s: 64 new tokens sampled (T = 1, top-p 0.9, seeded),
+  `model.generate(do_sample=True)` vs the app's seeded sampler (`generation.sample_continuations`,
+  one row: what the strategy comparison and the re-rolls run; it may stop at the end token, so it
+  is a rate, tokens made over time taken);
 - neighbours_ms: one nearest-neighbour query (top 15 by cosine over the whole vocabulary) against
   the embedding index built once, as the Embeddings page does it (median);
 - attention_page_ms: the Attention page's first render of the bench prompt with the model already
@@ -49,6 +53,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)  # as the site runs (u
 import torch  # noqa: E402
 
 from explain import embeddings, generation, next_token, tokens  # noqa: E402
+from explain.sampling import SamplingSettings  # noqa: E402
 from explain.engine import analysis, models  # noqa: E402
 
 BENCH_PROMPT = (
@@ -229,6 +234,19 @@ def run() -> dict[str, float]:
         new_ids, _, _ = generation.greedy_ids(lm, ids, NEW_TOKENS)
         return len(new_ids)
 
+    def naive_sample() -> int:
+        torch.manual_seed(0)
+        with torch.inference_mode():
+            out = lm.model.generate(
+                batch, do_sample=True, temperature=1.0, top_p=0.9, top_k=0, max_new_tokens=NEW_TOKENS,
+                min_new_tokens=NEW_TOKENS, pad_token_id=lm.tokenizer.eos_token_id,
+            )
+        return out.shape[1] - len(ids)
+
+    def app_sample() -> int:
+        samples = generation.sample_continuations(lm, ids, SamplingSettings(top_p=0.9), 1, NEW_TOKENS, seed=0)
+        return len(samples.new_ids[0])
+
     naive_ms, app_ms, app_over_naive = _paired_medians_ms(naive_forward, app_forward)
     return {
         "load_first_s": round(load_first_s, 2),
@@ -238,6 +256,8 @@ def run() -> dict[str, float]:
         "forward_app_over_naive": round(app_over_naive, 3),
         "generate_naive_tok_s": round(_tokens_per_second(naive_generate), 1),
         "generate_app_tok_s": round(_tokens_per_second(app_generate), 1),
+        "sample_naive_tok_s": round(_tokens_per_second(naive_sample), 1),
+        "sample_app_tok_s": round(_tokens_per_second(app_sample), 1),
         "neighbours_ms": round(_neighbours_ms(lm), 2),
         "softmax_update_ms": round(_softmax_update_ms(lm, ids), 2),
         "attention_page_ms": round(_attention_page_ms(), 0),
